@@ -1,0 +1,388 @@
+//! Connector to a deskterm server (the reference backend) over its v1 HTTP API.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use deskterm_api as api;
+use deskterm_api::{
+    ChangesPage, ChatMessage, ContactId, Me, Meta, NewMessage, NewNote, NewTicket, Note, Problem,
+    Ticket, TicketId, TicketPage, TicketPatch, TicketQuery,
+};
+use eventsource_stream::Eventsource;
+use futures_util::StreamExt;
+use reqwest::{Method, RequestBuilder, Response, StatusCode, header};
+use serde::de::DeserializeOwned;
+
+use super::{Backend, BackendError, BackendResult, Capabilities, LiveEvent, LiveStream};
+use crate::sanitize;
+
+/// How long an ordinary request may take, end to end.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
+/// How long to wait for a TCP/TLS connection.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// The server sends a keep-alive comment every 15 s; silence for longer means the link is dead.
+const LIVE_READ_TIMEOUT: Duration = Duration::from_secs(40);
+
+/// A deskterm server reached by URL with an operator token.
+pub struct NativeBackend {
+    base: String,
+    token: String,
+    http: reqwest::Client,
+    live_http: reqwest::Client,
+}
+
+impl std::fmt::Debug for NativeBackend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The token is deliberately left out.
+        f.debug_struct("NativeBackend")
+            .field("base", &self.base)
+            .finish_non_exhaustive()
+    }
+}
+
+impl NativeBackend {
+    /// A connector for the server at `url` (e.g. `http://127.0.0.1:8080`).
+    pub fn new(url: &str, token: &str) -> anyhow::Result<Self> {
+        let parsed = url::Url::parse(url)
+            .map_err(|e| anyhow::anyhow!("the server URL {url:?} is not a URL: {e}"))?;
+        if !matches!(parsed.scheme(), "http" | "https") {
+            anyhow::bail!("the server URL {url:?} must start with http:// or https://");
+        }
+        let loopback = matches!(
+            parsed.host(),
+            Some(url::Host::Ipv4(a)) if a.is_loopback()
+        ) || matches!(parsed.host(), Some(url::Host::Ipv6(a)) if a.is_loopback())
+            || parsed.host_str() == Some("localhost");
+        let builder = || {
+            let b = reqwest::Client::builder()
+                .connect_timeout(CONNECT_TIMEOUT)
+                .user_agent(concat!("deskterm/", env!("CARGO_PKG_VERSION")));
+            // A proxy configured for the web must not swallow a local server.
+            if loopback { b.no_proxy() } else { b }
+        };
+        let http = builder()
+            .timeout(REQUEST_TIMEOUT)
+            .build()
+            .map_err(|e| anyhow::anyhow!("cannot set up HTTP: {e}"))?;
+        let live_http = builder()
+            .read_timeout(LIVE_READ_TIMEOUT)
+            .build()
+            .map_err(|e| anyhow::anyhow!("cannot set up HTTP: {e}"))?;
+        let base = format!("{}{}", url.trim_end_matches('/'), api::BASE_PATH);
+        Ok(NativeBackend {
+            base,
+            token: token.trim().to_owned(),
+            http,
+            live_http,
+        })
+    }
+
+    fn request(&self, method: Method, path: &str) -> RequestBuilder {
+        self.http
+            .request(method, format!("{}{}", self.base, path))
+            .bearer_auth(&self.token)
+    }
+
+    async fn send<T: DeserializeOwned>(&self, req: RequestBuilder) -> BackendResult<T> {
+        let response = req.send().await.map_err(transport_error)?;
+        let response = check(response).await?;
+        let bytes = response.bytes().await.map_err(transport_error)?;
+        serde_json::from_slice(&bytes)
+            .map_err(|e| BackendError::Server(format!("unreadable answer: {e}")))
+    }
+}
+
+fn transport_error(e: reqwest::Error) -> BackendError {
+    if e.is_timeout() {
+        BackendError::Timeout
+    } else if e.is_decode() || e.is_body() {
+        BackendError::Server(format!("broken answer: {e}"))
+    } else {
+        // reqwest's Display is terse; the source chain says what actually failed.
+        let mut msg = e.to_string();
+        let mut source = std::error::Error::source(&e);
+        while let Some(s) = source {
+            msg = format!("{msg}: {s}");
+            source = s.source();
+        }
+        BackendError::Network(msg)
+    }
+}
+
+/// Turns an error status into a [`BackendError`], reading the problem document when there is one.
+async fn check(response: Response) -> BackendResult<Response> {
+    let status = response.status();
+    if status.is_success() {
+        return Ok(response);
+    }
+    let body = response.bytes().await.unwrap_or_default();
+    let problem: Option<Problem> = serde_json::from_slice(&body).ok();
+    let summary = problem
+        .as_ref()
+        .map(|p| p.detail.clone().unwrap_or_else(|| p.title.clone()))
+        .unwrap_or_else(|| status.to_string());
+    let summary = sanitize::line(&summary);
+    Err(match status {
+        StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => BackendError::Unauthorized(summary),
+        StatusCode::NOT_FOUND => BackendError::NotFound(summary),
+        StatusCode::PRECONDITION_FAILED => BackendError::Conflict {
+            current: problem.and_then(|p| p.current).map(|mut t| {
+                sanitize::ticket(&mut t);
+                t
+            }),
+        },
+        s if s.is_client_error() => BackendError::Invalid {
+            message: summary,
+            fields: problem
+                .map(|p| {
+                    p.errors
+                        .into_iter()
+                        .map(|(k, v)| (sanitize::line(&k), sanitize::line(&v)))
+                        .collect()
+                })
+                .unwrap_or_default(),
+        },
+        _ => BackendError::Server(summary),
+    })
+}
+
+#[async_trait]
+impl Backend for NativeBackend {
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            preconditions: true,
+            live_push: true,
+            custom_statuses: true,
+        }
+    }
+
+    fn describe(&self) -> String {
+        self.base.trim_end_matches(api::BASE_PATH).to_owned()
+    }
+
+    async fn me(&self) -> BackendResult<Me> {
+        let mut me: Me = self.send(self.request(Method::GET, "/me")).await?;
+        sanitize::me(&mut me);
+        Ok(me)
+    }
+
+    async fn meta(&self) -> BackendResult<Meta> {
+        let mut meta: Meta = self.send(self.request(Method::GET, "/meta")).await?;
+        sanitize::meta(&mut meta);
+        Ok(meta)
+    }
+
+    async fn tickets(&self, query: &TicketQuery) -> BackendResult<TicketPage> {
+        let mut page: TicketPage = self
+            .send(self.request(Method::GET, "/tickets").query(query))
+            .await?;
+        page.items.iter_mut().for_each(sanitize::ticket);
+        Ok(page)
+    }
+
+    async fn ticket(&self, id: TicketId) -> BackendResult<Ticket> {
+        let mut t: Ticket = self
+            .send(self.request(Method::GET, &format!("/tickets/{id}")))
+            .await?;
+        sanitize::ticket(&mut t);
+        Ok(t)
+    }
+
+    async fn create_ticket(
+        &self,
+        ticket: &NewTicket,
+        idempotency_key: &str,
+    ) -> BackendResult<Ticket> {
+        let mut t: Ticket = self
+            .send(
+                self.request(Method::POST, "/tickets")
+                    .header(api::IDEMPOTENCY_KEY_HEADER, idempotency_key)
+                    .json(ticket),
+            )
+            .await?;
+        sanitize::ticket(&mut t);
+        Ok(t)
+    }
+
+    async fn patch_ticket(
+        &self,
+        id: TicketId,
+        version: i64,
+        patch: &TicketPatch,
+    ) -> BackendResult<Ticket> {
+        let mut t: Ticket = self
+            .send(
+                self.request(Method::PATCH, &format!("/tickets/{id}"))
+                    .header(header::IF_MATCH, api::etag(version))
+                    .json(patch),
+            )
+            .await?;
+        sanitize::ticket(&mut t);
+        Ok(t)
+    }
+
+    async fn delete_ticket(&self, id: TicketId, version: i64) -> BackendResult<()> {
+        let response = self
+            .request(Method::DELETE, &format!("/tickets/{id}"))
+            .header(header::IF_MATCH, api::etag(version))
+            .send()
+            .await
+            .map_err(transport_error)?;
+        check(response).await.map(drop)
+    }
+
+    async fn notes(&self, id: TicketId) -> BackendResult<Vec<Note>> {
+        let mut notes: Vec<Note> = self
+            .send(self.request(Method::GET, &format!("/tickets/{id}/notes")))
+            .await?;
+        notes.iter_mut().for_each(sanitize::note);
+        Ok(notes)
+    }
+
+    async fn add_note(
+        &self,
+        id: TicketId,
+        note: &NewNote,
+        idempotency_key: &str,
+    ) -> BackendResult<Note> {
+        let mut n: Note = self
+            .send(
+                self.request(Method::POST, &format!("/tickets/{id}/notes"))
+                    .header(api::IDEMPOTENCY_KEY_HEADER, idempotency_key)
+                    .json(note),
+            )
+            .await?;
+        sanitize::note(&mut n);
+        Ok(n)
+    }
+
+    async fn messages(&self, contact: ContactId) -> BackendResult<Vec<ChatMessage>> {
+        let mut all: Vec<ChatMessage> = Vec::new();
+        // Page through with `after` so long conversations arrive whole.
+        loop {
+            let after = all.last().map(|m| m.id).unwrap_or(0);
+            let mut page: Vec<ChatMessage> = self
+                .send(
+                    self.request(Method::GET, &format!("/contacts/{contact}/messages"))
+                        .query(&[("after", after), ("limit", 500)]),
+                )
+                .await?;
+            let full = page.len() >= 500;
+            page.iter_mut().for_each(sanitize::message);
+            all.extend(page);
+            if !full {
+                return Ok(all);
+            }
+        }
+    }
+
+    async fn send_message(
+        &self,
+        contact: ContactId,
+        message: &NewMessage,
+        idempotency_key: &str,
+    ) -> BackendResult<ChatMessage> {
+        let mut m: ChatMessage = self
+            .send(
+                self.request(Method::POST, &format!("/contacts/{contact}/messages"))
+                    .header(api::IDEMPOTENCY_KEY_HEADER, idempotency_key)
+                    .json(message),
+            )
+            .await?;
+        sanitize::message(&mut m);
+        Ok(m)
+    }
+
+    async fn changes(&self, since: i64, limit: u32) -> BackendResult<ChangesPage> {
+        let mut page: ChangesPage = self
+            .send(
+                self.request(Method::GET, "/changes")
+                    .query(&[("since", since), ("limit", i64::from(limit))]),
+            )
+            .await?;
+        page.changes.iter_mut().for_each(sanitize::change);
+        Ok(page)
+    }
+
+    async fn live(&self, since: i64) -> BackendResult<LiveStream> {
+        let response = self
+            .live_http
+            .get(format!("{}/events", self.base))
+            .bearer_auth(&self.token)
+            .header(header::ACCEPT, "text/event-stream")
+            .header("Last-Event-ID", since.to_string())
+            .send()
+            .await
+            .map_err(transport_error)?;
+        let response = check(response).await?;
+        let stream = response
+            .bytes_stream()
+            .eventsource()
+            .filter_map(|item| async move {
+                match item {
+                    Err(e) => Some(Err(BackendError::Network(format!(
+                        "live stream broke: {e}"
+                    )))),
+                    Ok(event) => parse_live_event(&event.event, &event.data).transpose(),
+                }
+            });
+        Ok(Box::pin(stream))
+    }
+}
+
+/// Maps one SSE event to a [`LiveEvent`]; unknown event names are skipped so
+/// a newer server does not break an older client.
+fn parse_live_event(name: &str, data: &str) -> BackendResult<Option<LiveEvent>> {
+    match name {
+        api::SSE_EVENT_CHANGE => {
+            let mut change: api::Change = serde_json::from_str(data)
+                .map_err(|e| BackendError::Server(format!("unreadable live change: {e}")))?;
+            sanitize::change(&mut change);
+            Ok(Some(LiveEvent::Change(change)))
+        }
+        api::SSE_EVENT_RESYNC => {
+            let resync: api::Resync = serde_json::from_str(data)
+                .map_err(|e| BackendError::Server(format!("unreadable resync: {e}")))?;
+            Ok(Some(LiveEvent::Resync {
+                latest_seq: resync.latest_seq,
+            }))
+        }
+        _ => Ok(None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rejects_urls_that_are_not_http() {
+        assert!(NativeBackend::new("ftp://x", "t").is_err());
+        assert!(NativeBackend::new("not a url", "t").is_err());
+        assert!(NativeBackend::new("http://127.0.0.1:9", "t").is_ok());
+    }
+
+    #[test]
+    fn debug_output_never_shows_the_token() {
+        let b = NativeBackend::new("http://127.0.0.1:9", "dkt_secret").unwrap();
+        assert!(!format!("{b:?}").contains("dkt_secret"));
+    }
+
+    #[test]
+    fn live_events_are_parsed_and_sanitized() {
+        let data = r#"{"seq":3,"at":"2026-01-01T00:00:00Z","kind":"message_added","data":{"id":1,"contact_id":2,"ticket_id":null,"direction":"inbound","operator":null,"body":"hi\u001b[2J","channel":"web","created_at":"2026-01-01T00:00:00Z"}}"#;
+        let Ok(Some(LiveEvent::Change(c))) = parse_live_event("change", data) else {
+            panic!("not parsed");
+        };
+        let api::ChangeKind::MessageAdded(m) = c.kind else {
+            panic!("wrong kind");
+        };
+        assert_eq!(m.body, "hi");
+        assert_eq!(
+            parse_live_event("resync", r#"{"latest_seq":9}"#),
+            Ok(Some(LiveEvent::Resync { latest_seq: 9 }))
+        );
+        assert_eq!(parse_live_event("future", "{}"), Ok(None));
+        assert!(parse_live_event("change", "{").is_err());
+    }
+}

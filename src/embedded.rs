@@ -1,0 +1,124 @@
+//! Running without a config: the reference server in this process, on a
+//! loopback port, with its database in the data directory, demo data loaded
+//! the first time, signed in as the demo operator.
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::{Path, PathBuf};
+
+use deskterm_server::{Db, RunningServer};
+use serde::{Deserialize, Serialize};
+
+use crate::config::Remote;
+
+/// The demo data set shipped in `assets/`.
+pub const DEMO_DATA: &str = include_str!("../assets/demo.json");
+
+/// File name of the embedded server's database in the data directory.
+pub const DB_FILE: &str = "helpdesk.db";
+/// File name of the demo operator's credentials in the data directory.
+const TOKEN_FILE: &str = "demo-operator.json";
+
+/// The embedded server and how to reach it.
+pub struct Embedded {
+    /// The running server.
+    pub server: RunningServer,
+    /// URL and token of the demo operator.
+    pub remote: Remote,
+}
+
+#[derive(Serialize, Deserialize)]
+struct Credentials {
+    operator_id: i64,
+    token: String,
+}
+
+/// Starts the embedded server from `data_dir`.
+pub async fn start(data_dir: &Path) -> anyhow::Result<Embedded> {
+    std::fs::create_dir_all(data_dir).map_err(|e| {
+        anyhow::anyhow!("cannot create the data directory {}: {e}", data_dir.display())
+    })?;
+    let db_path = data_dir.join(DB_FILE);
+    let db = Db::open(&db_path)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot open {}: {e:#}", db_path.display()))?;
+    let token_path = data_dir.join(TOKEN_FILE);
+    let mut credentials = if deskterm_server::is_empty(&db).await? {
+        let data: deskterm_server::demo::DemoData = serde_json::from_str(DEMO_DATA)
+            .map_err(|e| anyhow::anyhow!("the built-in demo data is broken: {e}"))?;
+        let operator = deskterm_server::demo::load(&db, &data, chrono::Utc::now()).await?;
+        tracing::info!("demo data loaded into {}", db_path.display());
+        let c = Credentials {
+            operator_id: operator.id,
+            token: deskterm_server::issue_token(&db, operator.id).await?,
+        };
+        save(&token_path, &c)?;
+        c
+    } else {
+        match read(&token_path) {
+            Some(c) => c,
+            None => renew(&db, &token_path, 1).await?,
+        }
+    };
+    let server = deskterm_server::spawn(db.clone(), SocketAddr::from((Ipv4Addr::LOCALHOST, 0)))
+        .await?;
+    if !token_works(&server.url(), &credentials.token).await {
+        credentials = renew(&db, &token_path, credentials.operator_id).await?;
+    }
+    Ok(Embedded {
+        remote: Remote {
+            url: server.url(),
+            token: credentials.token,
+        },
+        server,
+    })
+}
+
+async fn renew(db: &Db, path: &Path, operator_id: i64) -> anyhow::Result<Credentials> {
+    let token = deskterm_server::issue_token(db, operator_id).await.map_err(|e| {
+        anyhow::anyhow!(
+            "cannot sign in as the demo operator ({e:#}); move {} aside to start with fresh demo data",
+            path.with_file_name(DB_FILE).display()
+        )
+    })?;
+    let c = Credentials { operator_id, token };
+    save(path, &c)?;
+    Ok(c)
+}
+
+async fn token_works(url: &str, token: &str) -> bool {
+    let Ok(client) = reqwest::Client::builder().no_proxy().build() else {
+        return false;
+    };
+    client
+        .get(format!("{url}{}/me", deskterm_api::BASE_PATH))
+        .bearer_auth(token)
+        .send()
+        .await
+        .is_ok_and(|r| r.status().is_success())
+}
+
+fn read(path: &Path) -> Option<Credentials> {
+    let text = std::fs::read_to_string(path).ok()?;
+    serde_json::from_str(&text).ok()
+}
+
+fn save(path: &Path, c: &Credentials) -> anyhow::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let text = serde_json::to_string(c)?;
+    let tmp: PathBuf = path.with_extension("tmp");
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .write(true)
+        .truncate(true)
+        // The token signs in as an operator: only its owner may read it.
+        .mode(0o600)
+        .open(&tmp)
+        .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", tmp.display()))?;
+    file.write_all(text.as_bytes())
+        .and_then(|()| file.sync_all())
+        .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", tmp.display()))?;
+    std::fs::rename(&tmp, path)
+        .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
+    Ok(())
+}

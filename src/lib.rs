@@ -1,0 +1,13 @@
+//! deskterm: a keyboard-driven terminal client for helpdesk operators.
+//!
+//! The binary's entry point is `main.rs`; this library holds the client so
+//! that tests and benchmarks can drive it.
+
+pub mod backend;
+pub mod config;
+// pub mod embedded;
+pub mod logging;
+pub mod query;
+pub mod sanitize;
+pub mod sync;
+pub mod tui;

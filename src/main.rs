@@ -1,0 +1,184 @@
+//! `deskterm`: the operator console (default), the reference server
+//! (`deskterm serve`) and its administration (`deskterm operator add`).
+
+use std::io::IsTerminal;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use chrono::Offset;
+use clap::{Parser, Subcommand};
+use deskterm::backend::native::NativeBackend;
+use deskterm::config::Config;
+use deskterm::tui::app::App;
+use deskterm::tui::keymap::Keymap;
+use deskterm::{embedded, logging, sync, tui};
+
+#[derive(Parser)]
+#[command(name = "deskterm", version, about = "A keyboard-driven terminal client for helpdesk operators")]
+struct Cli {
+    /// Config file (default: $DESKTERM_CONFIG, then config.toml in the platform config dir).
+    #[arg(long, global = true)]
+    config: Option<PathBuf>,
+    /// Data directory (database of the embedded server, logs).
+    #[arg(long, env = "DESKTERM_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Option<Cmd>,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Run the reference helpdesk server.
+    Serve {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: SocketAddr,
+        /// SQLite database file (created if missing).
+        #[arg(long, default_value = "./helpdesk.db")]
+        db: PathBuf,
+        /// Load the demo data set when the database is empty.
+        #[arg(long)]
+        demo: bool,
+        /// Log filter for standard error.
+        #[arg(long, default_value = "info")]
+        log: String,
+    },
+    /// Manage the operators of a reference server database.
+    Operator {
+        #[command(subcommand)]
+        command: OperatorCmd,
+    },
+}
+
+#[derive(Subcommand)]
+enum OperatorCmd {
+    /// Create an operator and print its bearer token (only the token, on stdout).
+    Add {
+        /// SQLite database file of the server.
+        #[arg(long)]
+        db: PathBuf,
+        /// Display name.
+        #[arg(long)]
+        name: String,
+        /// E-mail address.
+        #[arg(long)]
+        email: String,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        None => run_console(cli.config, cli.data_dir),
+        Some(Cmd::Serve { listen, db, demo, log }) => run_server(listen, db, demo, &log),
+        Some(Cmd::Operator {
+            command: OperatorCmd::Add { db, name, email },
+        }) => add_operator(db, &name, &email),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("deskterm: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| anyhow::anyhow!("cannot start the async runtime: {e}"))
+}
+
+fn run_console(config_path: Option<PathBuf>, data_dir: Option<PathBuf>) -> anyhow::Result<()> {
+    let mut config = Config::load(config_path.as_deref())?;
+    if data_dir.is_some() {
+        config.data_dir = data_dir;
+    }
+    let keymap = Keymap::with_overrides(&config.keys)
+        .map_err(|e| anyhow::anyhow!("key bindings in the config: {e}"))?;
+    let remote = config.remote()?;
+    let data_dir = config.data_dir()?;
+    if !std::io::stdin().is_terminal() || !std::io::stdout().is_terminal() {
+        anyhow::bail!("deskterm needs a terminal (run `deskterm serve` for the server alone)");
+    }
+    let log_file = config
+        .log
+        .file
+        .clone()
+        .unwrap_or_else(|| data_dir.join("deskterm.log"));
+    logging::to_file(&log_file, &config.log.level)?;
+    tracing::info!("deskterm {} starting", env!("CARGO_PKG_VERSION"));
+
+    runtime()?.block_on(async move {
+        let (remote, server) = match remote {
+            Some(remote) => (remote, None),
+            None => {
+                let e = embedded::start(&data_dir).await?;
+                tracing::info!("embedded server at {}", e.server.url());
+                (e.remote, Some(e.server))
+            }
+        };
+        let backend = NativeBackend::new(&remote.url, &remote.token)?;
+        let engine = sync::start(Arc::new(backend));
+        let tz = chrono::Local::now().offset().fix();
+        let app = App::new(keymap, chrono::Utc::now(), tz);
+        let ending = tui::run(app, engine).await;
+        if let Some(server) = server {
+            server.shutdown().await;
+        }
+        tracing::info!("deskterm stopping: {ending:?}");
+        ending.map(drop)
+    })
+}
+
+fn run_server(listen: SocketAddr, db_path: PathBuf, demo: bool, log: &str) -> anyhow::Result<()> {
+    logging::to_stderr(log)?;
+    runtime()?.block_on(async move {
+        let db = deskterm_server::Db::open(&db_path)
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot open {}: {e:#}", db_path.display()))?;
+        if demo && deskterm_server::is_empty(&db).await? {
+            let data: deskterm_server::demo::DemoData = serde_json::from_str(embedded::DEMO_DATA)
+                .map_err(|e| anyhow::anyhow!("the built-in demo data is broken: {e}"))?;
+            let op = deskterm_server::demo::load(&db, &data, chrono::Utc::now()).await?;
+            eprintln!("demo data loaded; `deskterm operator add` creates a token (demo operator: {})", op.name);
+        }
+        let listener = tokio::net::TcpListener::bind(listen)
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
+        let addr = listener.local_addr()?;
+        println!("deskterm server listening on http://{addr}");
+        deskterm_server::serve(db, listener, shutdown_signal()).await
+    })
+}
+
+async fn shutdown_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut term), Ok(mut int)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
+        // Without signal handlers the server still stops when the process is killed.
+        return std::future::pending().await;
+    };
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = int.recv() => {}
+    }
+}
+
+fn add_operator(db_path: PathBuf, name: &str, email: &str) -> anyhow::Result<()> {
+    runtime()?.block_on(async move {
+        let db = deskterm_server::Db::open(&db_path)
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot open {}: {e:#}", db_path.display()))?;
+        let (_, token) = deskterm_server::add_operator(&db, name, email).await?;
+        println!("{token}");
+        Ok(())
+    })
+}

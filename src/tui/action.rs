@@ -1,0 +1,102 @@
+//! Every command an operator can give, by name. The names appear verbatim in
+//! the keymap file and in the help screen.
+
+use std::fmt;
+use std::str::FromStr;
+
+macro_rules! actions {
+    ($($variant:ident = $name:literal : $about:literal,)*) => {
+        /// A named command. Keys are bound to these in `assets/keymap.toml`.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum Action {
+            $(
+                #[doc = $about]
+                $variant,
+            )*
+        }
+
+        impl Action {
+            /// Every action, in help order.
+            pub const ALL: &'static [Action] = &[$(Action::$variant),*];
+
+            /// The name used in the keymap.
+            pub fn name(self) -> &'static str {
+                match self { $(Action::$variant => $name,)* }
+            }
+
+            /// One line for the help screen.
+            pub fn about(self) -> &'static str {
+                match self { $(Action::$variant => $about,)* }
+            }
+        }
+    };
+}
+
+actions! {
+    Quit = "quit": "quit (waits for changes still being sent)",
+    Help = "help": "show or hide this help",
+    FocusNext = "focus_next": "focus the next pane",
+    FocusPrev = "focus_prev": "focus the previous pane",
+    FocusList = "focus_list": "focus the ticket list",
+    FocusDetail = "focus_detail": "focus the ticket detail",
+    FocusChat = "focus_chat": "focus the chat",
+    Down = "down": "next row / scroll down",
+    Up = "up": "previous row / scroll up",
+    Top = "top": "first row / top",
+    Bottom = "bottom": "last row / bottom",
+    PageDown = "page_down": "one page down",
+    PageUp = "page_up": "one page up",
+    Sort = "sort": "choose the sort column (again on the same column reverses)",
+    SortReverse = "sort_reverse": "reverse the sort direction",
+    FilterStatus = "filter_status": "filter by status",
+    FilterPriority = "filter_priority": "filter by priority",
+    FilterOperator = "filter_operator": "filter by operator",
+    Search = "search": "search reference, title and contact",
+    ClearFilters = "clear_filters": "clear every filter and the search",
+    EditStatus = "edit_status": "change the status of the ticket",
+    EditPriority = "edit_priority": "change the priority",
+    EditOperator = "edit_operator": "assign an operator",
+    AssignToMe = "assign_to_me": "assign the ticket to me",
+    EditCategory = "edit_category": "change the category (a new name creates it)",
+    EditTitle = "edit_title": "change the title",
+    AddNote = "add_note": "add an internal note",
+    Compose = "compose": "write to the customer in the chat",
+    Refresh = "refresh": "reload everything from the server",
+    Confirm = "confirm": "accept / send",
+    Cancel = "cancel": "close without changing anything",
+    Toggle = "toggle": "select or unselect (filters)",
+    Newline = "newline": "new line in a text",
+    Complete = "complete": "complete the category name",
+}
+
+impl fmt::Display for Action {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Action {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Action::ALL
+            .iter()
+            .copied()
+            .find(|a| a.name() == s)
+            .ok_or_else(|| format!("unknown action {s:?}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip_and_are_unique() {
+        let mut seen = std::collections::HashSet::new();
+        for a in Action::ALL {
+            assert!(seen.insert(a.name()), "duplicate name {}", a.name());
+            assert_eq!(a.name().parse::<Action>(), Ok(*a));
+        }
+        assert!("launch_rockets".parse::<Action>().is_err());
+    }
+}

@@ -1,0 +1,136 @@
+//! The detail pane: every field of the selected ticket, then its internal notes.
+
+use deskterm_api::MacroStatus;
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Paragraph, Wrap};
+
+use super::app::{App, Pane};
+use super::render::{pane_block, when};
+use super::theme;
+use crate::query::{Sla, sla};
+use crate::sync::Write;
+
+/// Draws the detail of the selected ticket into `area`.
+pub fn draw(app: &App, frame: &mut Frame<'_>, area: Rect) {
+    let Some(t) = app.selected_ticket() else {
+        let block = pane_block(app, Pane::Detail, Line::from(" Ticket "));
+        frame.render_widget(
+            Paragraph::new(Span::styled("no ticket selected", theme::dim())).block(block),
+            area,
+        );
+        return;
+    };
+    let block = pane_block(app, Pane::Detail, Line::from(format!(" {} ", t.reference)));
+    let status = app
+        .meta
+        .as_ref()
+        .and_then(|m| m.statuses.iter().find(|s| s.key == t.status));
+    let macro_label = match status.map(|s| s.macro_status) {
+        Some(MacroStatus::InProgress) => " (in progress)",
+        Some(MacroStatus::Closed) => " (closed)",
+        None => "",
+    };
+    let field = |name: &'static str, value: Span<'static>| {
+        Line::from(vec![Span::styled(format!("{name:<10}"), theme::label()), value])
+    };
+    let mut lines = vec![
+        Line::from(Span::styled(t.title.clone(), theme::label())),
+        field(
+            "Status",
+            Span::styled(
+                format!("{}{macro_label}", app.status_label(&t.status)),
+                theme::status(status.map(|s| s.macro_status)),
+            ),
+        ),
+        field(
+            "Priority",
+            Span::styled(t.priority.as_str(), theme::priority(t.priority)),
+        ),
+        field(
+            "Category",
+            Span::raw(t.category.clone().unwrap_or_else(|| "—".into())),
+        ),
+        field(
+            "Operator",
+            match &t.operator {
+                Some(o) => Span::raw(o.name.clone()),
+                None => Span::styled("unassigned", theme::dim()),
+            },
+        ),
+        field("Contact", Span::raw(contact_line(t))),
+        field("Channel", Span::raw(t.channel.clone())),
+    ];
+    if !t.tags.is_empty() {
+        lines.push(field("Tags", Span::raw(t.tags.join(", "))));
+    }
+    if t.important {
+        lines.push(field(
+            "Important",
+            Span::styled("yes", theme::priority(deskterm_api::Priority::Urgent)),
+        ));
+    }
+    if let Some(due) = t.sla_due_at {
+        let state = sla(t, app.meta.as_ref(), app.now);
+        let style = match state {
+            Some(Sla::Breached) => theme::priority(deskterm_api::Priority::Urgent),
+            Some(Sla::AtRisk) => theme::priority(deskterm_api::Priority::High),
+            _ => theme::dim(),
+        };
+        let label = state.map(|s| format!(" ({})", s.label())).unwrap_or_default();
+        lines.push(field("SLA due", Span::styled(format!("{}{label}", when(app, due)), style)));
+    }
+    lines.push(field("Created", Span::raw(when(app, t.created_at))));
+    lines.push(field("Updated", Span::raw(when(app, t.updated_at))));
+    if let Some(closed) = t.closed_at {
+        lines.push(field("Closed", Span::raw(when(app, closed))));
+    }
+    if !t.description.is_empty() {
+        lines.push(Line::default());
+        lines.extend(t.description.lines().map(|l| Line::from(l.to_owned())));
+    }
+    let notes = app.notes.get(&t.id);
+    let pending: Vec<_> = app.pending_notes(t.id).collect();
+    lines.push(Line::default());
+    let count = notes.map(Vec::len).unwrap_or(0) + pending.len();
+    lines.push(Line::from(Span::styled(
+        format!("── Internal notes ({count}) ──"),
+        theme::label(),
+    )));
+    match notes {
+        None if pending.is_empty() => lines.push(Line::from(Span::styled("loading…", theme::dim()))),
+        _ => {}
+    }
+    for note in notes.into_iter().flatten() {
+        lines.push(Line::from(vec![
+            Span::styled(note.author.name.clone(), theme::outbound()),
+            Span::styled(format!("  {}", when(app, note.created_at)), theme::dim()),
+        ]));
+        lines.extend(note.body.lines().map(|l| Line::from(format!("  {l}"))));
+    }
+    for p in pending {
+        if let Write::AddNote { body, .. } = &p.write {
+            let author = p.author.as_ref().map(|a| a.name.clone()).unwrap_or_default();
+            lines.push(Line::from(vec![
+                Span::styled(author, theme::pending()),
+                Span::styled("  saving…", theme::pending()),
+            ]));
+            lines.extend(body.lines().map(|l| Line::styled(format!("  {l}"), theme::pending())));
+        }
+    }
+    let paragraph = Paragraph::new(lines)
+        .block(block)
+        .wrap(Wrap { trim: false })
+        .scroll((app.detail_scroll, 0));
+    frame.render_widget(paragraph, area);
+}
+
+fn contact_line(t: &deskterm_api::Ticket) -> String {
+    let mut s = t.contact.name.clone();
+    for extra in [&t.contact.phone, &t.contact.email].into_iter().flatten() {
+        s.push_str(" · ");
+        s.push_str(extra);
+    }
+    s
+}

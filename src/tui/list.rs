@@ -1,0 +1,198 @@
+//! The ticket list pane. Builds only the rows on screen.
+
+use deskterm_api::{SortField, Ticket};
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Rect};
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Cell, Paragraph, Row, Table};
+
+use super::app::{App, Pane, column_title};
+use super::render::pane_block;
+use super::theme;
+use crate::query::{Sla, sla};
+use crate::sync::Write;
+
+/// A list column: the sort field it shows and its width (`None` = takes the rest).
+struct Column {
+    field: SortField,
+    width: Option<u16>,
+}
+
+/// Columns in the order they are dropped last-first when the terminal is narrow.
+const COLUMNS: [Column; 8] = [
+    Column { field: SortField::Reference, width: Some(10) },
+    Column { field: SortField::Title, width: None },
+    Column { field: SortField::Status, width: Some(12) },
+    Column { field: SortField::Priority, width: Some(8) },
+    Column { field: SortField::Operator, width: Some(14) },
+    Column { field: SortField::Updated, width: Some(11) },
+    Column { field: SortField::Category, width: Some(14) },
+    Column { field: SortField::Contact, width: Some(16) },
+];
+
+/// Narrowest title worth showing before other columns are dropped.
+const MIN_TITLE: u16 = 24;
+/// The flag column: important and SLA.
+const FLAGS: u16 = 2;
+
+/// Which columns fit in `width`, in display order.
+fn visible_columns(width: u16) -> Vec<&'static Column> {
+    let inner = width.saturating_sub(2);
+    let mut shown: Vec<&Column> = Vec::new();
+    let mut used = FLAGS + 1 + MIN_TITLE;
+    for column in &COLUMNS {
+        match column.width {
+            None => shown.push(column),
+            Some(w) if used + w + 1 <= inner || shown.len() < 2 => {
+                used += w + 1;
+                shown.push(column);
+            }
+            Some(_) => {}
+        }
+    }
+    // Keep the table in the canonical column order whatever was dropped.
+    let order = [
+        SortField::Reference,
+        SortField::Title,
+        SortField::Status,
+        SortField::Priority,
+        SortField::Category,
+        SortField::Operator,
+        SortField::Contact,
+        SortField::Updated,
+    ];
+    order
+        .iter()
+        .filter_map(|f| shown.iter().find(|c| c.field == *f).copied())
+        .collect()
+}
+
+/// Draws the list into `area`.
+pub fn draw(app: &App, frame: &mut Frame<'_>, area: Rect) {
+    let title = Line::from(vec![Span::raw(" Tickets ")]);
+    let block = pane_block(app, Pane::List, title);
+    if !app.loaded {
+        frame.render_widget(
+            Paragraph::new(Span::styled("loading tickets…", theme::dim())).block(block),
+            area,
+        );
+        return;
+    }
+    if app.view.is_empty() {
+        let text = if app.total() == 0 {
+            "no tickets yet"
+        } else {
+            "no ticket matches the filters (x clears them)"
+        };
+        frame.render_widget(
+            Paragraph::new(Span::styled(text, theme::dim())).block(block),
+            area,
+        );
+        return;
+    }
+    let columns = visible_columns(area.width);
+    let header = Row::new(
+        std::iter::once(Cell::from(""))
+            .chain(columns.iter().map(|c| {
+                let mut name = column_title(c.field).to_owned();
+                if c.field == app.sort.field {
+                    name.push_str(if app.sort.descending { " ▼" } else { " ▲" });
+                }
+                Cell::from(name)
+            })),
+    )
+    .style(theme::label());
+    let height = area.height.saturating_sub(3) as usize;
+    let end = (app.list_offset + height).min(app.view.len());
+    let rows = app.view[app.list_offset.min(end)..end]
+        .iter()
+        .enumerate()
+        .filter_map(|(i, id)| {
+            let t = app.tickets.get(id)?;
+            let row = row(app, t, &columns);
+            Some(if app.list_offset + i == app.selected {
+                row.style(theme::selected_row())
+            } else {
+                row
+            })
+        });
+    let widths = std::iter::once(Constraint::Length(FLAGS)).chain(columns.iter().map(|c| match c.width {
+        Some(w) => Constraint::Length(w),
+        None => Constraint::Min(MIN_TITLE.min(area.width / 3)),
+    }));
+    let table = Table::new(rows, widths).header(header).block(block).column_spacing(1);
+    frame.render_widget(table, area);
+}
+
+fn row<'a>(app: &'a App, t: &'a Ticket, columns: &[&Column]) -> Row<'a> {
+    let pending = app
+        .pending
+        .values()
+        .any(|p| matches!(&p.write, Write::Patch { ticket, .. } if *ticket == t.id));
+    let macro_status = app
+        .meta
+        .as_ref()
+        .and_then(|m| m.statuses.iter().find(|s| s.key == t.status))
+        .map(|s| s.macro_status);
+    let flags = Line::from(vec![
+        if t.important {
+            Span::styled("!", theme::priority(deskterm_api::Priority::Urgent))
+        } else {
+            Span::raw(" ")
+        },
+        match sla(t, app.meta.as_ref(), app.now) {
+            Some(Sla::Breached) => Span::styled("●", theme::priority(deskterm_api::Priority::Urgent)),
+            Some(Sla::AtRisk) => Span::styled("●", theme::priority(deskterm_api::Priority::High)),
+            _ => Span::raw(" "),
+        },
+    ]);
+    let cells = std::iter::once(Cell::from(flags)).chain(columns.iter().map(|c| match c.field {
+        SortField::Reference => Cell::from(t.reference.as_str()),
+        SortField::Title => Cell::from(if pending {
+            Span::styled(format!("{} ✎", t.title), theme::pending())
+        } else {
+            Span::raw(t.title.as_str())
+        }),
+        SortField::Status => Cell::from(Span::styled(
+            app.status_label(&t.status),
+            theme::status(macro_status),
+        )),
+        SortField::Priority => Cell::from(Span::styled(t.priority.as_str(), theme::priority(t.priority))),
+        SortField::Category => Cell::from(t.category.as_deref().unwrap_or("—")),
+        SortField::Operator => Cell::from(match &t.operator {
+            Some(o) => Span::raw(o.name.as_str()),
+            None => Span::styled("unassigned", theme::dim()),
+        }),
+        SortField::Contact => Cell::from(t.contact.name.as_str()),
+        SortField::Created => Cell::from(short_time(app, t.created_at)),
+        SortField::Updated => Cell::from(short_time(app, t.updated_at)),
+    }));
+    Row::new(cells).style(Style::new())
+}
+
+fn short_time(app: &App, t: chrono::DateTime<chrono::Utc>) -> String {
+    t.with_timezone(&app.tz).format("%m-%d %H:%M").to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn narrow_terminals_keep_the_essentials() {
+        let fields = |w| visible_columns(w).iter().map(|c| c.field).collect::<Vec<_>>();
+        assert_eq!(
+            fields(80),
+            vec![
+                SortField::Reference,
+                SortField::Title,
+                SortField::Status,
+                SortField::Priority,
+                SortField::Operator
+            ]
+        );
+        assert_eq!(fields(200).len(), 8);
+        assert!(fields(20).contains(&SortField::Title));
+    }
+}

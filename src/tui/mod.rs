@@ -1,0 +1,140 @@
+//! The terminal user interface: keys → [`action::Action`] → [`app::App::update`]
+//! → [`app::Effect`]s, and a frame drawn only when something changed.
+
+pub mod action;
+pub mod app;
+mod chat;
+mod detail;
+pub mod help;
+pub mod keymap;
+pub mod layout;
+mod list;
+mod popup;
+pub mod render;
+pub mod terminal;
+mod theme;
+
+use std::time::Duration;
+
+use crossterm::event::{Event, EventStream};
+use crossterm::terminal::{BeginSynchronizedUpdate, EndSynchronizedUpdate};
+use futures_util::StreamExt;
+use tokio::signal::unix::{SignalKind, signal};
+use tokio::time::Instant;
+
+use app::{App, Effect, Msg};
+use terminal::TerminalGuard;
+
+use crate::sync::{Command, SyncEvent, SyncHandle};
+
+/// Bursts of events are drawn at most once per this interval.
+const FRAME_INTERVAL: Duration = Duration::from_millis(8);
+/// How long quitting waits for the engine to finish its writes.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
+/// Why the loop ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ending {
+    /// The operator quit.
+    Quit,
+    /// SIGTERM or SIGHUP.
+    Signal,
+}
+
+/// Runs the interface until the operator quits or a signal arrives.
+pub async fn run(mut app: App, mut sync: SyncHandle) -> anyhow::Result<Ending> {
+    let mut guard = TerminalGuard::enter()?;
+    let size = guard.terminal.size()?;
+    app.update(Msg::Resize(size.width, size.height));
+    let mut keys = EventStream::new();
+    let mut sigterm = signal(SignalKind::terminate())?;
+    let mut sighup = signal(SignalKind::hangup())?;
+    let mut dirty = true;
+    let mut last_frame = Instant::now() - FRAME_INTERVAL;
+
+    let ending = loop {
+        if dirty {
+            let due = last_frame + FRAME_INTERVAL;
+            if Instant::now() >= due {
+                app.now = chrono::Utc::now();
+                draw(&mut guard, &app)?;
+                last_frame = Instant::now();
+                dirty = false;
+            }
+        }
+        let next_frame = last_frame + FRAME_INTERVAL;
+        // Idle means idle: without pending changes nothing wakes this loop but input.
+        let msg = tokio::select! {
+            event = keys.next() => match event {
+                Some(Ok(Event::Key(key))) => Some(Msg::Key(key)),
+                Some(Ok(Event::Paste(text))) => Some(Msg::Paste(text)),
+                Some(Ok(Event::Resize(w, h))) => Some(Msg::Resize(w, h)),
+                Some(Ok(_)) => None,
+                Some(Err(e)) => return Err(anyhow::anyhow!("reading the terminal failed: {e}")),
+                None => break Ending::Signal,
+            },
+            event = sync.events.recv() => match event {
+                Some(event) => Some(Msg::Sync(event)),
+                None => anyhow::bail!("the sync engine stopped unexpectedly"),
+            },
+            _ = sigterm.recv() => break Ending::Signal,
+            _ = sighup.recv() => break Ending::Signal,
+            _ = tokio::time::sleep_until(next_frame), if dirty => None,
+        };
+        let Some(msg) = msg else { continue };
+        let mut effects = app.update(msg);
+        // Take whatever else is already queued before drawing: one frame per burst.
+        while let Ok(event) = sync.events.try_recv() {
+            effects.extend(app.update(Msg::Sync(event)));
+        }
+        dirty = true;
+        if carry_out(effects, &sync) {
+            break Ending::Quit;
+        }
+    };
+    drop(guard);
+    stop_engine(&mut sync).await;
+    Ok(ending)
+}
+
+/// Hands effects to the engine; true when the interface should exit.
+fn carry_out(effects: Vec<Effect>, sync: &SyncHandle) -> bool {
+    let mut exit = false;
+    for effect in effects {
+        match effect {
+            Effect::Sync(command) => {
+                if sync.commands.send(command).is_err() {
+                    tracing::error!("the sync engine is gone");
+                }
+            }
+            Effect::Exit => exit = true,
+        }
+    }
+    exit
+}
+
+/// Lets the engine finish the writes under way, within a grace period.
+async fn stop_engine(sync: &mut SyncHandle) {
+    let _ = sync.commands.send(Command::Shutdown);
+    let finished = tokio::time::timeout(SHUTDOWN_GRACE, async {
+        while let Some(event) = sync.events.recv().await {
+            if event == SyncEvent::Stopped {
+                break;
+            }
+        }
+    })
+    .await;
+    if finished.is_err() {
+        tracing::warn!("the sync engine did not stop in time");
+        sync.abort();
+    }
+}
+
+/// Draws one frame wrapped in synchronized output, so the terminal shows it
+/// whole instead of tearing.
+fn draw(guard: &mut TerminalGuard, app: &App) -> anyhow::Result<()> {
+    crossterm::queue!(guard.terminal.backend_mut(), BeginSynchronizedUpdate)?;
+    guard.terminal.draw(|frame| render::draw(app, frame))?;
+    crossterm::execute!(guard.terminal.backend_mut(), EndSynchronizedUpdate)?;
+    Ok(())
+}

@@ -1,0 +1,145 @@
+//! Draws one frame from the state. Reads the state, never changes it.
+
+use chrono::{DateTime, Utc};
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::style::{Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Paragraph};
+
+use super::app::{App, Level, Pane, column_title};
+use super::keymap::Context;
+use super::{action::Action, chat, detail, help, layout, list, popup, theme};
+use crate::sync::Connection;
+
+/// Draws the whole screen.
+pub fn draw(app: &App, frame: &mut Frame<'_>) {
+    let panes = layout::panes(frame.area());
+    header(app, frame, panes.header);
+    list::draw(app, frame, panes.list);
+    detail::draw(app, frame, panes.detail);
+    chat::draw(app, frame, panes.chat);
+    status_bar(app, frame, panes.status);
+    popup::draw(app, frame);
+    help::draw(app, frame);
+}
+
+/// A bordered block, highlighted when its pane has focus.
+pub(crate) fn pane_block(app: &App, pane: Pane, title: Line<'static>) -> Block<'static> {
+    let focused = app.focus == pane && app.modal.is_none();
+    Block::default()
+        .borders(Borders::ALL)
+        .border_style(if focused {
+            theme::focused_border()
+        } else {
+            theme::border()
+        })
+        .title(title)
+}
+
+/// A time in the operator's time zone, `2026-11-22 10:31`.
+pub(crate) fn when(app: &App, t: DateTime<Utc>) -> String {
+    t.with_timezone(&app.tz).format("%Y-%m-%d %H:%M").to_string()
+}
+
+fn header(app: &App, frame: &mut Frame<'_>, area: Rect) {
+    let who = app.me.as_ref().map(|m| m.name.as_str()).unwrap_or("…");
+    let arrow = if app.sort.descending { "↓" } else { "↑" };
+    let mut spans = vec![
+        Span::styled(" deskterm ", Style::new().add_modifier(Modifier::BOLD)),
+        Span::styled(format!("{who} "), theme::dim()),
+        Span::raw("│ sort: "),
+        Span::styled(
+            format!("{} {arrow}", column_title(app.sort.field).to_lowercase()),
+            theme::label(),
+        ),
+        Span::raw(" │ filter: "),
+    ];
+    let filters = filter_summary(app);
+    spans.push(if filters.is_empty() {
+        Span::styled("none", theme::dim())
+    } else {
+        Span::styled(filters, theme::label())
+    });
+    spans.push(Span::raw(format!(" │ {}/{} tickets", app.view.len(), app.total())));
+    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+/// `status=open,pending priority=urgent operator=Ana,unassigned "search"`.
+pub(crate) fn filter_summary(app: &App) -> String {
+    let f = &app.filter;
+    let mut parts = Vec::new();
+    if !f.statuses.is_empty() {
+        let labels: Vec<&str> = f.statuses.iter().map(|s| app.status_label(s)).collect();
+        parts.push(format!("status={}", labels.join(",")));
+    }
+    if !f.priorities.is_empty() {
+        let names: Vec<&str> = f.priorities.iter().rev().map(|p| p.as_str()).collect();
+        parts.push(format!("priority={}", names.join(",")));
+    }
+    if !f.operators.is_empty() {
+        let names: Vec<String> = f
+            .operators
+            .iter()
+            .map(|o| match o {
+                None => "unassigned".to_owned(),
+                Some(id) => app
+                    .meta
+                    .as_ref()
+                    .and_then(|m| m.operators.iter().find(|x| x.id == *id))
+                    .map(|x| x.name.clone())
+                    .unwrap_or_else(|| format!("#{id}")),
+            })
+            .collect();
+        parts.push(format!("operator={}", names.join(",")));
+    }
+    if !f.text.trim().is_empty() {
+        parts.push(format!("\"{}\"", f.text.trim()));
+    }
+    parts.join(" ")
+}
+
+fn status_bar(app: &App, frame: &mut Frame<'_>, area: Rect) {
+    let (conn, conn_style) = match &app.status.connection {
+        Connection::Connecting => ("connecting".to_owned(), theme::pending()),
+        Connection::Connected => ("connected".to_owned(), theme::info()),
+        Connection::Reconnecting { .. } => ("reconnecting".to_owned(), theme::error()),
+    };
+    let mut spans = vec![Span::styled(format!(" {conn} "), conn_style)];
+    if !app.pending.is_empty() {
+        spans.push(Span::styled(
+            format!(" {} sending ", app.pending.len()),
+            theme::pending(),
+        ));
+    }
+    let message = match (&app.status.message, &app.status.connection) {
+        (Some(m), _) => Some(m.clone()),
+        (None, Connection::Reconnecting { reason }) => Some((Level::Error, reason.clone())),
+        _ => None,
+    };
+    if let Some((level, text)) = message {
+        let style = match level {
+            Level::Info => theme::info(),
+            Level::Error => theme::error(),
+        };
+        spans.push(Span::raw(" "));
+        spans.push(Span::styled(text, style));
+    }
+    let help_key = app
+        .keymap
+        .key_for(Context::Global, Action::Help)
+        .map(|k| format!(" {k} help "))
+        .unwrap_or_default();
+    let help_width = (help_key.chars().count() as u16).min(area.width);
+    let left = Rect {
+        width: area.width - help_width,
+        ..area
+    };
+    let right = Rect {
+        x: area.x + left.width,
+        width: help_width,
+        ..area
+    };
+    frame.render_widget(Paragraph::new(Line::from(spans)), left);
+    frame.render_widget(Paragraph::new(Span::styled(help_key, theme::dim())), right);
+}
