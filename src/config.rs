@@ -96,7 +96,9 @@ pub struct Remote {
 
 impl std::fmt::Debug for Remote {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Remote").field("url", &self.url).finish_non_exhaustive()
+        f.debug_struct("Remote")
+            .field("url", &self.url)
+            .finish_non_exhaustive()
     }
 }
 
@@ -209,7 +211,10 @@ mod tests {
     fn the_example_config_parses() {
         let text = include_str!("../config.example.toml");
         let config = Config::parse(text).unwrap();
-        assert!(config.server.is_none(), "the example must not point at a server by default");
+        assert!(
+            config.server.is_none(),
+            "the example must not point at a server by default"
+        );
         assert!(crate::tui::keymap::Keymap::with_overrides(&config.keys).is_ok());
     }
 
@@ -231,7 +236,8 @@ mod tests {
 
     #[test]
     fn environment_overrides_the_file() {
-        let mut c = Config::parse("[server]\nurl = \"http://a:1\"\ntoken_file = \"/nope\"\n").unwrap();
+        let mut c =
+            Config::parse("[server]\nurl = \"http://a:1\"\ntoken_file = \"/nope\"\n").unwrap();
         c.apply_env(|name| match name {
             ENV_SERVER_URL => Some("http://b:2".into()),
             ENV_TOKEN => Some("tok".into()),

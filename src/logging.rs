@@ -9,8 +9,9 @@ use tracing_subscriber::EnvFilter;
 /// Sends `tracing` output to `file` (appending), filtered by `level`.
 pub fn to_file(file: &Path, level: &str) -> anyhow::Result<()> {
     if let Some(dir) = file.parent() {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| anyhow::anyhow!("cannot create the log directory {}: {e}", dir.display()))?;
+        std::fs::create_dir_all(dir).map_err(|e| {
+            anyhow::anyhow!("cannot create the log directory {}: {e}", dir.display())
+        })?;
     }
     let writer = OpenOptions::new()
         .create(true)

@@ -16,7 +16,11 @@ use deskterm::tui::keymap::Keymap;
 use deskterm::{embedded, logging, sync, tui};
 
 #[derive(Parser)]
-#[command(name = "deskterm", version, about = "A keyboard-driven terminal client for helpdesk operators")]
+#[command(
+    name = "deskterm",
+    version,
+    about = "A keyboard-driven terminal client for helpdesk operators"
+)]
 struct Cli {
     /// Config file (default: $DESKTERM_CONFIG, then config.toml in the platform config dir).
     #[arg(long, global = true)]
@@ -72,7 +76,12 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         None => run_console(cli.config, cli.data_dir),
-        Some(Cmd::Serve { listen, db, demo, log }) => run_server(listen, db, demo, &log),
+        Some(Cmd::Serve {
+            listen,
+            db,
+            demo,
+            log,
+        }) => run_server(listen, db, demo, &log),
         Some(Cmd::Operator {
             command: OperatorCmd::Add { db, name, email },
         }) => add_operator(db, &name, &email),
@@ -143,10 +152,14 @@ fn run_server(listen: SocketAddr, db_path: PathBuf, demo: bool, log: &str) -> an
             .await
             .map_err(|e| anyhow::anyhow!("cannot open {}: {e:#}", db_path.display()))?;
         if demo && deskterm_server::is_empty(&db).await? {
-            let data: deskterm_server::demo::DemoData = serde_json::from_str(embedded::DEMO_DATA)
-                .map_err(|e| anyhow::anyhow!("the built-in demo data is broken: {e}"))?;
+            let data: deskterm_server::demo::DemoData =
+                serde_json::from_str(embedded::DEMO_DATA)
+                    .map_err(|e| anyhow::anyhow!("the built-in demo data is broken: {e}"))?;
             let op = deskterm_server::demo::load(&db, &data, chrono::Utc::now()).await?;
-            eprintln!("demo data loaded; `deskterm operator add` creates a token (demo operator: {})", op.name);
+            eprintln!(
+                "demo data loaded; `deskterm operator add` creates a token (demo operator: {})",
+                op.name
+            );
         }
         let listener = tokio::net::TcpListener::bind(listen)
             .await

@@ -18,7 +18,10 @@ pub fn line(input: &str) -> String {
 
 fn clean(input: &str, single_line: bool) -> String {
     // Fast path: most text has nothing to remove.
-    if !input.chars().any(|c| needs_care(c) || (single_line && c == '\n')) {
+    if !input
+        .chars()
+        .any(|c| needs_care(c) || (single_line && c == '\n'))
+    {
         return input.to_owned();
     }
     let mut out = String::with_capacity(input.len());
@@ -180,7 +183,10 @@ mod tests {
 
     #[test]
     fn plain_text_is_untouched() {
-        assert_eq!(text("¿Dónde está mi pedido? 📦"), "¿Dónde está mi pedido? 📦");
+        assert_eq!(
+            text("¿Dónde está mi pedido? 📦"),
+            "¿Dónde está mi pedido? 📦"
+        );
         assert_eq!(text("línea 1\nlínea 2"), "línea 1\nlínea 2");
     }
 
@@ -194,7 +200,10 @@ mod tests {
     #[test]
     fn osc_title_and_hyperlinks_are_removed() {
         assert_eq!(text("\u{1b}]0;pwned\u{7}ok"), "ok");
-        assert_eq!(text("\u{1b}]8;;http://x\u{1b}\\link\u{1b}]8;;\u{1b}\\"), "link");
+        assert_eq!(
+            text("\u{1b}]8;;http://x\u{1b}\\link\u{1b}]8;;\u{1b}\\"),
+            "link"
+        );
         assert_eq!(text("\u{1b}]52;c;ZXZpbA==\u{7}clip"), "clip");
     }
 

@@ -122,8 +122,11 @@ pub trait Backend: Send + Sync {
     /// One ticket.
     async fn ticket(&self, id: TicketId) -> BackendResult<Ticket>;
     /// Creates a ticket; `idempotency_key` makes a replay harmless.
-    async fn create_ticket(&self, ticket: &NewTicket, idempotency_key: &str)
-    -> BackendResult<Ticket>;
+    async fn create_ticket(
+        &self,
+        ticket: &NewTicket,
+        idempotency_key: &str,
+    ) -> BackendResult<Ticket>;
     /// Changes fields of a ticket the client last saw at `version`.
     async fn patch_ticket(
         &self,

@@ -97,12 +97,22 @@ pub fn view<'a>(
 
 /// Compares on one column, ascending. Empty values (no category, nobody
 /// assigned) sort after every name.
-fn compare(a: &Ticket, b: &Ticket, field: SortField, status_rank: &HashMap<&str, usize>) -> Ordering {
+fn compare(
+    a: &Ticket,
+    b: &Ticket,
+    field: SortField,
+    status_rank: &HashMap<&str, usize>,
+) -> Ordering {
     match field {
         SortField::Reference => a.reference.cmp(&b.reference),
         SortField::Title => cmp_text(&a.title, &b.title),
         SortField::Status => {
-            let rank = |t: &Ticket| status_rank.get(t.status.as_str()).copied().unwrap_or(usize::MAX);
+            let rank = |t: &Ticket| {
+                status_rank
+                    .get(t.status.as_str())
+                    .copied()
+                    .unwrap_or(usize::MAX)
+            };
             rank(a).cmp(&rank(b)).then_with(|| a.status.cmp(&b.status))
         }
         SortField::Priority => a.priority.cmp(&b.priority),
@@ -119,7 +129,9 @@ fn compare(a: &Ticket, b: &Ticket, field: SortField, status_rank: &HashMap<&str,
 
 fn cmp_text(a: &str, b: &str) -> Ordering {
     // Case-insensitive first so "álvaro" and "Álvaro" sit together; exact as tie-break.
-    a.to_lowercase().cmp(&b.to_lowercase()).then_with(|| a.cmp(b))
+    a.to_lowercase()
+        .cmp(&b.to_lowercase())
+        .then_with(|| a.cmp(b))
 }
 
 fn cmp_optional(a: Option<&str>, b: Option<&str>) -> Ordering {
@@ -141,7 +153,13 @@ mod tests {
         DateTime::from_timestamp(1_700_000_000 + s, 0).unwrap()
     }
 
-    fn ticket(id: i64, title: &str, status: &str, priority: Priority, op: Option<(i64, &str)>) -> Ticket {
+    fn ticket(
+        id: i64,
+        title: &str,
+        status: &str,
+        priority: Priority,
+        op: Option<(i64, &str)>,
+    ) -> Ticket {
         Ticket {
             id,
             reference: format!("HD-{id:06}"),
@@ -152,8 +170,16 @@ mod tests {
             category: None,
             tags: vec![],
             important: false,
-            contact: ContactRef { id: 1, name: "Núria".into(), phone: None, email: None },
-            operator: op.map(|(id, name)| OperatorRef { id, name: name.into() }),
+            contact: ContactRef {
+                id: 1,
+                name: "Núria".into(),
+                phone: None,
+                email: None,
+            },
+            operator: op.map(|(id, name)| OperatorRef {
+                id,
+                name: name.into(),
+            }),
             channel: "web".into(),
             sla_due_at: None,
             created_at: at(id),
@@ -165,34 +191,70 @@ mod tests {
 
     fn sample() -> Vec<Ticket> {
         vec![
-            ticket(1, "Pedido perdido", "open", Priority::High, Some((7, "Marco"))),
+            ticket(
+                1,
+                "Pedido perdido",
+                "open",
+                Priority::High,
+                Some((7, "Marco")),
+            ),
             ticket(2, "fattura errata", "new", Priority::Low, None),
-            ticket(3, "Broken screen", "open", Priority::Urgent, Some((8, "Ana"))),
-            ticket(4, "Ápice de ventas", "closed", Priority::Normal, Some((7, "Marco"))),
+            ticket(
+                3,
+                "Broken screen",
+                "open",
+                Priority::Urgent,
+                Some((8, "Ana")),
+            ),
+            ticket(
+                4,
+                "Ápice de ventas",
+                "closed",
+                Priority::Normal,
+                Some((7, "Marco")),
+            ),
         ]
     }
 
     #[test]
     fn default_sort_is_most_recent_first() {
         let t = sample();
-        assert_eq!(view(&t, None, &Filter::default(), DEFAULT_SORT), vec![1, 2, 3, 4]);
+        assert_eq!(
+            view(&t, None, &Filter::default(), DEFAULT_SORT),
+            vec![1, 2, 3, 4]
+        );
     }
 
     #[test]
     fn sorts_by_priority_both_ways() {
         let t = sample();
-        let asc = Sort { field: SortField::Priority, descending: false };
+        let asc = Sort {
+            field: SortField::Priority,
+            descending: false,
+        };
         assert_eq!(view(&t, None, &Filter::default(), asc), vec![2, 4, 1, 3]);
-        let desc = Sort { descending: true, ..asc };
+        let desc = Sort {
+            descending: true,
+            ..asc
+        };
         assert_eq!(view(&t, None, &Filter::default(), desc), vec![3, 1, 4, 2]);
     }
 
     #[test]
     fn title_sort_ignores_case_and_unassigned_go_last() {
         let t = sample();
-        let by_title = Sort { field: SortField::Title, descending: false };
-        assert_eq!(view(&t, None, &Filter::default(), by_title), vec![3, 2, 1, 4]);
-        let by_op = Sort { field: SortField::Operator, descending: false };
+        let by_title = Sort {
+            field: SortField::Title,
+            descending: false,
+        };
+        assert_eq!(
+            view(&t, None, &Filter::default(), by_title),
+            vec![3, 2, 1, 4]
+        );
+        let by_op = Sort {
+            field: SortField::Operator,
+            descending: false,
+        };
         assert_eq!(view(&t, None, &Filter::default(), by_op), vec![3, 1, 4, 2]);
     }
 
@@ -215,11 +277,20 @@ mod tests {
     #[test]
     fn text_filter_matches_words_case_insensitively() {
         let t = sample();
-        let f = Filter { text: "PEDIDO".into(), ..Default::default() };
+        let f = Filter {
+            text: "PEDIDO".into(),
+            ..Default::default()
+        };
         assert_eq!(view(&t, None, &f, DEFAULT_SORT), vec![1]);
-        let f = Filter { text: "hd-000003".into(), ..Default::default() };
+        let f = Filter {
+            text: "hd-000003".into(),
+            ..Default::default()
+        };
         assert_eq!(view(&t, None, &f, DEFAULT_SORT), vec![3]);
-        let f = Filter { text: "núria zzz".into(), ..Default::default() };
+        let f = Filter {
+            text: "núria zzz".into(),
+            ..Default::default()
+        };
         assert!(view(&t, None, &f, DEFAULT_SORT).is_empty());
     }
 }

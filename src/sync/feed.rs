@@ -125,7 +125,9 @@ async fn poll_changes(
     backoff: &mut Backoff,
 ) -> BackendResult<Next> {
     loop {
-        let page = backend.changes(*since, deskterm_api::PAGE_LIMIT_MAX).await?;
+        let page = backend
+            .changes(*since, deskterm_api::PAGE_LIMIT_MAX)
+            .await?;
         if page.resync {
             return Ok(Next::Reload);
         }

@@ -339,9 +339,9 @@ impl App {
 
     /// Pending notes of a ticket, for showing while they are sent.
     pub fn pending_notes(&self, ticket: TicketId) -> impl Iterator<Item = &Pending> {
-        self.pending.values().filter(
-            move |p| matches!(&p.write, Write::AddNote { ticket: t, .. } if *t == ticket),
-        )
+        self.pending
+            .values()
+            .filter(move |p| matches!(&p.write, Write::AddNote { ticket: t, .. } if *t == ticket))
     }
 
     /// Pending chat messages to a contact.
@@ -532,7 +532,9 @@ impl App {
             let n = self.pending.len();
             self.say(
                 Level::Info,
-                format!("sending {n} change(s) before quitting… (quit again to leave now and lose them)"),
+                format!(
+                    "sending {n} change(s) before quitting… (quit again to leave now and lose them)"
+                ),
             );
         }
     }
@@ -588,7 +590,12 @@ impl App {
     /// same ticket selected when it is still listed.
     fn refresh_view(&mut self) {
         let keep = self.view.get(self.selected).copied();
-        self.view = query::view(self.tickets.values(), self.meta.as_ref(), &self.filter, self.sort);
+        self.view = query::view(
+            self.tickets.values(),
+            self.meta.as_ref(),
+            &self.filter,
+            self.sort,
+        );
         if let Some(id) = keep
             && let Some(row) = self.view.iter().position(|v| *v == id)
         {
@@ -653,7 +660,8 @@ impl App {
                     if self.filter.priorities.contains(&p) {
                         chosen.insert(i);
                     }
-                    if kind == PickerKind::EditPriority && current.is_some_and(|t| t.priority == p) {
+                    if kind == PickerKind::EditPriority && current.is_some_and(|t| t.priority == p)
+                    {
                         cursor = i;
                     }
                     items.push((p.as_str().to_owned(), PickValue::Priority(p)));
@@ -661,11 +669,8 @@ impl App {
             }
             PickerKind::FilterOperator | PickerKind::EditOperator => {
                 let assigned = current.map(|t| t.operator.as_ref().map(|o| o.id));
-                let options = std::iter::once((None, "(unassigned)".to_owned())).chain(
-                    meta.operators
-                        .iter()
-                        .map(|o| (Some(o.id), o.name.clone())),
-                );
+                let options = std::iter::once((None, "(unassigned)".to_owned()))
+                    .chain(meta.operators.iter().map(|o| (Some(o.id), o.name.clone())));
                 for (id, name) in options {
                     let i = items.len();
                     if self.filter.operators.contains(&id) {
@@ -887,7 +892,10 @@ impl App {
                 if trimmed.chars().count() > deskterm_api::TITLE_MAX_CHARS {
                     self.say(
                         Level::Error,
-                        format!("a title has at most {} characters", deskterm_api::TITLE_MAX_CHARS),
+                        format!(
+                            "a title has at most {} characters",
+                            deskterm_api::TITLE_MAX_CHARS
+                        ),
                     );
                     self.modal = Some(Modal::Input(input));
                     return;

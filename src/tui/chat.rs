@@ -7,13 +7,13 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph};
-use unicode_width::UnicodeWidthChar;
 
 use super::action::Action;
 use super::app::{App, Pane};
 use super::keymap::Context;
 use super::render::{pane_block, when};
 use super::theme;
+use super::wrap::push_wrapped;
 use crate::sync::Write;
 
 /// Draws the chat into `area`.
@@ -50,7 +50,10 @@ pub fn draw(app: &App, frame: &mut Frame<'_>, area: Rect) {
                     Direction::Outbound => (
                         format!(
                             "▶ {}",
-                            m.operator.as_ref().map(|o| o.name.as_str()).unwrap_or("operator")
+                            m.operator
+                                .as_ref()
+                                .map(|o| o.name.as_str())
+                                .unwrap_or("operator")
                         ),
                         theme::outbound(),
                     ),
@@ -65,7 +68,11 @@ pub fn draw(app: &App, frame: &mut Frame<'_>, area: Rect) {
     }
     for p in app.pending_messages(t.contact.id) {
         if let Write::SendMessage { body, .. } = &p.write {
-            let who = p.author.as_ref().map(|a| a.name.clone()).unwrap_or_default();
+            let who = p
+                .author
+                .as_ref()
+                .map(|a| a.name.clone())
+                .unwrap_or_default();
             lines.push(Line::from(vec![
                 Span::styled(format!("▶ {who}"), theme::pending()),
                 Span::styled("  sending…", theme::pending()),
@@ -123,65 +130,5 @@ pub fn draw(app: &App, frame: &mut Frame<'_>, area: Rect) {
             Span::styled(format!("draft: {draft}"), theme::pending())
         };
         frame.render_widget(Paragraph::new(text).block(composer_block), composer);
-    }
-}
-
-/// Wraps `text` to `width` display columns, indenting by two.
-fn push_wrapped(lines: &mut Vec<Line<'static>>, text: &str, width: usize, style: Style) {
-    let width = width.saturating_sub(2).max(1);
-    for source in text.split('\n') {
-        let mut current = String::new();
-        let mut used = 0;
-        for word in source.split_inclusive(' ') {
-            let w: usize = word.chars().map(|c| c.width().unwrap_or(0)).sum();
-            if used + w > width && used > 0 {
-                lines.push(Line::styled(format!("  {}", current.trim_end()), style));
-                current.clear();
-                used = 0;
-            }
-            if w > width {
-                // A word longer than the line is cut where it must be.
-                for c in word.chars() {
-                    let cw = c.width().unwrap_or(0);
-                    if used + cw > width {
-                        lines.push(Line::styled(format!("  {current}"), style));
-                        current.clear();
-                        used = 0;
-                    }
-                    current.push(c);
-                    used += cw;
-                }
-            } else {
-                current.push_str(word);
-                used += w;
-            }
-        }
-        lines.push(Line::styled(format!("  {}", current.trim_end()), style));
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn texts(lines: &[Line<'_>]) -> Vec<String> {
-        lines.iter().map(|l| l.to_string()).collect()
-    }
-
-    #[test]
-    fn wraps_on_words_and_cuts_long_ones() {
-        let mut lines = Vec::new();
-        push_wrapped(&mut lines, "hola qué tal estás", 12, Style::new());
-        assert_eq!(texts(&lines), vec!["  hola qué", "  tal estás"]);
-        let mut lines = Vec::new();
-        push_wrapped(&mut lines, "abcdefghijkl", 7, Style::new());
-        assert_eq!(texts(&lines), vec!["  abcde", "  fghij", "  kl"]);
-    }
-
-    #[test]
-    fn wide_characters_count_double() {
-        let mut lines = Vec::new();
-        push_wrapped(&mut lines, "📦📦📦", 6, Style::new());
-        assert_eq!(texts(&lines), vec!["  📦📦", "  📦"]);
     }
 }

@@ -2,13 +2,17 @@
 
 use deskterm_api::MacroStatus;
 use ratatui::Frame;
-use ratatui::layout::Rect;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Style;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Paragraph, Wrap};
+use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 
+use super::action::Action;
 use super::app::{App, Pane};
+use super::keymap::Context;
 use super::render::{pane_block, when};
 use super::theme;
+use super::wrap::push_wrapped;
 use crate::query::{Sla, sla};
 use crate::sync::Write;
 
@@ -33,7 +37,10 @@ pub fn draw(app: &App, frame: &mut Frame<'_>, area: Rect) {
         None => "",
     };
     let field = |name: &'static str, value: Span<'static>| {
-        Line::from(vec![Span::styled(format!("{name:<10}"), theme::label()), value])
+        Line::from(vec![
+            Span::styled(format!("{name:<10}"), theme::label()),
+            value,
+        ])
     };
     let mut lines = vec![
         Line::from(Span::styled(t.title.clone(), theme::label())),
@@ -78,8 +85,13 @@ pub fn draw(app: &App, frame: &mut Frame<'_>, area: Rect) {
             Some(Sla::AtRisk) => theme::priority(deskterm_api::Priority::High),
             _ => theme::dim(),
         };
-        let label = state.map(|s| format!(" ({})", s.label())).unwrap_or_default();
-        lines.push(field("SLA due", Span::styled(format!("{}{label}", when(app, due)), style)));
+        let label = state
+            .map(|s| format!(" ({})", s.label()))
+            .unwrap_or_default();
+        lines.push(field(
+            "SLA due",
+            Span::styled(format!("{}{label}", when(app, due)), style),
+        ));
     }
     lines.push(field("Created", Span::raw(when(app, t.created_at))));
     lines.push(field("Updated", Span::raw(when(app, t.updated_at))));
@@ -90,40 +102,74 @@ pub fn draw(app: &App, frame: &mut Frame<'_>, area: Rect) {
         lines.push(Line::default());
         lines.extend(t.description.lines().map(|l| Line::from(l.to_owned())));
     }
-    let notes = app.notes.get(&t.id);
-    let pending: Vec<_> = app.pending_notes(t.id).collect();
-    lines.push(Line::default());
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    // Fields above, notes below: both in sight, as the operator edits one and reads the other.
+    let notes_height = if inner.height >= 14 {
+        inner.height * 2 / 5
+    } else {
+        inner.height / 3
+    };
+    let [fields_area, notes_area] =
+        Layout::vertical([Constraint::Min(3), Constraint::Length(notes_height)]).areas(inner);
+    frame.render_widget(
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .scroll((app.detail_scroll, 0)),
+        fields_area,
+    );
+    draw_notes(app, t.id, frame, notes_area);
+}
+
+/// Internal notes, newest at the bottom, notes being saved last.
+fn draw_notes(app: &App, ticket: deskterm_api::TicketId, frame: &mut Frame<'_>, area: Rect) {
+    let notes = app.notes.get(&ticket);
+    let pending: Vec<_> = app.pending_notes(ticket).collect();
     let count = notes.map(Vec::len).unwrap_or(0) + pending.len();
-    lines.push(Line::from(Span::styled(
-        format!("── Internal notes ({count}) ──"),
-        theme::label(),
-    )));
-    match notes {
-        None if pending.is_empty() => lines.push(Line::from(Span::styled("loading…", theme::dim()))),
-        _ => {}
+    let key = app
+        .keymap
+        .key_for(Context::Global, Action::AddNote)
+        .map(|k| format!(" · {k} adds one "))
+        .unwrap_or_default();
+    let block = Block::default()
+        .borders(Borders::TOP)
+        .border_style(theme::border())
+        .title(Line::from(vec![
+            Span::styled(format!(" Internal notes ({count}) "), theme::label()),
+            Span::styled(key, theme::dim()),
+        ]));
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let width = usize::from(inner.width.max(1));
+    let mut lines: Vec<Line<'static>> = Vec::new();
+    if notes.is_none() && pending.is_empty() {
+        lines.push(Line::styled("loading…", theme::dim()));
+    } else if count == 0 {
+        lines.push(Line::styled("no notes yet", theme::dim()));
     }
     for note in notes.into_iter().flatten() {
         lines.push(Line::from(vec![
             Span::styled(note.author.name.clone(), theme::outbound()),
             Span::styled(format!("  {}", when(app, note.created_at)), theme::dim()),
         ]));
-        lines.extend(note.body.lines().map(|l| Line::from(format!("  {l}"))));
+        push_wrapped(&mut lines, &note.body, width, Style::new());
     }
     for p in pending {
         if let Write::AddNote { body, .. } = &p.write {
-            let author = p.author.as_ref().map(|a| a.name.clone()).unwrap_or_default();
+            let author = p
+                .author
+                .as_ref()
+                .map(|a| a.name.clone())
+                .unwrap_or_default();
             lines.push(Line::from(vec![
                 Span::styled(author, theme::pending()),
                 Span::styled("  saving…", theme::pending()),
             ]));
-            lines.extend(body.lines().map(|l| Line::styled(format!("  {l}"), theme::pending())));
+            push_wrapped(&mut lines, body, width, theme::pending());
         }
     }
-    let paragraph = Paragraph::new(lines)
-        .block(block)
-        .wrap(Wrap { trim: false })
-        .scroll((app.detail_scroll, 0));
-    frame.render_widget(paragraph, area);
+    let start = lines.len().saturating_sub(usize::from(inner.height));
+    frame.render_widget(Paragraph::new(lines[start..].to_vec()), inner);
 }
 
 fn contact_line(t: &deskterm_api::Ticket) -> String {

@@ -20,7 +20,10 @@ pub fn draw(app: &App, frame: &mut Frame<'_>) {
         .border_style(theme::focused_border())
         .title(" Keys — ? or esc closes, j/k scroll ");
     frame.render_widget(Clear, area);
-    frame.render_widget(Paragraph::new(lines).block(block).scroll((*scroll, 0)), area);
+    frame.render_widget(
+        Paragraph::new(lines).block(block).scroll((*scroll, 0)),
+        area,
+    );
 }
 
 /// The help text: one section per context, one line per action.

@@ -95,8 +95,9 @@ pub struct Key {
 /// The key itself, without modifiers. Shift is part of the character (`G`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 enum KeyName {
-    Char(char),
+    // Named keys first: hints on screen then say "esc" rather than "q".
     Named(&'static str),
+    Char(char),
     F(u8),
 }
 
@@ -317,7 +318,9 @@ mod tests {
     fn every_action_that_needs_a_key_has_one() {
         let k = Keymap::defaults().unwrap();
         for action in Action::ALL {
-            let bound = Context::ALL.iter().any(|c| k.key_for(*c, *action).is_some());
+            let bound = Context::ALL
+                .iter()
+                .any(|c| k.key_for(*c, *action).is_some());
             assert!(bound, "{action} has no default key");
         }
     }
@@ -339,14 +342,31 @@ mod tests {
         let err = Keymap::with_overrides(&bad_action).unwrap_err();
         assert!(err.contains("fly"), "{err}");
         let bad_key: KeymapSource = toml::from_str("[list]\n\"hyper-x\" = \"quit\"\n").unwrap();
-        assert!(Keymap::with_overrides(&bad_key).unwrap_err().contains("hyper-x"));
+        assert!(
+            Keymap::with_overrides(&bad_key)
+                .unwrap_err()
+                .contains("hyper-x")
+        );
         let bad_context: KeymapSource = toml::from_str("[moon]\n\"x\" = \"quit\"\n").unwrap();
-        assert!(Keymap::with_overrides(&bad_context).unwrap_err().contains("moon"));
+        assert!(
+            Keymap::with_overrides(&bad_context)
+                .unwrap_err()
+                .contains("moon")
+        );
     }
 
     #[test]
     fn key_names_round_trip() {
-        for name in ["ctrl-c", "alt-enter", "G", "?", "space", "f5", "pagedown", "backtab"] {
+        for name in [
+            "ctrl-c",
+            "alt-enter",
+            "G",
+            "?",
+            "space",
+            "f5",
+            "pagedown",
+            "backtab",
+        ] {
             let key: Key = name.parse().unwrap();
             assert_eq!(key.to_string(), name);
         }

@@ -21,14 +21,38 @@ struct Column {
 
 /// Columns in the order they are dropped last-first when the terminal is narrow.
 const COLUMNS: [Column; 8] = [
-    Column { field: SortField::Reference, width: Some(10) },
-    Column { field: SortField::Title, width: None },
-    Column { field: SortField::Status, width: Some(12) },
-    Column { field: SortField::Priority, width: Some(8) },
-    Column { field: SortField::Operator, width: Some(14) },
-    Column { field: SortField::Updated, width: Some(11) },
-    Column { field: SortField::Category, width: Some(14) },
-    Column { field: SortField::Contact, width: Some(16) },
+    Column {
+        field: SortField::Reference,
+        width: Some(10),
+    },
+    Column {
+        field: SortField::Title,
+        width: None,
+    },
+    Column {
+        field: SortField::Status,
+        width: Some(13),
+    },
+    Column {
+        field: SortField::Priority,
+        width: Some(10),
+    },
+    Column {
+        field: SortField::Operator,
+        width: Some(14),
+    },
+    Column {
+        field: SortField::Updated,
+        width: Some(11),
+    },
+    Column {
+        field: SortField::Category,
+        width: Some(14),
+    },
+    Column {
+        field: SortField::Contact,
+        width: Some(16),
+    },
 ];
 
 /// Narrowest title worth showing before other columns are dropped.
@@ -93,14 +117,13 @@ pub fn draw(app: &App, frame: &mut Frame<'_>, area: Rect) {
     }
     let columns = visible_columns(area.width);
     let header = Row::new(
-        std::iter::once(Cell::from(""))
-            .chain(columns.iter().map(|c| {
-                let mut name = column_title(c.field).to_owned();
-                if c.field == app.sort.field {
-                    name.push_str(if app.sort.descending { " ▼" } else { " ▲" });
-                }
-                Cell::from(name)
-            })),
+        std::iter::once(Cell::from("")).chain(columns.iter().map(|c| {
+            let mut name = column_title(c.field).to_owned();
+            if c.field == app.sort.field {
+                name.push_str(if app.sort.descending { " ▼" } else { " ▲" });
+            }
+            Cell::from(name)
+        })),
     )
     .style(theme::label());
     let height = area.height.saturating_sub(3) as usize;
@@ -117,11 +140,15 @@ pub fn draw(app: &App, frame: &mut Frame<'_>, area: Rect) {
                 row
             })
         });
-    let widths = std::iter::once(Constraint::Length(FLAGS)).chain(columns.iter().map(|c| match c.width {
-        Some(w) => Constraint::Length(w),
-        None => Constraint::Min(MIN_TITLE.min(area.width / 3)),
-    }));
-    let table = Table::new(rows, widths).header(header).block(block).column_spacing(1);
+    let widths =
+        std::iter::once(Constraint::Length(FLAGS)).chain(columns.iter().map(|c| match c.width {
+            Some(w) => Constraint::Length(w),
+            None => Constraint::Min(MIN_TITLE.min(area.width / 3)),
+        }));
+    let table = Table::new(rows, widths)
+        .header(header)
+        .block(block)
+        .column_spacing(1);
     frame.render_widget(table, area);
 }
 
@@ -142,7 +169,9 @@ fn row<'a>(app: &'a App, t: &'a Ticket, columns: &[&Column]) -> Row<'a> {
             Span::raw(" ")
         },
         match sla(t, app.meta.as_ref(), app.now) {
-            Some(Sla::Breached) => Span::styled("●", theme::priority(deskterm_api::Priority::Urgent)),
+            Some(Sla::Breached) => {
+                Span::styled("●", theme::priority(deskterm_api::Priority::Urgent))
+            }
             Some(Sla::AtRisk) => Span::styled("●", theme::priority(deskterm_api::Priority::High)),
             _ => Span::raw(" "),
         },
@@ -158,7 +187,10 @@ fn row<'a>(app: &'a App, t: &'a Ticket, columns: &[&Column]) -> Row<'a> {
             app.status_label(&t.status),
             theme::status(macro_status),
         )),
-        SortField::Priority => Cell::from(Span::styled(t.priority.as_str(), theme::priority(t.priority))),
+        SortField::Priority => Cell::from(Span::styled(
+            t.priority.as_str(),
+            theme::priority(t.priority),
+        )),
         SortField::Category => Cell::from(t.category.as_deref().unwrap_or("—")),
         SortField::Operator => Cell::from(match &t.operator {
             Some(o) => Span::raw(o.name.as_str()),
@@ -181,7 +213,12 @@ mod tests {
 
     #[test]
     fn narrow_terminals_keep_the_essentials() {
-        let fields = |w| visible_columns(w).iter().map(|c| c.field).collect::<Vec<_>>();
+        let fields = |w| {
+            visible_columns(w)
+                .iter()
+                .map(|c| c.field)
+                .collect::<Vec<_>>()
+        };
         assert_eq!(
             fields(80),
             vec![

@@ -13,6 +13,7 @@ mod popup;
 pub mod render;
 pub mod terminal;
 mod theme;
+mod wrap;
 
 use std::time::Duration;
 
@@ -138,3 +139,10 @@ fn draw(guard: &mut TerminalGuard, app: &App) -> anyhow::Result<()> {
     crossterm::execute!(guard.terminal.backend_mut(), EndSynchronizedUpdate)?;
     Ok(())
 }
+
+#[cfg(test)]
+mod fixture;
+#[cfg(test)]
+mod render_tests;
+#[cfg(test)]
+mod update_tests;

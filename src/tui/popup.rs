@@ -34,9 +34,18 @@ pub fn draw(app: &App, frame: &mut Frame<'_>) {
                     .unwrap_or_default()
             };
             let hint = if multi {
-                format!(" {} tick · {} apply · {} cancel ", key(Action::Toggle), key(Action::Confirm), key(Action::Cancel))
+                format!(
+                    " {} tick · {} apply · {} cancel ",
+                    key(Action::Toggle),
+                    key(Action::Confirm),
+                    key(Action::Cancel)
+                )
             } else {
-                format!(" {} choose · {} cancel ", key(Action::Confirm), key(Action::Cancel))
+                format!(
+                    " {} choose · {} cancel ",
+                    key(Action::Confirm),
+                    key(Action::Cancel)
+                )
             };
             let widest = picker
                 .items
@@ -85,7 +94,11 @@ pub fn draw(app: &App, frame: &mut Frame<'_>) {
             } else {
                 3
             };
-            let area = centered(frame.area(), frame.area().width.saturating_sub(8).min(90), height);
+            let area = centered(
+                frame.area(),
+                frame.area().width.saturating_sub(8).min(90),
+                height,
+            );
             let mut text = input.text.clone();
             text.set_block(
                 Block::default()

@@ -39,7 +39,9 @@ pub(crate) fn pane_block(app: &App, pane: Pane, title: Line<'static>) -> Block<'
 
 /// A time in the operator's time zone, `2026-11-22 10:31`.
 pub(crate) fn when(app: &App, t: DateTime<Utc>) -> String {
-    t.with_timezone(&app.tz).format("%Y-%m-%d %H:%M").to_string()
+    t.with_timezone(&app.tz)
+        .format("%Y-%m-%d %H:%M")
+        .to_string()
 }
 
 fn header(app: &App, frame: &mut Frame<'_>, area: Rect) {
@@ -61,7 +63,11 @@ fn header(app: &App, frame: &mut Frame<'_>, area: Rect) {
     } else {
         Span::styled(filters, theme::label())
     });
-    spans.push(Span::raw(format!(" │ {}/{} tickets", app.view.len(), app.total())));
+    spans.push(Span::raw(format!(
+        " │ {}/{} tickets",
+        app.view.len(),
+        app.total()
+    )));
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
 }
 

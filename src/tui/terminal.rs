@@ -26,10 +26,16 @@ impl TerminalGuard {
     /// Enters raw mode and the alternate screen, and installs the panic hook.
     pub fn enter() -> anyhow::Result<TerminalGuard> {
         install_panic_hook();
-        enable_raw_mode().map_err(|e| anyhow::anyhow!("cannot switch the terminal to raw mode: {e}"))?;
+        enable_raw_mode()
+            .map_err(|e| anyhow::anyhow!("cannot switch the terminal to raw mode: {e}"))?;
         ACTIVE.store(true, Ordering::SeqCst);
         let mut stdout = io::stdout();
-        if let Err(e) = execute!(stdout, EnterAlternateScreen, EnableBracketedPaste, cursor::Hide) {
+        if let Err(e) = execute!(
+            stdout,
+            EnterAlternateScreen,
+            EnableBracketedPaste,
+            cursor::Hide
+        ) {
             restore();
             anyhow::bail!("cannot set up the terminal: {e}");
         }
@@ -52,7 +58,12 @@ impl Drop for TerminalGuard {
 pub fn restore() {
     if ACTIVE.swap(false, Ordering::SeqCst) {
         let mut stdout = io::stdout();
-        let _ = execute!(stdout, DisableBracketedPaste, LeaveAlternateScreen, cursor::Show);
+        let _ = execute!(
+            stdout,
+            DisableBracketedPaste,
+            LeaveAlternateScreen,
+            cursor::Show
+        );
         let _ = disable_raw_mode();
         let _ = stdout.flush();
     }

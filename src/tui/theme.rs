@@ -20,7 +20,10 @@ pub fn label() -> Style {
 
 /// The selected list row.
 pub fn selected_row() -> Style {
-    Style::new().bg(Color::Blue).fg(Color::White).add_modifier(Modifier::BOLD)
+    Style::new()
+        .bg(Color::Blue)
+        .fg(Color::White)
+        .add_modifier(Modifier::BOLD)
 }
 
 /// Text that is not important right now.
@@ -30,7 +33,9 @@ pub fn dim() -> Style {
 
 /// Something the operator did that is not confirmed yet.
 pub fn pending() -> Style {
-    Style::new().fg(Color::Yellow).add_modifier(Modifier::ITALIC)
+    Style::new()
+        .fg(Color::Yellow)
+        .add_modifier(Modifier::ITALIC)
 }
 
 /// An error message.

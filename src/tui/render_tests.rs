@@ -1,0 +1,103 @@
+//! Snapshots of the screen rendered into ratatui's `TestBackend`.
+//! Review changes with `cargo insta review` (or accept with INSTA_UPDATE=always).
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+
+use super::app::{App, Msg};
+use super::fixture::loaded_app;
+use super::render;
+
+fn screen(app: &App) -> String {
+    let (w, h) = app.size;
+    let mut terminal = Terminal::new(TestBackend::new(w, h)).unwrap();
+    terminal.draw(|f| render::draw(app, f)).unwrap();
+    terminal.backend().to_string()
+}
+
+fn press(app: &mut App, code: KeyCode) {
+    app.update(Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)));
+}
+
+#[test]
+fn list_detail_and_chat_on_a_wide_terminal() {
+    let app = loaded_app(140, 34);
+    insta::assert_snapshot!(screen(&app));
+}
+
+#[test]
+fn an_80_by_24_terminal_keeps_the_essentials() {
+    let app = loaded_app(80, 24);
+    insta::assert_snapshot!(screen(&app));
+}
+
+#[test]
+fn detail_pane_focused_with_a_pending_note() {
+    let mut app = loaded_app(140, 40);
+    press(&mut app, KeyCode::Tab);
+    press(&mut app, KeyCode::Char('n'));
+    for c in "Revisar con logística".chars() {
+        press(&mut app, KeyCode::Char(c));
+    }
+    press(&mut app, KeyCode::Enter);
+    insta::assert_snapshot!(screen(&app));
+}
+
+#[test]
+fn chat_composer_open_with_a_message_being_sent() {
+    let mut app = loaded_app(140, 34);
+    press(&mut app, KeyCode::Char('m'));
+    for c in "Ya está en camino".chars() {
+        press(&mut app, KeyCode::Char(c));
+    }
+    press(&mut app, KeyCode::Enter);
+    for c in "Algo más?".chars() {
+        press(&mut app, KeyCode::Char(c));
+    }
+    insta::assert_snapshot!(screen(&app));
+}
+
+#[test]
+fn status_filter_picker() {
+    let mut app = loaded_app(120, 30);
+    press(&mut app, KeyCode::Char('C'));
+    press(&mut app, KeyCode::Char(' '));
+    press(&mut app, KeyCode::Char('j'));
+    insta::assert_snapshot!(screen(&app));
+}
+
+#[test]
+fn sorted_by_priority_and_filtered_header() {
+    let mut app = loaded_app(140, 30);
+    press(&mut app, KeyCode::Char('s'));
+    for _ in 0..5 {
+        press(&mut app, KeyCode::Char('k'));
+    }
+    press(&mut app, KeyCode::Enter);
+    press(&mut app, KeyCode::Char('O'));
+    press(&mut app, KeyCode::Char('j'));
+    press(&mut app, KeyCode::Char(' '));
+    press(&mut app, KeyCode::Char('j'));
+    press(&mut app, KeyCode::Char(' '));
+    press(&mut app, KeyCode::Enter);
+    insta::assert_snapshot!(screen(&app));
+}
+
+#[test]
+fn help_is_generated_from_the_keymap() {
+    let mut app = loaded_app(100, 60);
+    press(&mut app, KeyCode::Char('?'));
+    insta::assert_snapshot!(screen(&app));
+}
+
+#[test]
+fn loading_screen_before_the_first_answer() {
+    let mut app = App::new(
+        super::keymap::Keymap::defaults().unwrap(),
+        super::fixture::now(),
+        chrono::FixedOffset::east_opt(0).unwrap(),
+    );
+    app.update(Msg::Resize(80, 20));
+    insta::assert_snapshot!(screen(&app));
+}

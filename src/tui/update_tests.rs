@@ -1,0 +1,393 @@
+//! Behaviour of `App::update`, without a terminal or a server.
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use deskterm_api::{Priority, SortField, TicketPatch};
+
+use super::app::{App, Effect, Modal, Msg, Pane};
+use super::fixture::{self, loaded_app};
+use crate::sync::{Command, SyncEvent, Write};
+
+fn press(app: &mut App, code: KeyCode) -> Vec<Effect> {
+    app.update(Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)))
+}
+
+fn chars(app: &mut App, text: &str) -> Vec<Effect> {
+    text.chars()
+        .flat_map(|c| press(app, KeyCode::Char(c)))
+        .collect()
+}
+
+fn writes(effects: &[Effect]) -> Vec<(u64, Write)> {
+    effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Sync(Command::Write(op, w)) => Some((*op, w.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+fn selected_id(app: &App) -> i64 {
+    app.selected_ticket().map(|t| t.id).unwrap_or(-1)
+}
+
+#[test]
+fn loading_lists_most_recent_first_and_asks_for_the_first_ticket() {
+    let mut app = App::new(
+        super::keymap::Keymap::defaults().unwrap(),
+        fixture::now(),
+        chrono::FixedOffset::east_opt(0).unwrap(),
+    );
+    app.update(Msg::Sync(SyncEvent::Meta(fixture::meta())));
+    let effects = app.update(Msg::Sync(SyncEvent::Snapshot(fixture::tickets())));
+    assert_eq!(app.view, vec![1, 2, 3, 4, 5]);
+    assert_eq!(
+        effects,
+        vec![Effect::Sync(Command::View {
+            ticket: 1,
+            contact: 1
+        })]
+    );
+}
+
+#[test]
+fn moving_down_selects_and_loads_the_next_ticket() {
+    let mut app = loaded_app(120, 40);
+    let effects = press(&mut app, KeyCode::Char('j'));
+    assert_eq!(selected_id(&app), 2);
+    assert_eq!(
+        effects,
+        vec![Effect::Sync(Command::View {
+            ticket: 2,
+            contact: 2
+        })]
+    );
+    press(&mut app, KeyCode::Char('G'));
+    assert_eq!(selected_id(&app), 5);
+    press(&mut app, KeyCode::Char('j'));
+    assert_eq!(selected_id(&app), 5, "stays on the last row");
+    press(&mut app, KeyCode::Char('g'));
+    assert_eq!(selected_id(&app), 1);
+}
+
+#[test]
+fn sort_picks_a_column_and_picking_it_again_reverses() {
+    let mut app = loaded_app(120, 40);
+    press(&mut app, KeyCode::Char('s'));
+    assert!(matches!(app.modal, Some(Modal::Picker(_))));
+    // From "Updated" (the current column) up to "Priority".
+    for _ in 0..5 {
+        press(&mut app, KeyCode::Char('k'));
+    }
+    press(&mut app, KeyCode::Enter);
+    assert!(app.modal.is_none());
+    assert_eq!(app.sort.field, SortField::Priority);
+    assert!(app.sort.descending);
+    assert_eq!(app.view, vec![1, 3, 2, 5, 4]);
+    press(&mut app, KeyCode::Char('S'));
+    assert_eq!(app.view, vec![4, 2, 5, 3, 1]);
+    // The selection follows its ticket, not its row.
+    assert_eq!(selected_id(&app), 1);
+}
+
+#[test]
+fn status_filter_ticks_several_and_shows_count() {
+    let mut app = loaded_app(120, 40);
+    press(&mut app, KeyCode::Char('C'));
+    // Rows: new, open, pending, resolved, closed, waiting_parts.
+    press(&mut app, KeyCode::Char(' ')); // new
+    press(&mut app, KeyCode::Char('j'));
+    press(&mut app, KeyCode::Char(' ')); // open
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(app.view, vec![1, 2]);
+    assert_eq!(super::render::filter_summary(&app), "status=New,Open");
+    press(&mut app, KeyCode::Char('x'));
+    assert_eq!(app.view.len(), 5);
+}
+
+#[test]
+fn operator_filter_knows_unassigned() {
+    let mut app = loaded_app(120, 40);
+    press(&mut app, KeyCode::Char('O'));
+    press(&mut app, KeyCode::Enter); // first row: (unassigned), nothing ticked → that row alone
+    assert_eq!(app.view, vec![2]);
+}
+
+#[test]
+fn priority_filter_and_search_combine() {
+    let mut app = loaded_app(120, 40);
+    press(&mut app, KeyCode::Char('P'));
+    press(&mut app, KeyCode::Char('j')); // high
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(app.view, vec![3]);
+    press(&mut app, KeyCode::Char('x'));
+    press(&mut app, KeyCode::Char('/'));
+    chars(&mut app, "giulia");
+    // The list narrows while typing.
+    assert_eq!(app.view, vec![2, 4]);
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(app.filter.text, "giulia");
+}
+
+#[test]
+fn changing_status_shows_at_once_and_sends_a_patch() {
+    let mut app = loaded_app(120, 40);
+    press(&mut app, KeyCode::Char('c'));
+    press(&mut app, KeyCode::Char('j')); // open → pending
+    let effects = press(&mut app, KeyCode::Enter);
+    let sent = writes(&effects);
+    assert_eq!(
+        sent,
+        vec![(
+            1,
+            Write::Patch {
+                ticket: 1,
+                version: 3,
+                patch: TicketPatch {
+                    status: Some("pending".into()),
+                    ..Default::default()
+                },
+            }
+        )]
+    );
+    assert_eq!(app.tickets[&1].status, "pending");
+    assert_eq!(app.pending.len(), 1);
+    // The server confirms with a new version.
+    let mut saved = app.tickets[&1].clone();
+    saved.version = 4;
+    app.update(Msg::Sync(SyncEvent::TicketChanged(saved)));
+    app.update(Msg::Sync(SyncEvent::WriteDone(1)));
+    assert!(app.pending.is_empty());
+    assert_eq!(app.tickets[&1].status, "pending");
+    assert_eq!(app.tickets[&1].version, 4);
+}
+
+#[test]
+fn a_pending_change_survives_an_older_update_from_the_feed() {
+    let mut app = loaded_app(120, 40);
+    press(&mut app, KeyCode::Char('p'));
+    press(&mut app, KeyCode::Char('G')); // low
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(app.tickets[&1].priority, Priority::Low);
+    // Someone else's change to another field arrives before ours is confirmed.
+    let mut theirs = fixture::tickets()[0].clone();
+    theirs.version = 4;
+    theirs.title = "Pedido no recibido (2)".into();
+    app.update(Msg::Sync(SyncEvent::TicketChanged(theirs)));
+    assert_eq!(
+        app.tickets[&1].priority,
+        Priority::Low,
+        "our edit still shows"
+    );
+    assert_eq!(
+        app.tickets[&1].title, "Pedido no recibido (2)",
+        "theirs too"
+    );
+    // A stale copy does not roll anything back.
+    let old = fixture::tickets()[0].clone();
+    app.update(Msg::Sync(SyncEvent::TicketChanged(old)));
+    assert_eq!(app.tickets[&1].title, "Pedido no recibido (2)");
+}
+
+#[test]
+fn a_refused_write_goes_back_to_the_server_state_and_says_why() {
+    let mut app = loaded_app(120, 40);
+    press(&mut app, KeyCode::Char('a'));
+    press(&mut app, KeyCode::Char('j')); // ticket 2, unassigned
+    let effects = press(&mut app, KeyCode::Char('a'));
+    let [(op, _)] = writes(&effects)[..] else {
+        panic!("one write expected, got {effects:?}");
+    };
+    assert_eq!(app.tickets[&2].operator.as_ref().map(|o| o.id), Some(1));
+    let mut current = fixture::tickets()[1].clone();
+    current.version = 9;
+    current.operator = Some(fixture::marco());
+    let effects = app.update(Msg::Sync(SyncEvent::WriteFailed {
+        op,
+        error: "change not saved: someone else changed this ticket in the meantime".into(),
+        current: Some(Box::new(current)),
+    }));
+    assert!(effects.contains(&Effect::Sync(Command::Reload)));
+    assert_eq!(app.tickets[&2].operator.as_ref().map(|o| o.id), Some(2));
+    let (_, message) = app.status.message.clone().unwrap();
+    assert!(message.contains("someone else"), "{message}");
+    assert!(app.pending.is_empty());
+}
+
+#[test]
+fn assigning_to_me_twice_sends_once() {
+    let mut app = loaded_app(120, 40);
+    // Ticket 1 is already Lucía's.
+    assert!(writes(&press(&mut app, KeyCode::Char('a'))).is_empty());
+}
+
+#[test]
+fn composing_sends_to_the_contact_and_clears_the_composer() {
+    let mut app = loaded_app(120, 40);
+    press(&mut app, KeyCode::Char('m'));
+    assert_eq!(app.focus, Pane::Chat);
+    assert!(app.composing);
+    // Letters are text here, not commands: "q" must not quit.
+    let typed = chars(&mut app, "qué tal");
+    assert!(typed.iter().all(|e| *e != Effect::Exit));
+    press(&mut app, KeyCode::Enter);
+    let pending: Vec<_> = app.pending_messages(1).collect();
+    assert_eq!(pending.len(), 1);
+    assert_eq!(
+        pending[0].write,
+        Write::SendMessage {
+            contact: 1,
+            ticket: Some(1),
+            body: "qué tal".into()
+        }
+    );
+    assert!(app.composer.is_empty());
+    // Esc leaves the composer; the pane keeps focus.
+    press(&mut app, KeyCode::Esc);
+    assert!(!app.composing);
+    assert_eq!(app.focus, Pane::Chat);
+}
+
+#[test]
+fn a_draft_survives_leaving_the_composer() {
+    let mut app = loaded_app(120, 40);
+    press(&mut app, KeyCode::Char('m'));
+    chars(&mut app, "borrador");
+    press(&mut app, KeyCode::Esc);
+    press(&mut app, KeyCode::Char('m'));
+    assert_eq!(app.composer.lines(), ["borrador"]);
+}
+
+#[test]
+fn notes_are_added_and_empty_ones_refused() {
+    let mut app = loaded_app(120, 40);
+    press(&mut app, KeyCode::Char('n'));
+    press(&mut app, KeyCode::Enter);
+    assert!(app.pending.is_empty(), "an empty note is not sent");
+    press(&mut app, KeyCode::Char('n'));
+    chars(&mut app, "llamar mañana");
+    app.update(Msg::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::ALT)));
+    chars(&mut app, "a las 9");
+    let effects = press(&mut app, KeyCode::Enter);
+    assert_eq!(
+        writes(&effects),
+        vec![(
+            1,
+            Write::AddNote {
+                ticket: 1,
+                body: "llamar mañana\na las 9".into()
+            }
+        )]
+    );
+}
+
+#[test]
+fn an_empty_title_is_refused_and_the_field_stays_open() {
+    let mut app = loaded_app(120, 40);
+    press(&mut app, KeyCode::Char('t'));
+    for _ in 0..40 {
+        press(&mut app, KeyCode::Backspace);
+    }
+    let effects = press(&mut app, KeyCode::Enter);
+    assert!(writes(&effects).is_empty());
+    assert!(matches!(app.modal, Some(Modal::Input(_))));
+    chars(&mut app, "Nuevo título");
+    let effects = press(&mut app, KeyCode::Enter);
+    assert_eq!(writes(&effects).len(), 1);
+    assert_eq!(app.tickets[&1].title, "Nuevo título");
+}
+
+#[test]
+fn a_new_category_is_sent_by_name_and_tab_completes_known_ones() {
+    let mut app = loaded_app(120, 40);
+    press(&mut app, KeyCode::Char('e'));
+    for _ in 0..10 {
+        press(&mut app, KeyCode::Backspace);
+    }
+    chars(&mut app, "spe");
+    press(&mut app, KeyCode::Tab);
+    let effects = press(&mut app, KeyCode::Enter);
+    let [(_, Write::Patch { patch, .. })] = &writes(&effects)[..] else {
+        panic!("expected a patch: {effects:?}");
+    };
+    assert_eq!(patch.category, Some(Some("Spedizioni".into())));
+}
+
+#[test]
+fn quitting_waits_for_pending_writes() {
+    let mut app = loaded_app(120, 40);
+    press(&mut app, KeyCode::Char('c'));
+    press(&mut app, KeyCode::Char('G'));
+    press(&mut app, KeyCode::Enter);
+    let effects = press(&mut app, KeyCode::Char('q'));
+    assert!(!effects.contains(&Effect::Exit));
+    assert!(app.quitting);
+    let effects = app.update(Msg::Sync(SyncEvent::WriteDone(1)));
+    assert!(effects.contains(&Effect::Exit));
+}
+
+#[test]
+fn quitting_with_nothing_pending_exits_at_once() {
+    let mut app = loaded_app(120, 40);
+    assert_eq!(press(&mut app, KeyCode::Char('q')), vec![Effect::Exit]);
+}
+
+#[test]
+fn help_opens_and_closes_and_swallows_other_keys() {
+    let mut app = loaded_app(120, 40);
+    press(&mut app, KeyCode::Char('?'));
+    assert!(matches!(app.modal, Some(Modal::Help { .. })));
+    assert!(writes(&press(&mut app, KeyCode::Char('a'))).is_empty());
+    press(&mut app, KeyCode::Esc);
+    assert!(app.modal.is_none());
+}
+
+#[test]
+fn live_notes_and_messages_are_added_once() {
+    let mut app = loaded_app(120, 40);
+    let note = fixture::notes()[0].clone();
+    app.update(Msg::Sync(SyncEvent::NoteAdded(note)));
+    assert_eq!(app.notes[&1].len(), 2);
+    let mut message = fixture::messages()[0].clone();
+    message.id = 99;
+    app.update(Msg::Sync(SyncEvent::MessageAdded(message.clone())));
+    app.update(Msg::Sync(SyncEvent::MessageAdded(message)));
+    assert_eq!(app.messages[&1].len(), 4);
+}
+
+#[test]
+fn a_deleted_ticket_leaves_the_list_and_the_selection_moves_on() {
+    let mut app = loaded_app(120, 40);
+    let effects = app.update(Msg::Sync(SyncEvent::TicketDeleted(1)));
+    assert_eq!(app.view, vec![2, 3, 4, 5]);
+    assert_eq!(selected_id(&app), 2);
+    assert_eq!(
+        effects,
+        vec![Effect::Sync(Command::View {
+            ticket: 2,
+            contact: 2
+        })]
+    );
+}
+
+#[test]
+fn the_list_scrolls_to_keep_the_selection_visible() {
+    let mut app = loaded_app(120, 12);
+    let rows = super::layout::list_rows(120, 12);
+    assert!(
+        rows < 5,
+        "the test needs a list shorter than the tickets ({rows})"
+    );
+    press(&mut app, KeyCode::Char('G'));
+    assert_eq!(app.list_offset, 5 - rows);
+    press(&mut app, KeyCode::Char('g'));
+    assert_eq!(app.list_offset, 0);
+}
+
+#[test]
+fn pasted_escape_sequences_are_cleaned() {
+    let mut app = loaded_app(120, 40);
+    press(&mut app, KeyCode::Char('m'));
+    app.update(Msg::Paste("hola\u{1b}[2J mundo".into()));
+    assert_eq!(app.composer.lines(), ["hola mundo"]);
+}
