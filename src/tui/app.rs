@@ -22,6 +22,7 @@ use crate::query::{self, Filter};
 use crate::sync::{Command, Connection, OpId, SyncEvent, Write};
 
 /// Something that happened, for [`App::update`].
+#[allow(clippy::large_enum_variant)] // short-lived, handled one at a time
 #[derive(Debug, Clone)]
 pub enum Msg {
     /// A key press.
@@ -173,6 +174,7 @@ pub struct Input {
 }
 
 /// What floats over the panes.
+#[allow(clippy::large_enum_variant)] // one at a time, inside the app
 #[derive(Debug, Clone)]
 pub enum Modal {
     /// The generated key help.
@@ -714,10 +716,8 @@ impl App {
             Action::Up => picker.cursor = picker.cursor.saturating_sub(1),
             Action::Top => picker.cursor = 0,
             Action::Bottom => picker.cursor = last,
-            Action::Toggle if picker.kind.multi() => {
-                if !picker.chosen.remove(&picker.cursor) {
-                    picker.chosen.insert(picker.cursor);
-                }
+            Action::Toggle if picker.kind.multi() && !picker.chosen.remove(&picker.cursor) => {
+                picker.chosen.insert(picker.cursor);
             }
             Action::Cancel | Action::Quit => self.modal = None,
             Action::Confirm => {

@@ -192,6 +192,9 @@ impl fmt::Display for Key {
     }
 }
 
+/// For the help screen: each context with its actions and the keys bound to them.
+pub type KeymapDescription = Vec<(Context, Vec<(Action, Vec<Key>)>)>;
+
 /// The bindings of every context.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Keymap {
@@ -258,7 +261,7 @@ impl Keymap {
     }
 
     /// For the help screen: each context with its actions and their keys.
-    pub fn describe(&self) -> Vec<(Context, Vec<(Action, Vec<Key>)>)> {
+    pub fn describe(&self) -> KeymapDescription {
         Context::ALL
             .into_iter()
             .filter_map(|context| {

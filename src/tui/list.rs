@@ -68,7 +68,7 @@ fn visible_columns(width: u16) -> Vec<&'static Column> {
     for column in &COLUMNS {
         match column.width {
             None => shown.push(column),
-            Some(w) if used + w + 1 <= inner || shown.len() < 2 => {
+            Some(w) if used + w < inner || shown.len() < 2 => {
                 used += w + 1;
                 shown.push(column);
             }
