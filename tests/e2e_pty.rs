@@ -1,0 +1,353 @@
+//! End to end: the real `deskterm` binary in a pseudo-terminal, on its
+//! embedded backend with the demo data, driven by keys like an operator.
+//! What it did is then checked through the HTTP API.
+
+use std::io::{Read, Write};
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use portable_pty::{CommandBuilder, PtySize, native_pty_system};
+
+const COLS: u16 = 160;
+const ROWS: u16 = 45;
+
+/// The binary running in a pty, with a parsed view of its screen.
+struct Session {
+    screen: Arc<Mutex<vt100::Parser>>,
+    bytes: Arc<Mutex<Vec<u8>>>,
+    writer: Box<dyn Write + Send>,
+    child: Box<dyn portable_pty::Child + Send + Sync>,
+    _master: Box<dyn portable_pty::MasterPty + Send>,
+}
+
+impl Session {
+    fn start(data_dir: &Path) -> Session {
+        let pty = native_pty_system()
+            .openpty(PtySize {
+                rows: ROWS,
+                cols: COLS,
+                pixel_width: 0,
+                pixel_height: 0,
+            })
+            .expect("open a pty");
+        let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_deskterm"));
+        cmd.env("DESKTERM_DATA_DIR", data_dir);
+        // Keep the operator's own config and data out of the test.
+        cmd.env("HOME", data_dir);
+        cmd.env("XDG_CONFIG_HOME", data_dir.join("config"));
+        cmd.env("XDG_DATA_HOME", data_dir.join("data"));
+        cmd.env_remove("DESKTERM_CONFIG");
+        cmd.env_remove("DESKTERM_SERVER_URL");
+        cmd.env_remove("DESKTERM_TOKEN");
+        cmd.env("TERM", "xterm-256color");
+        cmd.env("TZ", "UTC");
+        let child = pty.slave.spawn_command(cmd).expect("spawn deskterm");
+        drop(pty.slave);
+        let mut reader = pty.master.try_clone_reader().expect("pty reader");
+        let writer = pty.master.take_writer().expect("pty writer");
+        let screen = Arc::new(Mutex::new(vt100::Parser::new(ROWS, COLS, 0)));
+        let bytes = Arc::new(Mutex::new(Vec::new()));
+        {
+            let screen = screen.clone();
+            let bytes = bytes.clone();
+            std::thread::spawn(move || {
+                let mut buf = [0u8; 8192];
+                loop {
+                    match reader.read(&mut buf) {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => {
+                            screen.lock().unwrap().process(&buf[..n]);
+                            bytes.lock().unwrap().extend_from_slice(&buf[..n]);
+                        }
+                    }
+                }
+            });
+        }
+        Session {
+            screen,
+            bytes,
+            writer,
+            child,
+            _master: pty.master,
+        }
+    }
+
+    fn text(&self) -> String {
+        self.screen.lock().unwrap().screen().contents()
+    }
+
+    fn bytes_seen(&self) -> usize {
+        self.bytes.lock().unwrap().len()
+    }
+
+    fn output_contains(&self, needle: &[u8]) -> bool {
+        self.bytes.lock().unwrap().windows(needle.len()).any(|w| w == needle)
+    }
+
+    fn pid(&self) -> i32 {
+        self.child.process_id().expect("pid") as i32
+    }
+
+    fn wait_exit(&mut self, timeout: Duration) -> portable_pty::ExitStatus {
+        let start = Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait().expect("wait") {
+                // Let the reader thread take the last bytes.
+                std::thread::sleep(Duration::from_millis(200));
+                return status;
+            }
+            assert!(start.elapsed() < timeout, "deskterm did not exit; screen:\n{}", self.text());
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn assert_terminal_restored(&self) {
+        let parser = self.screen.lock().unwrap();
+        assert!(!parser.screen().alternate_screen(), "still on the alternate screen");
+        assert!(!parser.screen().hide_cursor(), "the cursor is still hidden");
+        drop(parser);
+        assert!(self.output_contains(b"\x1b[?1049l"), "the alternate screen was never left");
+    }
+
+    fn keys(&mut self, keys: &str) {
+        self.writer.write_all(keys.as_bytes()).expect("type");
+        self.writer.flush().expect("flush");
+    }
+
+    /// Waits until the screen satisfies `ok`; fails with the screen when it does not.
+    fn wait_for(&self, what: &str, timeout: Duration, ok: impl Fn(&str) -> bool) -> String {
+        let start = Instant::now();
+        loop {
+            let text = self.text();
+            if ok(&text) {
+                return text;
+            }
+            if start.elapsed() > timeout {
+                panic!("timed out waiting for {what}; screen:\n{text}");
+            }
+            std::thread::sleep(Duration::from_millis(25));
+        }
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+    }
+}
+
+/// The reference shown in the detail pane's title (`┌ HD-000123 ───`).
+fn detail_reference(screen: &str) -> Option<String> {
+    screen
+        .lines()
+        .filter(|l| l.starts_with("┌ "))
+        .nth(1)
+        .and_then(|l| l.trim_start_matches("┌ ").split(' ').next())
+        .map(str::to_owned)
+}
+
+/// The status label on the detail pane's `Status` line.
+fn detail_status(screen: &str) -> Option<String> {
+    let line = screen.lines().find(|l| l.starts_with("│Status "))?;
+    let rest = line.trim_start_matches("│Status").trim_start();
+    let label = rest.split(" (").next()?;
+    Some(label.trim().to_owned())
+}
+
+#[test]
+fn an_operator_changes_a_status_and_answers_a_customer() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut s = Session::start(dir.path());
+    let loaded = |t: &str| t.contains("connected") && t.contains("tickets") && t.contains("Internal notes");
+    s.wait_for("the demo tickets", Duration::from_secs(60), loaded);
+
+    // Pick the third ticket of the list.
+    s.keys("jj");
+    let screen = s.wait_for("the third ticket", Duration::from_secs(5), |t| {
+        detail_reference(t).is_some() && !t.contains("loading…")
+    });
+    let reference = detail_reference(&screen).expect("a reference in the detail title");
+    let before = detail_status(&screen).expect("a status line");
+
+    // Change its status: the first in the list, or the second if it already has the first.
+    s.keys("c");
+    s.wait_for("the status picker", Duration::from_secs(5), |t| t.contains("┌ Status "));
+    let (keys, expected_key, expected_label) = if before == "New" {
+        ("gj\r", "open", "Open")
+    } else {
+        ("g\r", "new", "New")
+    };
+    s.keys(keys);
+    s.wait_for("the new status, saved", Duration::from_secs(10), |t| {
+        detail_status(t).as_deref() == Some(expected_label) && !t.contains("sending")
+    });
+
+    // Answer the customer.
+    let body = format!("Hola, revisamos el caso {reference} ✓");
+    s.keys("m");
+    s.keys(&body);
+    s.keys("\r");
+    s.wait_for("the message, sent", Duration::from_secs(10), |t| {
+        t.contains(&body) && !t.contains("sending")
+    });
+
+    // A change made elsewhere shows without a key pressed.
+    let remote = remote_of(dir.path());
+    let client = reqwest::blocking_client();
+    let other = client.first_ticket_other_than(&remote, &reference);
+    let new_title = format!("Cambio remoto {}", std::process::id());
+    let started = Instant::now();
+    client.set_title(&remote, &other, &new_title);
+    s.wait_for("the remote change", Duration::from_secs(5), |t| t.contains(&new_title));
+    eprintln!("remote change visible after {:?}", started.elapsed());
+
+    // Idle: nothing is written to the terminal while nothing happens.
+    std::thread::sleep(Duration::from_millis(300));
+    let before_idle = s.bytes_seen();
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(s.bytes_seen(), before_idle, "bytes were written while idle");
+
+    // Frames are wrapped in synchronized output.
+    assert!(s.output_contains(b"\x1b[?2026h") && s.output_contains(b"\x1b[?2026l"));
+
+    // Quit, and the terminal is as it was.
+    s.keys("\u{1b}");
+    std::thread::sleep(Duration::from_millis(100));
+    s.keys("q");
+    let status = s.wait_exit(Duration::from_secs(10));
+    assert!(status.success(), "deskterm exited with {status:?}");
+    s.assert_terminal_restored();
+
+    // Both changes landed on the server.
+    let (url, token) = fresh_server(dir.path());
+    let ticket = client.ticket_by_reference(&url, &token, &reference);
+    assert_eq!(ticket["status"], expected_key);
+    let contact = ticket["contact"]["id"].as_i64().expect("contact id");
+    let messages = client.messages(&url, &token, contact);
+    let sent: Vec<_> = messages
+        .iter()
+        .filter(|m| m["body"] == body.as_str())
+        .collect();
+    assert_eq!(sent.len(), 1, "the message landed exactly once");
+    assert_eq!(sent[0]["direction"], "outbound");
+}
+
+#[test]
+fn sigterm_and_sighup_leave_the_terminal_as_it_was() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    // The first run loads the demo data; both signals are tried on a loaded screen.
+    for signal in [libc::SIGTERM, libc::SIGHUP] {
+        let mut s = Session::start(dir.path());
+        s.wait_for("the demo tickets", Duration::from_secs(60), |t| {
+            t.contains("connected") && t.contains("tickets")
+        });
+        // SAFETY: kill(2) on the pid of a child this test started and has not reaped.
+        let rc = unsafe { libc::kill(s.pid(), signal) };
+        assert_eq!(rc, 0, "kill failed");
+        s.wait_exit(Duration::from_secs(10));
+        s.assert_terminal_restored();
+    }
+}
+
+/// URL and token of the embedded server of a running session, from its log
+/// and its demo credentials.
+fn remote_of(data_dir: &Path) -> (String, String) {
+    let log = std::fs::read_to_string(data_dir.join("deskterm.log")).expect("log file");
+    let url = log
+        .lines()
+        .filter_map(|l| l.split("embedded server at ").nth(1))
+        .next_back()
+        .expect("the log names the embedded server")
+        .trim()
+        .to_owned();
+    let creds: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(data_dir.join("demo-operator.json")).expect("credentials"),
+    )
+    .expect("credentials are JSON");
+    let token = creds["token"].as_str().expect("token").to_owned();
+    (url, token)
+}
+
+/// Starts a reference server on the session's database, after the session ended.
+fn fresh_server(data_dir: &Path) -> (String, String) {
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let db_path = data_dir.join("helpdesk.db");
+    let (url, token) = rt.block_on(async {
+        let db = deskterm_server::Db::open(&db_path).await.expect("open db");
+        let (_, token) = deskterm_server::add_operator(&db, "Checker", "checker@example.com")
+            .await
+            .expect("operator");
+        let server = deskterm_server::spawn(db, "127.0.0.1:0".parse().expect("addr"))
+            .await
+            .expect("server");
+        let url = server.url();
+        // The server lives as long as the runtime, which is leaked for the rest of the test.
+        std::mem::forget(server);
+        (url, token)
+    });
+    std::mem::forget(rt);
+    (url, token)
+}
+
+/// Small blocking HTTP helpers over the API.
+mod reqwest {
+    use serde_json::Value;
+
+    pub struct Client(tokio::runtime::Runtime, ::reqwest::Client);
+
+    pub fn blocking_client() -> Client {
+        Client(
+            tokio::runtime::Runtime::new().expect("runtime"),
+            ::reqwest::Client::builder().no_proxy().build().expect("client"),
+        )
+    }
+
+    impl Client {
+        fn get(&self, url: &str, token: &str) -> Value {
+            self.0.block_on(async {
+                let r = self.1.get(url).bearer_auth(token).send().await.expect("GET");
+                assert!(r.status().is_success(), "GET {url}: {}", r.status());
+                r.json().await.expect("JSON")
+            })
+        }
+
+        pub fn ticket_by_reference(&self, base: &str, token: &str, reference: &str) -> Value {
+            let page = self.get(&format!("{base}/api/v1/tickets?q={reference}&limit=10"), token);
+            page["items"]
+                .as_array()
+                .and_then(|items| items.iter().find(|t| t["reference"] == reference).cloned())
+                .unwrap_or_else(|| panic!("no ticket {reference}: {page}"))
+        }
+
+        pub fn first_ticket_other_than(&self, remote: &(String, String), reference: &str) -> Value {
+            let page = self.get(&format!("{}/api/v1/tickets?limit=5", remote.0), &remote.1);
+            page["items"]
+                .as_array()
+                .and_then(|items| items.iter().find(|t| t["reference"] != reference).cloned())
+                .expect("another ticket")
+        }
+
+        pub fn set_title(&self, remote: &(String, String), ticket: &Value, title: &str) {
+            let id = ticket["id"].as_i64().expect("id");
+            let version = ticket["version"].as_i64().expect("version");
+            self.0.block_on(async {
+                let r = self
+                    .1
+                    .patch(format!("{}/api/v1/tickets/{id}", remote.0))
+                    .bearer_auth(&remote.1)
+                    .header("If-Match", format!("\"{version}\""))
+                    .json(&serde_json::json!({ "title": title }))
+                    .send()
+                    .await
+                    .expect("PATCH");
+                assert!(r.status().is_success(), "PATCH: {}", r.status());
+            });
+        }
+
+        pub fn messages(&self, base: &str, token: &str, contact: i64) -> Vec<Value> {
+            let v = self.get(&format!("{base}/api/v1/contacts/{contact}/messages?limit=1000"), token);
+            v.as_array().cloned().expect("a list of messages")
+        }
+    }
+}
