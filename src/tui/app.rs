@@ -260,6 +260,8 @@ pub struct App {
     pub size: (u16, u16),
     /// Waiting for writes to finish before exiting.
     pub quitting: bool,
+    /// A quit was refused once because of an unsent draft; the next one leaves.
+    quit_armed: bool,
     /// The time used for SLA indicators; refreshed by the event loop.
     pub now: DateTime<Utc>,
     /// Offset of the operator's time zone, for showing times.
@@ -298,6 +300,7 @@ impl App {
             },
             size: (80, 24),
             quitting: false,
+            quit_armed: false,
             now,
             tz,
         }
@@ -421,6 +424,12 @@ impl App {
     }
 
     fn on_action(&mut self, action: Action, effects: &mut Vec<Effect>) {
+        if action == Action::Quit {
+            // Quitting works from anywhere, a half-typed note or reply included.
+            self.quit(effects);
+            return;
+        }
+        self.quit_armed = false;
         match self.context() {
             Context::Help => self.help_action(action),
             Context::Picker => self.picker_action(action, effects),
@@ -439,14 +448,14 @@ impl App {
             Action::Up => *scroll = scroll.saturating_sub(1),
             Action::PageDown => *scroll = scroll.saturating_add(10),
             Action::PageUp => *scroll = scroll.saturating_sub(10),
-            Action::Cancel | Action::Help | Action::Quit => self.modal = None,
+            Action::Cancel | Action::Help => self.modal = None,
             _ => {}
         }
     }
 
     fn pane_action(&mut self, action: Action, effects: &mut Vec<Effect>) {
         match action {
-            Action::Quit => self.quit(effects),
+            Action::Quit => {}
             Action::Help => self.modal = Some(Modal::Help { scroll: 0 }),
             Action::FocusNext => {
                 self.focus = match self.focus {
@@ -526,8 +535,18 @@ impl App {
     }
 
     fn quit(&mut self, effects: &mut Vec<Effect>) {
-        if self.pending.is_empty() || self.quitting {
+        let draft = !self.composer.is_empty()
+            || matches!(&self.modal, Some(Modal::Input(i)) if i.kind != InputKind::Search && !i.text.is_empty());
+        if self.quitting || (!draft && self.pending.is_empty()) {
             // A second quit leaves even with writes under way: the operator saw the warning.
+            effects.push(Effect::Exit);
+        } else if draft && !self.quit_armed {
+            self.quit_armed = true;
+            self.say(
+                Level::Error,
+                "there is an unsent draft: quit again to discard it",
+            );
+        } else if self.pending.is_empty() {
             effects.push(Effect::Exit);
         } else {
             self.quitting = true;
@@ -719,7 +738,7 @@ impl App {
             Action::Toggle if picker.kind.multi() && !picker.chosen.remove(&picker.cursor) => {
                 picker.chosen.insert(picker.cursor);
             }
-            Action::Cancel | Action::Quit => self.modal = None,
+            Action::Cancel => self.modal = None,
             Action::Confirm => {
                 let Some(Modal::Picker(picker)) = self.modal.take() else {
                     return;

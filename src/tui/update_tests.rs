@@ -391,3 +391,19 @@ fn pasted_escape_sequences_are_cleaned() {
     app.update(Msg::Paste("hola\u{1b}[2J mundo".into()));
     assert_eq!(app.composer.lines(), ["hola mundo"]);
 }
+
+#[test]
+fn quitting_with_a_draft_asks_once_more() {
+    let mut app = loaded_app(120, 40);
+    press(&mut app, KeyCode::Char('m'));
+    chars(&mut app, "a medio escribir");
+    let ctrl_c = KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL);
+    assert!(!app.update(Msg::Key(ctrl_c)).contains(&Effect::Exit));
+    assert!(
+        app.status
+            .message
+            .as_ref()
+            .is_some_and(|(_, m)| m.contains("draft"))
+    );
+    assert!(app.update(Msg::Key(ctrl_c)).contains(&Effect::Exit));
+}
