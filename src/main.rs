@@ -11,6 +11,7 @@ use chrono::Offset;
 use clap::{Parser, Subcommand};
 use deskterm::backend::native::NativeBackend;
 use deskterm::config::Config;
+use deskterm::sync::cache::{self, Cache};
 use deskterm::tui::app::App;
 use deskterm::tui::keymap::Keymap;
 use deskterm::{embedded, logging, sync, tui};
@@ -133,9 +134,23 @@ fn run_console(config_path: Option<PathBuf>, data_dir: Option<PathBuf>) -> anyho
             }
         };
         let backend = NativeBackend::new(&remote.url, &remote.token)?;
-        let engine = sync::start(Arc::new(backend));
+        // The embedded server's port changes every run: its cache is keyed by its database instead.
+        let identity = if server.is_some() {
+            format!("embedded:{}", data_dir.join(embedded::DB_FILE).display())
+        } else {
+            remote.url.clone()
+        };
+        let opened = Cache::open(&cache::file_for(&data_dir, &identity, &remote.token)).await?;
+        let engine = sync::start(Arc::new(backend), opened.cache);
         let tz = chrono::Local::now().offset().fix();
-        let app = App::new(keymap, chrono::Utc::now(), tz);
+        let now = chrono::Utc::now();
+        let first_op = u64::try_from(now.timestamp_micros()).unwrap_or(1);
+        let mut app = App::new(keymap, now, tz, first_op);
+        if let Some(notice) = opened.notice {
+            app.update(deskterm::tui::app::Msg::Sync(
+                deskterm::sync::SyncEvent::Notice(notice),
+            ));
+        }
         let ending = tui::run(app, engine).await;
         if let Some(server) = server {
             server.shutdown().await;

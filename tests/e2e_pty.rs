@@ -82,7 +82,11 @@ impl Session {
     }
 
     fn output_contains(&self, needle: &[u8]) -> bool {
-        self.bytes.lock().unwrap().windows(needle.len()).any(|w| w == needle)
+        self.bytes
+            .lock()
+            .unwrap()
+            .windows(needle.len())
+            .any(|w| w == needle)
     }
 
     fn pid(&self) -> i32 {
@@ -97,17 +101,27 @@ impl Session {
                 std::thread::sleep(Duration::from_millis(200));
                 return status;
             }
-            assert!(start.elapsed() < timeout, "deskterm did not exit; screen:\n{}", self.text());
+            assert!(
+                start.elapsed() < timeout,
+                "deskterm did not exit; screen:\n{}",
+                self.text()
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
     }
 
     fn assert_terminal_restored(&self) {
         let parser = self.screen.lock().unwrap();
-        assert!(!parser.screen().alternate_screen(), "still on the alternate screen");
+        assert!(
+            !parser.screen().alternate_screen(),
+            "still on the alternate screen"
+        );
         assert!(!parser.screen().hide_cursor(), "the cursor is still hidden");
         drop(parser);
-        assert!(self.output_contains(b"\x1b[?1049l"), "the alternate screen was never left");
+        assert!(
+            self.output_contains(b"\x1b[?1049l"),
+            "the alternate screen was never left"
+        );
     }
 
     fn keys(&mut self, keys: &str) {
@@ -159,7 +173,8 @@ fn detail_status(screen: &str) -> Option<String> {
 fn an_operator_changes_a_status_and_answers_a_customer() {
     let dir = tempfile::tempdir().expect("temp dir");
     let mut s = Session::start(dir.path());
-    let loaded = |t: &str| t.contains("connected") && t.contains("tickets") && t.contains("Internal notes");
+    let loaded =
+        |t: &str| t.contains("connected") && t.contains("tickets") && t.contains("Internal notes");
     s.wait_for("the demo tickets", Duration::from_secs(60), loaded);
 
     // Pick the third ticket of the list.
@@ -172,7 +187,9 @@ fn an_operator_changes_a_status_and_answers_a_customer() {
 
     // Change its status: the first in the list, or the second if it already has the first.
     s.keys("c");
-    s.wait_for("the status picker", Duration::from_secs(5), |t| t.contains("┌ Status "));
+    s.wait_for("the status picker", Duration::from_secs(5), |t| {
+        t.contains("┌ Status ")
+    });
     let (keys, expected_key, expected_label) = if before == "New" {
         ("gj\r", "open", "Open")
     } else {
@@ -199,7 +216,9 @@ fn an_operator_changes_a_status_and_answers_a_customer() {
     let new_title = format!("Cambio remoto {}", std::process::id());
     let started = Instant::now();
     client.set_title(&remote, &other, &new_title);
-    s.wait_for("the remote change", Duration::from_secs(5), |t| t.contains(&new_title));
+    s.wait_for("the remote change", Duration::from_secs(5), |t| {
+        t.contains(&new_title)
+    });
     eprintln!("remote change visible after {:?}", started.elapsed());
 
     // Idle: nothing is written to the terminal while nothing happens.
@@ -299,21 +318,33 @@ mod reqwest {
     pub fn blocking_client() -> Client {
         Client(
             tokio::runtime::Runtime::new().expect("runtime"),
-            ::reqwest::Client::builder().no_proxy().build().expect("client"),
+            ::reqwest::Client::builder()
+                .no_proxy()
+                .build()
+                .expect("client"),
         )
     }
 
     impl Client {
         fn get(&self, url: &str, token: &str) -> Value {
             self.0.block_on(async {
-                let r = self.1.get(url).bearer_auth(token).send().await.expect("GET");
+                let r = self
+                    .1
+                    .get(url)
+                    .bearer_auth(token)
+                    .send()
+                    .await
+                    .expect("GET");
                 assert!(r.status().is_success(), "GET {url}: {}", r.status());
                 r.json().await.expect("JSON")
             })
         }
 
         pub fn ticket_by_reference(&self, base: &str, token: &str, reference: &str) -> Value {
-            let page = self.get(&format!("{base}/api/v1/tickets?q={reference}&limit=10"), token);
+            let page = self.get(
+                &format!("{base}/api/v1/tickets?q={reference}&limit=10"),
+                token,
+            );
             page["items"]
                 .as_array()
                 .and_then(|items| items.iter().find(|t| t["reference"] == reference).cloned())
@@ -346,7 +377,10 @@ mod reqwest {
         }
 
         pub fn messages(&self, base: &str, token: &str, contact: i64) -> Vec<Value> {
-            let v = self.get(&format!("{base}/api/v1/contacts/{contact}/messages?limit=1000"), token);
+            let v = self.get(
+                &format!("{base}/api/v1/contacts/{contact}/messages?limit=1000"),
+                token,
+            );
             v.as_array().cloned().expect("a list of messages")
         }
     }

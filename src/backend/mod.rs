@@ -92,7 +92,6 @@ impl std::error::Error for BackendError {}
 pub type BackendResult<T> = Result<T, BackendError>;
 
 /// One item of a live stream.
-#[allow(clippy::large_enum_variant)] // short-lived, read one at a time
 #[derive(Debug, Clone, PartialEq)]
 pub enum LiveEvent {
     /// A change, in feed order.

@@ -1,5 +1,7 @@
-//! Follows the backend's change feed: a full load, then live changes from the
-//! cursor of that load, reconnecting with backoff when the link drops.
+//! Follows the backend's change feed: from the cached cursor when there is
+//! one, otherwise after a full load; live changes from then on, written to
+//! the cache before they are shown; reconnecting with backoff when the link
+//! drops, and reloading in full when the server says the cursor is too old.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -8,11 +10,14 @@ use deskterm_api::{Change, ChangeKind};
 use futures_util::StreamExt;
 use tokio::sync::mpsc;
 
+use super::cache::Cache;
 use super::{Connection, Events, SyncEvent, all_tickets};
 use crate::backend::{Backend, BackendError, BackendResult, LiveEvent};
 
 /// How often a backend without live push is polled.
 const POLL_INTERVAL: Duration = Duration::from_secs(2);
+/// Failures in a row after which the status says offline rather than reconnecting.
+const OFFLINE_AFTER: u32 = 3;
 
 /// Why the live phase ended.
 enum Next {
@@ -20,42 +25,111 @@ enum Next {
     Reload,
 }
 
-/// Runs until aborted.
-pub(super) async fn follow(
-    backend: Arc<dyn Backend>,
-    events: Events,
-    mut reload: mpsc::UnboundedReceiver<()>,
-) {
-    let mut backoff = Backoff::default();
-    loop {
-        let since = match load_everything(backend.as_ref(), &events).await {
-            Ok(since) => since,
-            Err(e) => {
-                report_broken(&events, &e);
-                tokio::time::sleep(backoff.next_delay()).await;
-                continue;
-            }
-        };
-        backoff.reset();
-        let Next::Reload = follow_changes(backend.as_ref(), &events, since, &mut reload).await;
+/// Counts failures in a row and tells the UI how the link is doing.
+struct Link<'a> {
+    events: &'a Events,
+    failures: u32,
+    backoff: Backoff,
+}
+
+impl Link<'_> {
+    fn broken(&mut self, e: &BackendError) -> Duration {
+        tracing::warn!("sync: {e}");
+        self.failures += 1;
+        let reason = e.to_string();
+        self.events
+            .send(SyncEvent::Connection(if self.failures >= OFFLINE_AFTER {
+                Connection::Offline { reason }
+            } else {
+                Connection::Reconnecting { reason }
+            }));
+        self.backoff.next_delay()
+    }
+
+    fn up(&mut self) {
+        self.failures = 0;
+        self.backoff.reset();
+        self.events
+            .send(SyncEvent::Connection(Connection::Connected));
+        self.events.send(SyncEvent::Synced);
     }
 }
 
-fn report_broken(events: &Events, e: &BackendError) {
-    tracing::warn!("sync: {e}");
-    events.send(SyncEvent::Connection(Connection::Reconnecting {
-        reason: e.to_string(),
-    }));
+/// Runs until aborted.
+pub(super) async fn follow(
+    backend: Arc<dyn Backend>,
+    cache: Cache,
+    events: Events,
+    mut reload: mpsc::UnboundedReceiver<()>,
+    cached_since: Option<i64>,
+) {
+    let mut link = Link {
+        events: &events,
+        failures: 0,
+        backoff: Backoff::default(),
+    };
+    let mut resume = cached_since;
+    loop {
+        let since = match resume.take() {
+            Some(since) => match refresh_meta(backend.as_ref(), &cache, &events).await {
+                Ok(()) => since,
+                Err(e) => {
+                    resume = Some(since);
+                    let delay = link.broken(&e);
+                    wait_or_reload(delay, &mut reload).await;
+                    continue;
+                }
+            },
+            None => match load_everything(backend.as_ref(), &cache, &events).await {
+                Ok(since) => since,
+                Err(e) => {
+                    let delay = link.broken(&e);
+                    wait_or_reload(delay, &mut reload).await;
+                    continue;
+                }
+            },
+        };
+        let Next::Reload =
+            follow_changes(backend.as_ref(), &cache, &mut link, since, &mut reload).await;
+    }
+}
+
+async fn wait_or_reload(delay: Duration, reload: &mut mpsc::UnboundedReceiver<()>) {
+    tokio::select! {
+        _ = tokio::time::sleep(delay) => {}
+        _ = reload.recv() => {}
+    }
+}
+
+/// The operator and the metadata, when resuming from the cache.
+async fn refresh_meta(backend: &dyn Backend, cache: &Cache, events: &Events) -> BackendResult<()> {
+    let me = backend.me().await?;
+    let meta = backend.meta().await?;
+    if let Err(e) = cache.put_meta(&meta).await {
+        tracing::warn!("metadata not cached: {e:#}");
+    }
+    events.send(SyncEvent::SignedIn(me));
+    events.send(SyncEvent::Meta(meta));
+    Ok(())
 }
 
 /// Loads operator, metadata and every ticket; returns the feed cursor taken
 /// *before* the tickets were read, so no change made meanwhile is missed
-/// (replaying one twice is harmless: the UI keeps the newest version).
-async fn load_everything(backend: &dyn Backend, events: &Events) -> BackendResult<i64> {
+/// (replaying one twice is harmless: the newest version wins).
+async fn load_everything(
+    backend: &dyn Backend,
+    cache: &Cache,
+    events: &Events,
+) -> BackendResult<i64> {
     let me = backend.me().await?;
     let since = backend.changes(0, 1).await?.latest_seq;
     let meta = backend.meta().await?;
     let tickets = all_tickets(backend).await?;
+    if let Err(e) = cache.replace_all(&me, &meta, &tickets, since).await {
+        events.send(SyncEvent::Error(format!(
+            "the local cache could not be updated: {e:#}"
+        )));
+    }
     events.send(SyncEvent::SignedIn(me));
     events.send(SyncEvent::Meta(meta));
     events.send(SyncEvent::Snapshot(tickets));
@@ -65,23 +139,23 @@ async fn load_everything(backend: &dyn Backend, events: &Events) -> BackendResul
 /// Applies changes from `since` on, until a reload is needed.
 async fn follow_changes(
     backend: &dyn Backend,
-    events: &Events,
+    cache: &Cache,
+    link: &mut Link<'_>,
     mut since: i64,
     reload: &mut mpsc::UnboundedReceiver<()>,
 ) -> Next {
-    let mut backoff = Backoff::default();
     loop {
         let outcome = if backend.capabilities().live_push {
-            stream_changes(backend, events, &mut since, reload, &mut backoff).await
+            stream_changes(backend, cache, link, &mut since, reload).await
         } else {
-            poll_changes(backend, events, &mut since, reload, &mut backoff).await
+            poll_changes(backend, cache, link, &mut since, reload).await
         };
         match outcome {
             Ok(next) => return next,
             Err(e) => {
-                report_broken(events, &e);
+                let delay = link.broken(&e);
                 tokio::select! {
-                    _ = tokio::time::sleep(backoff.next_delay()) => {}
+                    _ = tokio::time::sleep(delay) => {}
                     Some(()) = reload.recv() => return Next::Reload,
                 }
             }
@@ -91,14 +165,13 @@ async fn follow_changes(
 
 async fn stream_changes(
     backend: &dyn Backend,
-    events: &Events,
+    cache: &Cache,
+    link: &mut Link<'_>,
     since: &mut i64,
     reload: &mut mpsc::UnboundedReceiver<()>,
-    backoff: &mut Backoff,
 ) -> BackendResult<Next> {
     let mut stream = backend.live(*since).await?;
-    events.send(SyncEvent::Connection(Connection::Connected));
-    backoff.reset();
+    link.up();
     loop {
         tokio::select! {
             item = stream.next() => match item {
@@ -108,7 +181,7 @@ async fn stream_changes(
                 Some(Ok(LiveEvent::Change(change))) => {
                     if change.seq > *since {
                         *since = change.seq;
-                        apply(backend, events, change).await;
+                        apply(backend, cache, link.events, change).await;
                     }
                 }
             },
@@ -119,10 +192,10 @@ async fn stream_changes(
 
 async fn poll_changes(
     backend: &dyn Backend,
-    events: &Events,
+    cache: &Cache,
+    link: &mut Link<'_>,
     since: &mut i64,
     reload: &mut mpsc::UnboundedReceiver<()>,
-    backoff: &mut Backoff,
 ) -> BackendResult<Next> {
     loop {
         let page = backend
@@ -131,13 +204,12 @@ async fn poll_changes(
         if page.resync {
             return Ok(Next::Reload);
         }
-        events.send(SyncEvent::Connection(Connection::Connected));
-        backoff.reset();
+        link.up();
         let full = page.changes.len() >= deskterm_api::PAGE_LIMIT_MAX as usize;
         for change in page.changes {
             if change.seq > *since {
                 *since = change.seq;
-                apply(backend, events, change).await;
+                apply(backend, cache, link.events, change).await;
             }
         }
         if full {
@@ -150,14 +222,31 @@ async fn poll_changes(
     }
 }
 
-async fn apply(backend: &dyn Backend, events: &Events, change: Change) {
+/// Writes a change to the cache, moves the cursor past it, and shows it.
+async fn apply(backend: &dyn Backend, cache: &Cache, events: &Events, change: Change) {
+    let seq = change.seq;
+    let stored = match &change.kind {
+        ChangeKind::TicketUpserted(t) => cache.put_ticket(t).await,
+        ChangeKind::TicketDeleted { id } => cache.remove_ticket(*id).await,
+        ChangeKind::NoteAdded(n) => cache.add_note(n).await,
+        ChangeKind::MessageAdded(m) => cache.add_message(m).await,
+        ChangeKind::MetaChanged => Ok(()),
+    };
+    if let Err(e) = stored.and(cache.set_since(seq).await) {
+        tracing::warn!("change {seq} not cached: {e:#}");
+    }
     match change.kind {
         ChangeKind::TicketUpserted(t) => events.send(SyncEvent::TicketChanged(t)),
         ChangeKind::TicketDeleted { id } => events.send(SyncEvent::TicketDeleted(id)),
         ChangeKind::NoteAdded(n) => events.send(SyncEvent::NoteAdded(n)),
         ChangeKind::MessageAdded(m) => events.send(SyncEvent::MessageAdded(m)),
         ChangeKind::MetaChanged => match backend.meta().await {
-            Ok(meta) => events.send(SyncEvent::Meta(meta)),
+            Ok(meta) => {
+                if let Err(e) = cache.put_meta(&meta).await {
+                    tracing::warn!("metadata not cached: {e:#}");
+                }
+                events.send(SyncEvent::Meta(meta));
+            }
             Err(e) => events.send(SyncEvent::Error(format!(
                 "statuses and categories not refreshed: {e}"
             ))),

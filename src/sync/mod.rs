@@ -1,24 +1,32 @@
 //! The sync engine: the only place that talks to a backend.
 //!
 //! The UI sends [`Command`]s and receives [`SyncEvent`]s over channels; it
-//! never awaits the network. The engine loads the tickets, follows the
-//! backend's change feed, loads notes and chats of the ticket in view
-//! ("latest request wins") and sends the operator's writes in order.
+//! never awaits the network. The engine starts from the local [`cache`] (so
+//! the last known tickets show at once, also offline), follows the backend's
+//! change feed, loads notes and chats of the ticket in view ("latest request
+//! wins"), and sends the operator's writes through a durable outbox: a write
+//! is on disk before it is sent, is sent in order, is retried until the
+//! server takes it, and a conflict is never settled silently.
 
+pub mod cache;
+pub mod conflict;
 mod feed;
 mod writer;
 
 use std::sync::Arc;
 
 use deskterm_api::{
-    ChatMessage, ContactId, Me, Meta, Note, Ticket, TicketId, TicketPatch, TicketQuery,
+    ChatMessage, ContactId, Me, Meta, NewTicket, Note, Ticket, TicketId, TicketPatch, TicketQuery,
 };
-use tokio::sync::{mpsc, watch};
+use serde::{Deserialize, Serialize};
+use tokio::sync::{Notify, mpsc, watch};
 use tokio::task::JoinHandle;
 
-use crate::backend::{Backend, BackendError, BackendResult};
+use crate::backend::{Backend, BackendResult};
+use cache::{Cache, OutboxEntry};
+use conflict::Field;
 
-/// Identifies one write the UI asked for, so its outcome can be matched.
+/// Identifies one write, in the UI and in the outbox; also its place in the sending order.
 pub type OpId = u64;
 
 /// What the UI asks the engine to do.
@@ -33,14 +41,38 @@ pub enum Command {
         /// Its contact.
         contact: ContactId,
     },
-    /// A write, sent in order.
-    Write(OpId, Write),
-    /// Finish the writes under way, then stop.
+    /// A write: stored in the outbox, then sent in order.
+    Write {
+        /// Its id.
+        op: OpId,
+        /// What to do.
+        write: Write,
+        /// The ticket as the operator saw it (patches and deletes).
+        base: Option<Ticket>,
+    },
+    /// The operator settled a conflict.
+    Resolve {
+        /// The write in conflict.
+        op: OpId,
+        /// What to do with it.
+        resolution: Resolution,
+    },
+    /// Stop now; unsent writes stay in the outbox for the next start.
     Shutdown,
 }
 
-/// A change the operator made.
+/// How the operator settled a conflict.
 #[derive(Debug, Clone, PartialEq)]
+pub enum Resolution {
+    /// Send this instead, on top of the server's current ticket (may be an
+    /// empty patch when every field was settled in favour of theirs).
+    Send(Write),
+    /// Drop the write; the server's ticket stays as it is.
+    Drop,
+}
+
+/// A change the operator made.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Write {
     /// Change fields of a ticket last seen at `version`.
     Patch {
@@ -50,6 +82,18 @@ pub enum Write {
         version: i64,
         /// Fields changed.
         patch: TicketPatch,
+    },
+    /// Delete a ticket last seen at `version`.
+    Delete {
+        /// Ticket.
+        ticket: TicketId,
+        /// Version the operator saw.
+        version: i64,
+    },
+    /// Open a ticket.
+    Create {
+        /// The new ticket.
+        ticket: NewTicket,
     },
     /// Add an internal note.
     AddNote {
@@ -69,6 +113,18 @@ pub enum Write {
     },
 }
 
+impl Write {
+    /// The existing ticket this write changes, if any.
+    pub fn ticket(&self) -> Option<TicketId> {
+        match self {
+            Write::Patch { ticket, .. } | Write::Delete { ticket, .. } => Some(*ticket),
+            Write::AddNote { ticket, .. } => Some(*ticket),
+            Write::SendMessage { ticket, .. } => *ticket,
+            Write::Create { .. } => None,
+        }
+    }
+}
+
 /// Where the connection stands.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Connection {
@@ -76,9 +132,14 @@ pub enum Connection {
     Connecting,
     /// Live: changes arrive as they happen.
     Connected,
-    /// The link broke; trying again.
+    /// The link broke a moment ago; trying again.
     Reconnecting {
         /// Why it broke.
+        reason: String,
+    },
+    /// The backend has not answered for a while; still trying, with longer pauses.
+    Offline {
+        /// The last failure.
         reason: String,
     },
 }
@@ -88,6 +149,8 @@ pub enum Connection {
 pub enum SyncEvent {
     /// Connection state changed.
     Connection(Connection),
+    /// The backend answered: the data on screen is current as of now.
+    Synced,
     /// The signed-in operator.
     SignedIn(Me),
     /// Statuses, priorities, categories, operators.
@@ -106,20 +169,47 @@ pub enum SyncEvent {
     Messages(ContactId, Vec<ChatMessage>),
     /// A chat message was sent or received.
     MessageAdded(ChatMessage),
-    /// A write landed.
+    /// Writes left unsent by an earlier session, in order.
+    Outbox(Vec<OutboxEntry>),
+    /// A write landed (or turned out to be there already).
     WriteDone(OpId),
-    /// A write was refused or could not be sent; the screen must go back to the server's state.
-    WriteFailed {
+    /// A write could not be sent for a passing reason; it stays queued and is retried.
+    WriteRetrying {
         /// Which write.
         op: OpId,
         /// Why, for the operator.
         error: String,
-        /// The server's ticket when someone else changed it meanwhile.
-        current: Option<Box<Ticket>>,
     },
+    /// Someone else changed other fields of the ticket; the write was merged and resent.
+    Merged(OpId),
+    /// Someone else changed the same fields (or, for a delete, anything):
+    /// the operator decides with [`Command::Resolve`]. The write waits.
+    Conflict {
+        /// Which write.
+        op: OpId,
+        /// The write as queued.
+        write: Write,
+        /// The ticket as the operator saw it.
+        base: Option<Ticket>,
+        /// The ticket as it is now on the server.
+        theirs: Ticket,
+        /// The fields both sides changed.
+        fields: Vec<Field>,
+    },
+    /// A write was refused for good and left the outbox; the screen goes back to the server's state.
+    WriteFailed {
+        /// Which write.
+        op: OpId,
+        /// The write, so its text can be given back to the operator.
+        write: Write,
+        /// Why, for the operator.
+        error: String,
+    },
+    /// Something the operator should know about.
+    Notice(String),
     /// Something went wrong that the operator should know about.
     Error(String),
-    /// The engine finished its writes after [`Command::Shutdown`].
+    /// The engine stopped after [`Command::Shutdown`].
     Stopped,
 }
 
@@ -133,17 +223,17 @@ pub struct SyncHandle {
 }
 
 impl SyncHandle {
-    /// Stops the engine at once, abandoning writes under way.
+    /// Stops the engine at once.
     pub fn abort(&self) {
         self.task.abort();
     }
 }
 
 /// Starts the engine on the current tokio runtime.
-pub fn start(backend: Arc<dyn Backend>) -> SyncHandle {
+pub fn start(backend: Arc<dyn Backend>, cache: Cache) -> SyncHandle {
     let (commands, command_rx) = mpsc::unbounded_channel();
     let (event_tx, events) = mpsc::unbounded_channel();
-    let task = tokio::spawn(run(backend, command_rx, Events(event_tx)));
+    let task = tokio::spawn(run(backend, cache, command_rx, Events(event_tx)));
     SyncHandle {
         commands,
         events,
@@ -163,19 +253,52 @@ impl Events {
 
 async fn run(
     backend: Arc<dyn Backend>,
+    cache: Cache,
     mut commands: mpsc::UnboundedReceiver<Command>,
     events: Events,
 ) {
+    let cached = match cache.load().await {
+        Ok(cached) => cached,
+        Err(e) => {
+            events.send(SyncEvent::Error(format!(
+                "the local cache could not be read: {e:#}"
+            )));
+            cache::Cached::default()
+        }
+    };
+    if let Some(me) = cached.me {
+        events.send(SyncEvent::SignedIn(me));
+    }
+    if let Some(meta) = cached.meta {
+        events.send(SyncEvent::Meta(meta));
+        events.send(SyncEvent::Snapshot(cached.tickets));
+    }
+    if !cached.outbox.is_empty() {
+        events.send(SyncEvent::Outbox(cached.outbox));
+    }
     events.send(SyncEvent::Connection(Connection::Connecting));
+
     let (reload_tx, reload_rx) = mpsc::unbounded_channel::<()>();
-    let feed = tokio::spawn(feed::follow(backend.clone(), events.clone(), reload_rx));
-    let (view_tx, view_rx) = watch::channel::<Option<(TicketId, ContactId)>>(None);
-    let viewer = tokio::spawn(load_views(backend.clone(), events.clone(), view_rx));
-    let (write_tx, write_rx) = mpsc::unbounded_channel();
-    let writer = tokio::spawn(writer::send_in_order(
+    let feed = tokio::spawn(feed::follow(
         backend.clone(),
+        cache.clone(),
         events.clone(),
-        write_rx,
+        reload_rx,
+        cached.since,
+    ));
+    let (view_tx, view_rx) = watch::channel::<Option<(TicketId, ContactId)>>(None);
+    let viewer = tokio::spawn(load_views(
+        backend.clone(),
+        cache.clone(),
+        events.clone(),
+        view_rx,
+    ));
+    let wake = Arc::new(Notify::new());
+    let writer = tokio::spawn(writer::send_outbox(
+        backend.clone(),
+        cache.clone(),
+        events.clone(),
+        wake.clone(),
     ));
 
     while let Some(command) = commands.recv().await {
@@ -186,24 +309,40 @@ async fn run(
             Command::View { ticket, contact } => {
                 let _ = view_tx.send(Some((ticket, contact)));
             }
-            Command::Write(op, write) => {
-                let _ = write_tx.send((op, write));
+            Command::Write { op, write, base } => {
+                match cache.enqueue(op, &write, base.as_ref()).await {
+                    Ok(()) => wake.notify_one(),
+                    Err(e) => events.send(SyncEvent::WriteFailed {
+                        op,
+                        write,
+                        error: format!("could not be saved on this machine: {e:#}"),
+                    }),
+                }
+            }
+            Command::Resolve { op, resolution } => {
+                if let Err(e) = writer::resolve(&cache, &events, op, resolution).await {
+                    events.send(SyncEvent::Error(format!(
+                        "the decision was not saved: {e:#}"
+                    )));
+                }
+                wake.notify_one();
             }
             Command::Shutdown => break,
         }
     }
     feed.abort();
     viewer.abort();
-    // Closing the queue lets the writer finish what is queued, then stop.
-    drop(write_tx);
-    let _ = writer.await;
+    writer.abort();
+    let _ = tokio::join!(feed, viewer, writer);
     events.send(SyncEvent::Stopped);
 }
 
-/// Loads notes and chat of the ticket in view. Only the latest request
-/// matters: moving through the list quickly does not queue a fetch per row.
+/// Loads notes and chat of the ticket in view: the cached ones at once, then
+/// the server's. Only the latest request matters: moving through the list
+/// quickly does not queue a fetch per row.
 async fn load_views(
     backend: Arc<dyn Backend>,
+    cache: Cache,
     events: Events,
     mut view: watch::Receiver<Option<(TicketId, ContactId)>>,
 ) {
@@ -211,15 +350,34 @@ async fn load_views(
         let Some((ticket, contact)) = *view.borrow_and_update() else {
             continue;
         };
+        if let Ok(notes) = cache.notes(ticket).await
+            && !notes.is_empty()
+        {
+            events.send(SyncEvent::Notes(ticket, notes));
+        }
+        if let Ok(messages) = cache.messages(contact).await
+            && !messages.is_empty()
+        {
+            events.send(SyncEvent::Messages(contact, messages));
+        }
         let (notes, messages) = tokio::join!(backend.notes(ticket), backend.messages(contact));
         match notes {
-            Ok(notes) => events.send(SyncEvent::Notes(ticket, notes)),
-            Err(BackendError::NotFound(_)) => {}
-            Err(e) => events.send(SyncEvent::Error(format!("notes not loaded: {e}"))),
+            Ok(notes) => {
+                if let Err(e) = cache.put_notes(ticket, &notes).await {
+                    tracing::warn!("notes not cached: {e:#}");
+                }
+                events.send(SyncEvent::Notes(ticket, notes));
+            }
+            Err(e) => tracing::info!("notes of {ticket} not loaded: {e}"),
         }
         match messages {
-            Ok(messages) => events.send(SyncEvent::Messages(contact, messages)),
-            Err(e) => events.send(SyncEvent::Error(format!("chat not loaded: {e}"))),
+            Ok(messages) => {
+                if let Err(e) = cache.put_messages(contact, &messages).await {
+                    tracing::warn!("chat not cached: {e:#}");
+                }
+                events.send(SyncEvent::Messages(contact, messages));
+            }
+            Err(e) => tracing::info!("chat of {contact} not loaded: {e}"),
         }
     }
 }

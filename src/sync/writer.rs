@@ -1,155 +1,433 @@
-//! Sends the operator's writes one at a time, in the order they were made.
+//! Sends the outbox, one write at a time, in the order the operator made them.
+//!
+//! A write leaves the outbox only when the server took it, when the server
+//! already has it, or when the server refused it for good (then the operator
+//! is told and gets the text back). Passing failures are retried with
+//! backoff, forever: the work is on disk, and the link will come back.
 
-use std::collections::HashMap;
+use std::collections::HashSet;
 use std::sync::Arc;
 
-use deskterm_api::{NewMessage, NewNote, TicketId};
-use tokio::sync::mpsc;
+use deskterm_api::{NewMessage, NewNote, Ticket, TicketId};
+use tokio::sync::Notify;
 
+use super::cache::{Cache, OutboxEntry};
+use super::conflict::{Reconciled, reconcile};
 use super::feed::Backoff;
-use super::{Events, OpId, SyncEvent, Write};
+use super::{Events, OpId, Resolution, SyncEvent, Write};
 use crate::backend::{Backend, BackendError};
 
-/// Attempts for a write that fails for a passing reason (network, timeout, 5xx).
-const ATTEMPTS: u32 = 4;
+/// What happened to one attempt.
+enum Sent {
+    /// Landed (or was already there): leaves the outbox.
+    Done,
+    /// Rewritten after a merge: send again at once.
+    Again,
+    /// Waits for the operator.
+    Blocked,
+    /// Passing failure: try again later.
+    Retry(String),
+    /// Refused for good.
+    Refused(String),
+}
 
-/// Versions this client produced itself: `(ticket, version before) → version after`.
-///
-/// Two quick edits of one ticket are both based on the version the operator
-/// saw; the second must go on top of the first, not be refused as stale. Only
-/// our own writes are followed: a version made by someone else breaks the
-/// chain, and the write is refused with a conflict, as it should be.
-#[derive(Debug, Default)]
-struct OwnVersions(HashMap<(TicketId, i64), i64>);
-
-impl OwnVersions {
-    fn current(&self, ticket: TicketId, mut version: i64) -> i64 {
-        // Each step strictly increases the version, so this ends.
-        while let Some(&next) = self.0.get(&(ticket, version)) {
-            version = next;
-        }
-        version
-    }
-
-    fn record(&mut self, ticket: TicketId, from: i64, to: i64) {
-        if to > from {
-            self.0.insert((ticket, from), to);
+/// Runs until aborted.
+pub(super) async fn send_outbox(
+    backend: Arc<dyn Backend>,
+    cache: Cache,
+    events: Events,
+    wake: Arc<Notify>,
+) {
+    let mut backoff = Backoff::default();
+    loop {
+        let entries = match cache.outbox().await {
+            Ok(entries) => entries,
+            Err(e) => {
+                events.send(SyncEvent::Error(format!(
+                    "the outbox could not be read: {e:#}"
+                )));
+                tokio::time::sleep(backoff.next_delay()).await;
+                continue;
+            }
+        };
+        let Some(entry) = next_sendable(&entries) else {
+            wake.notified().await;
+            continue;
+        };
+        let op = entry.op;
+        let outcome = send(backend.as_ref(), &cache, &events, entry).await;
+        let settled = match outcome {
+            Sent::Done => {
+                backoff.reset();
+                cache
+                    .complete(op)
+                    .await
+                    .map(|()| events.send(SyncEvent::WriteDone(op)))
+            }
+            Sent::Again | Sent::Blocked => {
+                backoff.reset();
+                Ok(())
+            }
+            Sent::Retry(error) => {
+                let recorded = cache.note_failure(op, &error).await;
+                events.send(SyncEvent::WriteRetrying { op, error });
+                // A new write (or a decision) wakes the loop early: the link may be back.
+                tokio::select! {
+                    _ = tokio::time::sleep(backoff.next_delay()) => {}
+                    _ = wake.notified() => {}
+                }
+                recorded
+            }
+            Sent::Refused(error) => {
+                backoff.reset();
+                cache.complete(op).await.map(|()| {
+                    events.send(SyncEvent::WriteFailed {
+                        op,
+                        write: entry.write.clone(),
+                        error,
+                    })
+                })
+            }
+        };
+        if let Err(e) = settled {
+            events.send(SyncEvent::Error(format!(
+                "the outbox could not be updated: {e:#}"
+            )));
+            tokio::time::sleep(backoff.next_delay()).await;
         }
     }
 }
 
-pub(super) async fn send_in_order(
-    backend: Arc<dyn Backend>,
-    events: Events,
-    mut queue: mpsc::UnboundedReceiver<(OpId, Write)>,
-) {
-    let mut own = OwnVersions::default();
-    while let Some((op, write)) = queue.recv().await {
-        let mut backoff = Backoff::default();
-        let mut attempt = 1;
-        loop {
-            match send(backend.as_ref(), &events, &mut own, &write, op).await {
-                Ok(()) => {
-                    events.send(SyncEvent::WriteDone(op));
-                    break;
-                }
-                Err(e) if e.is_transient() && attempt < ATTEMPTS => {
-                    tracing::warn!("write {op} failed (attempt {attempt}): {e}");
-                    attempt += 1;
-                    tokio::time::sleep(backoff.next_delay()).await;
-                }
-                Err(e) => {
-                    let current = match &e {
-                        BackendError::Conflict { current } => current.clone(),
-                        _ => None,
-                    };
-                    events.send(SyncEvent::WriteFailed {
-                        op,
-                        error: format!("{}: {e}", describe(&write)),
-                        current,
-                    });
-                    break;
-                }
+/// The first write that may go now: not waiting for a decision, and not
+/// behind one that waits on the same ticket (the order of one ticket's
+/// writes is kept; other tickets do not wait).
+fn next_sendable(entries: &[OutboxEntry]) -> Option<&OutboxEntry> {
+    let mut held: HashSet<TicketId> = HashSet::new();
+    for entry in entries {
+        let ticket = entry.write.ticket();
+        if entry.conflict.is_some() {
+            if let Some(t) = ticket {
+                held.insert(t);
             }
+            continue;
         }
+        if ticket.is_some_and(|t| held.contains(&t)) {
+            continue;
+        }
+        return Some(entry);
     }
+    None
 }
 
 fn describe(write: &Write) -> &'static str {
     match write {
         Write::Patch { .. } => "change not saved",
+        Write::Delete { .. } => "ticket not deleted",
+        Write::Create { .. } => "ticket not created",
         Write::AddNote { .. } => "note not saved",
         Write::SendMessage { .. } => "message not sent",
     }
 }
 
-async fn send(
-    backend: &dyn Backend,
-    events: &Events,
-    own: &mut OwnVersions,
-    write: &Write,
-    op: OpId,
-) -> Result<(), BackendError> {
-    // One key per write: a retry after a lost answer is recognised by the server.
-    let key = format!("op-{}-{op}", session_key());
-    match write {
+async fn send(backend: &dyn Backend, cache: &Cache, events: &Events, entry: &OutboxEntry) -> Sent {
+    let key = cache.idempotency_key(entry.op);
+    let result = match &entry.write {
         Write::Patch {
             ticket,
             version,
             patch,
-        } => {
-            let base = own.current(*ticket, *version);
-            let saved = backend.patch_ticket(*ticket, base, patch).await?;
-            own.record(*ticket, base, saved.version);
-            events.send(SyncEvent::TicketChanged(saved));
-        }
+        } => match backend.patch_ticket(*ticket, *version, patch).await {
+            Ok(saved) => {
+                follow_own_version(cache, entry, *ticket, *version, &saved).await;
+                cache_ticket(cache, &saved).await;
+                events.send(SyncEvent::TicketChanged(saved));
+                Ok(())
+            }
+            Err(e) => Err(e),
+        },
+        Write::Delete { ticket, version } => match backend.delete_ticket(*ticket, *version).await {
+            // Gone already (an earlier attempt landed, or someone else deleted it): done.
+            Ok(()) | Err(BackendError::NotFound(_)) => {
+                if let Err(e) = cache.remove_ticket(*ticket).await {
+                    tracing::warn!("deleted ticket still cached: {e:#}");
+                }
+                events.send(SyncEvent::TicketDeleted(*ticket));
+                Ok(())
+            }
+            Err(e) => Err(e),
+        },
+        Write::Create { ticket } => match backend.create_ticket(ticket, &key).await {
+            Ok(created) => {
+                cache_ticket(cache, &created).await;
+                events.send(SyncEvent::TicketChanged(created));
+                Ok(())
+            }
+            Err(e) => Err(e),
+        },
         Write::AddNote { ticket, body } => {
-            let note = backend
+            match backend
                 .add_note(*ticket, &NewNote { body: body.clone() }, &key)
-                .await?;
-            events.send(SyncEvent::NoteAdded(note));
+                .await
+            {
+                Ok(note) => {
+                    if let Err(e) = cache.add_note(&note).await {
+                        tracing::warn!("note not cached: {e:#}");
+                    }
+                    events.send(SyncEvent::NoteAdded(note));
+                    Ok(())
+                }
+                Err(e) => Err(e),
+            }
         }
         Write::SendMessage {
             contact,
             ticket,
             body,
         } => {
-            let message = backend
-                .send_message(
-                    *contact,
-                    &NewMessage {
-                        body: body.clone(),
-                        ticket_id: *ticket,
-                    },
-                    &key,
-                )
-                .await?;
-            events.send(SyncEvent::MessageAdded(message));
+            let message = NewMessage {
+                body: body.clone(),
+                ticket_id: *ticket,
+            };
+            match backend.send_message(*contact, &message, &key).await {
+                Ok(sent) => {
+                    if let Err(e) = cache.add_message(&sent).await {
+                        tracing::warn!("message not cached: {e:#}");
+                    }
+                    events.send(SyncEvent::MessageAdded(sent));
+                    Ok(())
+                }
+                Err(e) => Err(e),
+            }
+        }
+    };
+    match result {
+        Ok(()) => Sent::Done,
+        Err(BackendError::Conflict { current }) => {
+            on_conflict(backend, cache, events, entry, current.map(|b| *b)).await
+        }
+        Err(e) if e.is_transient() => Sent::Retry(format!("{}: {e}", describe(&entry.write))),
+        // A revoked token may be fixed by an administrator: keep the work, keep trying.
+        Err(e @ BackendError::Unauthorized(_)) => {
+            Sent::Retry(format!("{}: {e}", describe(&entry.write)))
+        }
+        Err(e) => Sent::Refused(format!("{}: {e}", describe(&entry.write))),
+    }
+}
+
+async fn cache_ticket(cache: &Cache, t: &Ticket) {
+    if let Err(e) = cache.put_ticket(t).await {
+        tracing::warn!("ticket {} not cached: {e:#}", t.id);
+    }
+}
+
+/// After one of our patches moved a ticket from `from` to a new version, the
+/// writes queued behind it for the same ticket were made on top of it: move
+/// their base along, so our own change is not mistaken for someone else's.
+async fn follow_own_version(
+    cache: &Cache,
+    sent: &OutboxEntry,
+    ticket: TicketId,
+    from: i64,
+    saved: &Ticket,
+) {
+    let Ok(entries) = cache.outbox().await else {
+        return;
+    };
+    for mut later in entries.into_iter().filter(|e| e.op > sent.op) {
+        let moved = match &mut later.write {
+            Write::Patch {
+                ticket: t, version, ..
+            }
+            | Write::Delete { ticket: t, version }
+                if *t == ticket && *version == from =>
+            {
+                *version = saved.version;
+                true
+            }
+            _ => false,
+        };
+        if moved {
+            later.base = Some(saved.clone());
+            if let Err(e) = cache.rewrite(&later).await {
+                tracing::warn!("queued write {} not rebased: {e:#}", later.op);
+            }
+        }
+    }
+}
+
+/// A write met a newer ticket on the server.
+async fn on_conflict(
+    backend: &dyn Backend,
+    cache: &Cache,
+    events: &Events,
+    entry: &OutboxEntry,
+    current: Option<Ticket>,
+) -> Sent {
+    let Some(ticket_id) = entry.write.ticket() else {
+        return Sent::Refused("the server reported a conflict on a new ticket".into());
+    };
+    let theirs = match current {
+        Some(t) => t,
+        None => match backend.ticket(ticket_id).await {
+            Ok(t) => t,
+            Err(BackendError::NotFound(_)) => {
+                events.send(SyncEvent::TicketDeleted(ticket_id));
+                return Sent::Refused(format!(
+                    "{}: the ticket was deleted meanwhile",
+                    describe(&entry.write)
+                ));
+            }
+            Err(e) => return Sent::Retry(format!("{}: {e}", describe(&entry.write))),
+        },
+    };
+    cache_ticket(cache, &theirs).await;
+    events.send(SyncEvent::TicketChanged(theirs.clone()));
+    let decision = match (&entry.write, &entry.base) {
+        (Write::Patch { patch, .. }, Some(base)) => reconcile(base, &theirs, patch),
+        // Without what the operator saw, every field they set counts as contested.
+        (Write::Patch { patch, .. }, None) => {
+            let fields = super::conflict::Field::ALL
+                .into_iter()
+                .filter(|f| f.in_patch(patch) && !f.patch_matches(patch, &theirs))
+                .collect::<Vec<_>>();
+            if fields.is_empty() {
+                Reconciled::AlreadyThere
+            } else {
+                Reconciled::Conflict(fields)
+            }
+        }
+        // Deleting a ticket someone else just changed asks again.
+        (Write::Delete { .. }, _) => Reconciled::Conflict(Vec::new()),
+        _ => return Sent::Refused(format!("{}: unexpected conflict", describe(&entry.write))),
+    };
+    let mut rewritten = entry.clone();
+    match decision {
+        Reconciled::AlreadyThere => Sent::Done,
+        Reconciled::Resend(patch) => {
+            rewritten.write = Write::Patch {
+                ticket: ticket_id,
+                version: theirs.version,
+                patch,
+            };
+            rewritten.base = Some(theirs);
+            match cache.rewrite(&rewritten).await {
+                Ok(()) => {
+                    events.send(SyncEvent::Merged(entry.op));
+                    Sent::Again
+                }
+                Err(e) => Sent::Retry(format!("merge not saved: {e:#}")),
+            }
+        }
+        Reconciled::Conflict(fields) => {
+            rewritten.conflict = Some(theirs.clone());
+            match cache.rewrite(&rewritten).await {
+                Ok(()) => {
+                    events.send(SyncEvent::Conflict {
+                        op: entry.op,
+                        write: entry.write.clone(),
+                        base: entry.base.clone(),
+                        theirs,
+                        fields,
+                    });
+                    Sent::Blocked
+                }
+                Err(e) => Sent::Retry(format!("conflict not saved: {e:#}")),
+            }
+        }
+    }
+}
+
+/// Applies the operator's decision on a write in conflict.
+pub(super) async fn resolve(
+    cache: &Cache,
+    events: &Events,
+    op: OpId,
+    resolution: Resolution,
+) -> anyhow::Result<()> {
+    let entries = cache.outbox().await?;
+    let Some(entry) = entries.into_iter().find(|e| e.op == op) else {
+        return Ok(());
+    };
+    let theirs = entry.conflict.clone();
+    match resolution {
+        Resolution::Drop => {
+            cache.complete(op).await?;
+            events.send(SyncEvent::WriteDone(op));
+        }
+        Resolution::Send(write) => {
+            let empty_patch = matches!(&write, Write::Patch { patch, .. } if patch.is_empty());
+            if empty_patch {
+                cache.complete(op).await?;
+                events.send(SyncEvent::WriteDone(op));
+                return Ok(());
+            }
+            // The decision was made looking at their version: that is the new base.
+            let write = match (write, &theirs) {
+                (Write::Patch { ticket, patch, .. }, Some(t)) => Write::Patch {
+                    ticket,
+                    version: t.version,
+                    patch,
+                },
+                (Write::Delete { ticket, .. }, Some(t)) => Write::Delete {
+                    ticket,
+                    version: t.version,
+                },
+                (other, _) => other,
+            };
+            let resolved = OutboxEntry {
+                write,
+                base: theirs.or(entry.base.clone()),
+                conflict: None,
+                ..entry
+            };
+            cache.rewrite(&resolved).await?;
         }
     }
     Ok(())
 }
 
-/// A random key for this run, so op numbers of two runs never collide.
-fn session_key() -> &'static str {
-    static KEY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    KEY.get_or_init(|| uuid::Uuid::new_v4().simple().to_string())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use deskterm_api::TicketPatch;
+
+    fn entry(op: OpId, write: Write, blocked: bool) -> OutboxEntry {
+        let t = crate::sync::conflict::sample_ticket();
+        OutboxEntry {
+            op,
+            write,
+            base: None,
+            conflict: blocked.then_some(t),
+            attempts: 0,
+            last_error: None,
+        }
+    }
+
+    fn patch(ticket: TicketId) -> Write {
+        Write::Patch {
+            ticket,
+            version: 1,
+            patch: TicketPatch::default(),
+        }
+    }
 
     #[test]
-    fn own_versions_follow_only_our_chain() {
-        let mut own = OwnVersions::default();
-        assert_eq!(own.current(1, 5), 5);
-        own.record(1, 5, 6);
-        own.record(1, 6, 7);
-        assert_eq!(own.current(1, 5), 7);
-        assert_eq!(own.current(1, 6), 7);
-        assert_eq!(own.current(2, 5), 5);
-        // A version someone else made is not ours to skip over.
-        assert_eq!(own.current(1, 8), 8);
+    fn a_conflict_holds_back_its_ticket_only() {
+        let entries = vec![
+            entry(1, patch(7), true),
+            entry(2, patch(7), false),
+            entry(3, patch(8), false),
+        ];
+        assert_eq!(next_sendable(&entries).map(|e| e.op), Some(3));
+        let note = Write::AddNote {
+            ticket: 7,
+            body: "x".into(),
+        };
+        let entries = vec![entry(1, patch(7), true), entry(2, note, false)];
+        assert_eq!(next_sendable(&entries).map(|e| e.op), None);
+        assert_eq!(
+            next_sendable(&[entry(4, patch(1), false)]).map(|e| e.op),
+            Some(4)
+        );
     }
 }

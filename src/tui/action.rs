@@ -61,12 +61,20 @@ actions! {
     EditTitle = "edit_title": "change the title",
     AddNote = "add_note": "add an internal note",
     Compose = "compose": "write to the customer in the chat",
+    NewTicket = "new_ticket": "open a new ticket (for the selected ticket's contact)",
+    DeleteTicket = "delete_ticket": "delete the ticket (asks first)",
+    Conflicts = "conflicts": "settle the next change in conflict with someone else's",
     Refresh = "refresh": "reload everything from the server",
     Confirm = "confirm": "accept / send",
     Cancel = "cancel": "close without changing anything",
     Toggle = "toggle": "select or unselect (filters)",
     Newline = "newline": "new line in a text",
     Complete = "complete": "complete the category name",
+    TakeMine = "take_mine": "keep my value for this field",
+    TakeTheirs = "take_theirs": "keep their value for this field",
+    EditValue = "edit_value": "type a new value for this field",
+    QuitWait = "quit_wait": "send the unsent changes, then quit",
+    QuitKeep = "quit_keep": "quit now; unsent changes are sent at next start",
 }
 
 impl fmt::Display for Action {

@@ -5,7 +5,7 @@
 //! to carry out. No I/O happens here, so every behaviour is testable without
 //! a terminal or a server.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 
 use chrono::{DateTime, FixedOffset, Utc};
 use crossterm::event::KeyEvent;
@@ -18,11 +18,12 @@ use ratatui_textarea::TextArea;
 use super::action::Action;
 use super::keymap::{Context, Keymap};
 use super::layout;
+use super::new_ticket::TicketForm;
+use super::resolve::ConflictView;
 use crate::query::{self, Filter};
 use crate::sync::{Command, Connection, OpId, SyncEvent, Write};
 
 /// Something that happened, for [`App::update`].
-#[allow(clippy::large_enum_variant)] // short-lived, handled one at a time
 #[derive(Debug, Clone)]
 pub enum Msg {
     /// A key press.
@@ -174,7 +175,6 @@ pub struct Input {
 }
 
 /// What floats over the panes.
-#[allow(clippy::large_enum_variant)] // one at a time, inside the app
 #[derive(Debug, Clone)]
 pub enum Modal {
     /// The generated key help.
@@ -186,6 +186,21 @@ pub enum Modal {
     Picker(Picker),
     /// A text field.
     Input(Input),
+    /// A yes/no question.
+    Confirm(Confirm),
+    /// A conflict to settle.
+    Conflict(ConflictView),
+    /// The form of a new ticket.
+    NewTicket(Box<TicketForm>),
+}
+
+/// What a confirmation asks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Confirm {
+    /// Delete this ticket?
+    Delete(TicketId),
+    /// Quit with writes still unsent: wait for them, or keep them for next start?
+    Quit,
 }
 
 /// A write the server has not confirmed yet.
@@ -197,6 +212,10 @@ pub struct Pending {
     pub at: DateTime<Utc>,
     /// The operator who made it (for notes and messages shown while sending).
     pub author: Option<deskterm_api::OperatorRef>,
+    /// Waits for the operator to settle a conflict.
+    pub conflict: bool,
+    /// The last passing failure, while it is retried.
+    pub retrying: Option<String>,
 }
 
 /// The status bar.
@@ -206,6 +225,8 @@ pub struct Status {
     pub connection: Connection,
     /// The last message for the operator.
     pub message: Option<(Level, String)>,
+    /// When the backend last answered.
+    pub last_sync: Option<DateTime<Utc>>,
 }
 
 /// Everything the screen shows.
@@ -266,11 +287,16 @@ pub struct App {
     pub now: DateTime<Utc>,
     /// Offset of the operator's time zone, for showing times.
     pub tz: FixedOffset,
+    /// Conflicts waiting for the operator, oldest first.
+    pub conflicts: VecDeque<ConflictView>,
 }
 
 impl App {
     /// An empty screen waiting for the first load.
-    pub fn new(keymap: Keymap, now: DateTime<Utc>, tz: FixedOffset) -> App {
+    ///
+    /// `first_op` numbers this session's writes; it must be above every
+    /// earlier session's (the event loop uses the clock in microseconds).
+    pub fn new(keymap: Keymap, now: DateTime<Utc>, tz: FixedOffset, first_op: OpId) -> App {
         App {
             keymap,
             me: None,
@@ -279,7 +305,7 @@ impl App {
             server: HashMap::new(),
             tickets: HashMap::new(),
             pending: BTreeMap::new(),
-            next_op: 1,
+            next_op: first_op,
             view: Vec::new(),
             sort: query::DEFAULT_SORT,
             filter: Filter::default(),
@@ -297,12 +323,14 @@ impl App {
             status: Status {
                 connection: Connection::Connecting,
                 message: None,
+                last_sync: None,
             },
             size: (80, 24),
             quitting: false,
             quit_armed: false,
             now,
             tz,
+            conflicts: VecDeque::new(),
         }
     }
 
@@ -324,6 +352,10 @@ impl App {
             Some(Modal::Help { .. }) => Context::Help,
             Some(Modal::Picker(_)) => Context::Picker,
             Some(Modal::Input(_)) => Context::Input,
+            Some(Modal::Confirm(_)) => Context::Confirm,
+            Some(Modal::Conflict(view)) if view.editing.is_some() => Context::Input,
+            Some(Modal::Conflict(_)) => Context::Conflict,
+            Some(Modal::NewTicket(_)) => Context::Form,
             None if self.composing => Context::Composer,
             None => match self.focus {
                 Pane::List => Context::List,
@@ -388,13 +420,21 @@ impl App {
         }
         // Unbound keys are text inside a text field.
         match context {
-            Context::Input => {
-                if let Some(Modal::Input(input)) = &mut self.modal {
+            Context::Input => match &mut self.modal {
+                Some(Modal::Input(input)) => {
                     input.text.input(key);
                     if input.kind == InputKind::Search {
                         self.filter.text = input.text.lines().join(" ");
                         self.refresh_view();
                     }
+                }
+                Some(Modal::Conflict(view)) => view.type_key(key),
+                _ => {}
+            },
+            Context::Form => {
+                let contacts = self.known_contacts();
+                if let Some(Modal::NewTicket(form)) = &mut self.modal {
+                    form.type_key(key, &contacts);
                 }
             }
             Context::Composer => {
@@ -433,7 +473,13 @@ impl App {
         match self.context() {
             Context::Help => self.help_action(action),
             Context::Picker => self.picker_action(action, effects),
+            Context::Input if matches!(self.modal, Some(Modal::Conflict(_))) => {
+                self.conflict_action(action, effects)
+            }
             Context::Input => self.input_action(action, effects),
+            Context::Confirm => self.confirm_action(action, effects),
+            Context::Conflict => self.conflict_action(action, effects),
+            Context::Form => self.form_action(action, effects),
             Context::Composer => self.composer_action(action, effects),
             _ => self.pane_action(action, effects),
         }
@@ -526,11 +572,27 @@ impl App {
                 effects.push(Effect::Sync(Command::Reload));
                 self.say(Level::Info, "reloading…");
             }
+            Action::NewTicket => self.open_ticket_form(),
+            Action::DeleteTicket => match self.selected_ticket() {
+                Some(t) if t.id > 0 => self.modal = Some(Modal::Confirm(Confirm::Delete(t.id))),
+                Some(_) => self.say(Level::Error, "this ticket is still being created"),
+                None => self.say(Level::Error, "no ticket selected"),
+            },
+            Action::Conflicts => {
+                if !self.show_next_conflict() {
+                    self.say(Level::Info, "no conflicts to settle");
+                }
+            }
             Action::Confirm
             | Action::Cancel
             | Action::Toggle
             | Action::Newline
-            | Action::Complete => {}
+            | Action::Complete
+            | Action::TakeMine
+            | Action::TakeTheirs
+            | Action::EditValue
+            | Action::QuitWait
+            | Action::QuitKeep => {}
         }
     }
 
@@ -538,7 +600,7 @@ impl App {
         let draft = !self.composer.is_empty()
             || matches!(&self.modal, Some(Modal::Input(i)) if i.kind != InputKind::Search && !i.text.is_empty());
         if self.quitting || (!draft && self.pending.is_empty()) {
-            // A second quit leaves even with writes under way: the operator saw the warning.
+            // Quitting again while waiting leaves: the outbox keeps the rest for next start.
             effects.push(Effect::Exit);
         } else if draft && !self.quit_armed {
             self.quit_armed = true;
@@ -549,14 +611,42 @@ impl App {
         } else if self.pending.is_empty() {
             effects.push(Effect::Exit);
         } else {
-            self.quitting = true;
-            let n = self.pending.len();
-            self.say(
-                Level::Info,
-                format!(
-                    "sending {n} change(s) before quitting… (quit again to leave now and lose them)"
-                ),
-            );
+            self.modal = Some(Modal::Confirm(Confirm::Quit));
+        }
+    }
+
+    fn confirm_action(&mut self, action: Action, effects: &mut Vec<Effect>) {
+        let Some(Modal::Confirm(question)) = self.modal else {
+            return;
+        };
+        match (question, action) {
+            (_, Action::Cancel) => self.modal = None,
+            (Confirm::Delete(id), Action::Confirm) => {
+                self.modal = None;
+                if let Some(version) = self.server.get(&id).map(|t| t.version) {
+                    self.write(
+                        Write::Delete {
+                            ticket: id,
+                            version,
+                        },
+                        effects,
+                    );
+                }
+            }
+            (Confirm::Quit, Action::QuitWait | Action::Confirm) => {
+                self.modal = None;
+                self.quitting = true;
+                let n = self.pending.len();
+                self.say(
+                    Level::Info,
+                    format!("sending {n} change(s), then quitting…"),
+                );
+            }
+            (Confirm::Quit, Action::QuitKeep) => {
+                self.modal = None;
+                effects.push(Effect::Exit);
+            }
+            _ => {}
         }
     }
 
@@ -982,6 +1072,10 @@ impl App {
 
     fn write_patch(&mut self, ticket: TicketId, patch: TicketPatch, effects: &mut Vec<Effect>) {
         let Some(version) = self.server.get(&ticket).map(|t| t.version) else {
+            self.say(
+                Level::Error,
+                "this ticket is still being created; change it in a moment",
+            );
             return;
         };
         self.write(
@@ -994,59 +1088,138 @@ impl App {
         );
     }
 
-    /// Shows a write at once and hands it to the engine.
-    fn write(&mut self, write: Write, effects: &mut Vec<Effect>) {
+    /// Shows a write at once and hands it to the engine (which stores it
+    /// in the outbox before sending it).
+    pub(crate) fn write(&mut self, write: Write, effects: &mut Vec<Effect>) {
         let op = self.next_op;
         self.next_op += 1;
-        let ticket = match &write {
-            Write::Patch { ticket, .. } => Some(*ticket),
+        let base = write.ticket().and_then(|id| self.server.get(&id)).cloned();
+        let base = match write {
+            Write::Patch { .. } | Write::Delete { .. } => base,
             _ => None,
         };
+        self.track(op, write.clone(), false);
+        effects.push(Effect::Sync(Command::Write { op, write, base }));
+    }
+
+    /// Records a pending write and shows its effect.
+    fn track(&mut self, op: OpId, write: Write, conflict: bool) {
+        let touched = write.ticket();
+        let created = matches!(write, Write::Create { .. });
         self.pending.insert(
             op,
             Pending {
-                write: write.clone(),
+                write,
                 at: self.now,
                 author: self.me.as_ref().map(|m| deskterm_api::OperatorRef {
                     id: m.id,
                     name: m.name.clone(),
                 }),
+                conflict,
+                retrying: None,
             },
         );
-        if let Some(id) = ticket {
+        if let Some(id) = touched {
             self.recompute(id);
-            self.refresh_view();
         }
-        effects.push(Effect::Sync(Command::Write(op, write)));
+        if created {
+            self.recompute(temp_id(op));
+        }
+        self.refresh_view();
     }
 
-    /// Rebuilds the shown ticket from the server's plus the pending patches.
+    /// Forgets a pending write and shows the ticket without it.
+    fn untrack(&mut self, op: OpId) -> Option<Pending> {
+        let removed = self.pending.remove(&op)?;
+        if let Some(id) = removed.write.ticket() {
+            self.recompute(id);
+        }
+        if matches!(removed.write, Write::Create { .. }) {
+            self.tickets.remove(&temp_id(op));
+        }
+        self.refresh_view();
+        Some(removed)
+    }
+
+    /// Rebuilds the shown ticket from the server's plus the pending writes:
+    /// patches applied in order, a pending delete hides it, a pending create
+    /// shows a provisional ticket.
     fn recompute(&mut self, id: TicketId) {
+        if id < 0 {
+            let op = id.unsigned_abs();
+            if let Some(Pending {
+                write: Write::Create { ticket },
+                at,
+                ..
+            }) = self.pending.get(&op)
+            {
+                let shown = provisional_ticket(id, ticket, *at, self);
+                self.tickets.insert(id, shown);
+            }
+            return;
+        }
         let Some(base) = self.server.get(&id) else {
             self.tickets.remove(&id);
             return;
         };
         let mut shown = base.clone();
         for p in self.pending.values() {
-            if let Write::Patch { ticket, patch, .. } = &p.write
-                && *ticket == id
-            {
-                apply_patch(&mut shown, patch, self.meta.as_ref());
+            match &p.write {
+                Write::Patch { ticket, patch, .. } if *ticket == id => {
+                    apply_patch(&mut shown, patch, self.meta.as_ref());
+                }
+                Write::Delete { ticket, .. } if *ticket == id && !p.conflict => {
+                    self.tickets.remove(&id);
+                    return;
+                }
+                _ => {}
             }
         }
         self.tickets.insert(id, shown);
     }
 
-    fn on_sync(&mut self, event: SyncEvent, effects: &mut Vec<Effect>) {
+    /// Contacts the client knows of (from tickets), by name.
+    pub fn known_contacts(&self) -> Vec<deskterm_api::ContactRef> {
+        let mut seen = HashMap::new();
+        for t in self.server.values() {
+            seen.entry(t.contact.id)
+                .or_insert_with(|| t.contact.clone());
+        }
+        let mut contacts: Vec<_> = seen.into_values().collect();
+        contacts.sort_by(|a, b| {
+            a.name
+                .to_lowercase()
+                .cmp(&b.name.to_lowercase())
+                .then(a.id.cmp(&b.id))
+        });
+        contacts
+    }
+
+    /// Opens the next conflict, if any and if nothing else is open.
+    fn show_next_conflict(&mut self) -> bool {
+        if self.modal.is_some() {
+            return false;
+        }
+        match self.conflicts.pop_front() {
+            Some(view) => {
+                self.modal = Some(Modal::Conflict(view));
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn on_sync(&mut self, event: SyncEvent, _effects: &mut Vec<Effect>) {
         match event {
             SyncEvent::Connection(c) => {
                 if c == Connection::Connected
-                    && matches!(self.status.connection, Connection::Reconnecting { .. })
+                    && !matches!(self.status.connection, Connection::Connected)
                 {
                     self.status.message = None;
                 }
                 self.status.connection = c;
             }
+            SyncEvent::Synced => self.status.last_sync = Some(self.now),
             SyncEvent::SignedIn(me) => self.me = Some(me),
             SyncEvent::Meta(meta) => {
                 self.meta = Some(meta);
@@ -1054,10 +1227,19 @@ impl App {
             }
             SyncEvent::Snapshot(tickets) => {
                 self.server = tickets.into_iter().map(|t| (t.id, t)).collect();
-                let ids: Vec<TicketId> = self.server.keys().copied().collect();
                 self.tickets.clear();
+                let ids: Vec<TicketId> = self.server.keys().copied().collect();
                 for id in ids {
                     self.recompute(id);
+                }
+                let creates: Vec<OpId> = self
+                    .pending
+                    .iter()
+                    .filter(|(_, p)| matches!(p.write, Write::Create { .. }))
+                    .map(|(op, _)| *op)
+                    .collect();
+                for op in creates {
+                    self.recompute(temp_id(op));
                 }
                 self.loaded = true;
                 self.refresh_view();
@@ -1101,35 +1283,140 @@ impl App {
                     list.sort_by_key(|m| m.id);
                 }
             }
+            SyncEvent::Outbox(entries) => {
+                for entry in entries {
+                    self.next_op = self.next_op.max(entry.op + 1);
+                    let conflict = entry.conflict.clone();
+                    self.track(entry.op, entry.write.clone(), conflict.is_some());
+                    if let Some(theirs) = conflict {
+                        self.conflicts.push_back(ConflictView::new(
+                            entry.op,
+                            entry.write,
+                            entry.base,
+                            theirs,
+                            self,
+                        ));
+                    }
+                }
+                let n = self.pending.len();
+                self.say(
+                    Level::Info,
+                    format!("{n} change(s) from last time are being sent"),
+                );
+                self.show_next_conflict();
+            }
             SyncEvent::WriteDone(op) => {
-                if let Some(p) = self.pending.remove(&op)
-                    && let Write::Patch { ticket, .. } = p.write
-                {
-                    self.recompute(ticket);
+                self.untrack(op);
+            }
+            SyncEvent::WriteRetrying { op, error } => {
+                if let Some(p) = self.pending.get_mut(&op) {
+                    p.retrying = Some(error.clone());
+                }
+                self.say(Level::Error, format!("{error} — kept, will retry"));
+            }
+            SyncEvent::Merged(op) => {
+                if let Some(p) = self.pending.get(&op) {
+                    let what = p
+                        .write
+                        .ticket()
+                        .and_then(|id| self.server.get(&id))
+                        .map(|t| t.reference.clone());
+                    self.say(
+                        Level::Info,
+                        format!(
+                            "{} was changed by someone else meanwhile; your change was merged with theirs",
+                            what.unwrap_or_else(|| "the ticket".into())
+                        ),
+                    );
+                }
+            }
+            SyncEvent::Conflict {
+                op,
+                write,
+                base,
+                theirs,
+                fields: _,
+            } => {
+                if let Some(p) = self.pending.get_mut(&op) {
+                    p.conflict = true;
+                }
+                if let Some(id) = write.ticket() {
+                    self.recompute(id);
                     self.refresh_view();
                 }
+                let view = ConflictView::new(op, write, base, theirs, self);
+                self.conflicts.push_back(view);
+                if !self.show_next_conflict() {
+                    self.say(
+                        Level::Error,
+                        "a change is in conflict with someone else's: X to settle it",
+                    );
+                }
             }
-            SyncEvent::WriteFailed { op, error, current } => {
-                let removed = self.pending.remove(&op);
-                if let Some(current) = current {
-                    let id = current.id;
-                    self.server.insert(id, *current);
-                    self.recompute(id);
-                }
-                if let Some(Pending {
-                    write: Write::Patch { ticket, .. },
-                    ..
-                }) = removed
-                {
-                    self.recompute(ticket);
-                    // The server's version is shown again; ask it again in case ours is stale.
-                    effects.push(Effect::Sync(Command::Reload));
-                }
-                self.refresh_view();
+            SyncEvent::WriteFailed { op, write, error } => {
+                self.untrack(op);
+                self.give_back(write);
                 self.say(Level::Error, error);
             }
+            SyncEvent::Notice(text) => self.say(Level::Info, text),
             SyncEvent::Error(e) => self.say(Level::Error, e),
             SyncEvent::Stopped => {}
+        }
+    }
+
+    /// A refused note or message is the operator's work: put its text back
+    /// where it can be fixed and sent again.
+    fn give_back(&mut self, write: Write) {
+        match write {
+            Write::SendMessage { body, .. } => {
+                if !self.composer.is_empty() {
+                    self.composer.insert_newline();
+                }
+                self.composer.insert_str(body);
+            }
+            Write::AddNote { ticket, body } if self.modal.is_none() => {
+                let mut text = TextArea::new(body.lines().map(str::to_owned).collect());
+                text.move_cursor(ratatui_textarea::CursorMove::Bottom);
+                text.move_cursor(ratatui_textarea::CursorMove::End);
+                self.modal = Some(Modal::Input(Input {
+                    kind: InputKind::Note,
+                    text,
+                    ticket: Some(ticket),
+                }));
+            }
+            _ => {}
+        }
+    }
+
+    /// Number of writes waiting for the operator's decision.
+    pub fn conflict_count(&self) -> usize {
+        self.pending.values().filter(|p| p.conflict).count()
+    }
+
+    /// Sets the status-bar message.
+    pub(crate) fn say_info(&mut self, text: impl Into<String>) {
+        self.say(Level::Info, text);
+    }
+
+    /// Sets the status-bar error.
+    pub(crate) fn say_error(&mut self, text: impl Into<String>) {
+        self.say(Level::Error, text);
+    }
+
+    /// The server's version of a ticket.
+    pub(crate) fn server_ticket(&self, id: TicketId) -> Option<&Ticket> {
+        self.server.get(&id)
+    }
+
+    /// Replaces a pending write after the operator settled its conflict.
+    pub(crate) fn settle(&mut self, op: OpId, write: Option<Write>) {
+        match write {
+            Some(write) => {
+                self.track(op, write, false);
+            }
+            None => {
+                self.untrack(op);
+            }
         }
     }
 
@@ -1172,6 +1459,55 @@ fn apply_patch(t: &mut Ticket, patch: &TicketPatch, meta: Option<&Meta>) {
     }
     if let Some(sla) = patch.sla_due_at {
         t.sla_due_at = sla;
+    }
+}
+
+/// The id a ticket being created is shown under until the server gives it one.
+pub fn temp_id(op: OpId) -> TicketId {
+    -(op.min(i64::MAX as u64) as i64)
+}
+
+/// How a ticket being created looks until the server answers.
+fn provisional_ticket(
+    id: TicketId,
+    new: &deskterm_api::NewTicket,
+    at: DateTime<Utc>,
+    app: &App,
+) -> Ticket {
+    let contact = app
+        .known_contacts()
+        .into_iter()
+        .find(|c| c.id == new.contact_id)
+        .unwrap_or(deskterm_api::ContactRef {
+            id: new.contact_id,
+            name: format!("contact {}", new.contact_id),
+            phone: None,
+            email: None,
+        });
+    let operator = new.operator_id.and_then(|id| {
+        app.meta
+            .as_ref()
+            .and_then(|m| m.operators.iter().find(|o| o.id == id))
+            .cloned()
+    });
+    Ticket {
+        id,
+        reference: new.reference.clone().unwrap_or_else(|| "(new)".into()),
+        title: new.title.clone(),
+        description: new.description.clone(),
+        status: new.status.clone().unwrap_or_else(|| "new".into()),
+        priority: new.priority.unwrap_or(Priority::Normal),
+        category: new.category.clone(),
+        tags: new.tags.clone(),
+        important: new.important,
+        contact,
+        operator,
+        channel: new.channel.clone().unwrap_or_else(|| "phone".into()),
+        sla_due_at: new.sla_due_at,
+        created_at: at,
+        updated_at: at,
+        closed_at: None,
+        version: 0,
     }
 }
 

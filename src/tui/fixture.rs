@@ -247,7 +247,7 @@ pub fn messages() -> Vec<ChatMessage> {
 /// An app that has loaded everything above, on a `width` × `height` terminal.
 pub fn loaded_app(width: u16, height: u16) -> App {
     let keymap = Keymap::defaults().unwrap();
-    let mut app = App::new(keymap, now(), FixedOffset::east_opt(0).unwrap());
+    let mut app = App::new(keymap, now(), FixedOffset::east_opt(0).unwrap(), 1);
     app.update(Msg::Resize(width, height));
     for event in [
         SyncEvent::Connection(Connection::Connected),

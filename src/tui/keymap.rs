@@ -34,11 +34,17 @@ pub enum Context {
     Input,
     /// The chat composer.
     Composer,
+    /// A yes/no question.
+    Confirm,
+    /// Settling a conflict.
+    Conflict,
+    /// The new-ticket form.
+    Form,
 }
 
 impl Context {
     /// Every context, in help order.
-    pub const ALL: [Context; 8] = [
+    pub const ALL: [Context; 11] = [
         Context::Global,
         Context::List,
         Context::Detail,
@@ -46,6 +52,9 @@ impl Context {
         Context::Picker,
         Context::Input,
         Context::Composer,
+        Context::Form,
+        Context::Confirm,
+        Context::Conflict,
         Context::Help,
     ];
 
@@ -60,6 +69,9 @@ impl Context {
             Context::Help => "help",
             Context::Input => "input",
             Context::Composer => "composer",
+            Context::Confirm => "confirm",
+            Context::Conflict => "conflict",
+            Context::Form => "form",
         }
     }
 

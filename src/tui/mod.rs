@@ -9,8 +9,10 @@ pub mod help;
 pub mod keymap;
 pub mod layout;
 mod list;
+mod new_ticket;
 mod popup;
 pub mod render;
+mod resolve;
 pub mod terminal;
 mod theme;
 mod wrap;
@@ -26,12 +28,14 @@ use tokio::time::Instant;
 use app::{App, Effect, Msg};
 use terminal::TerminalGuard;
 
-use crate::sync::{Command, SyncEvent, SyncHandle};
+use crate::sync::{Command, Connection, SyncEvent, SyncHandle};
 
 /// Bursts of events are drawn at most once per this interval.
 const FRAME_INTERVAL: Duration = Duration::from_millis(8);
-/// How long quitting waits for the engine to finish its writes.
+/// How long quitting waits for the engine to stop.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+/// How often the status bar's "last sync" is redrawn while the link is down.
+const OFFLINE_TICK: Duration = Duration::from_secs(1);
 
 /// Why the loop ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -81,6 +85,12 @@ pub async fn run(mut app: App, mut sync: SyncHandle) -> anyhow::Result<Ending> {
             _ = sigterm.recv() => break Ending::Signal,
             _ = sighup.recv() => break Ending::Signal,
             _ = tokio::time::sleep_until(next_frame), if dirty => None,
+            // Only while the link is down does the clock matter ("last sync 2m ago"):
+            // a connected, idle console does not wake up at all.
+            _ = tokio::time::sleep(OFFLINE_TICK), if !matches!(app.status.connection, Connection::Connected) => {
+                dirty = true;
+                None
+            }
         };
         let Some(msg) = msg else { continue };
         let mut effects = app.update(msg);

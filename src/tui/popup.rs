@@ -7,7 +7,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, List, ListItem, ListState};
 
 use super::action::Action;
-use super::app::{App, Modal};
+use super::app::{App, Confirm, Modal};
 use super::keymap::Context;
 use super::theme;
 
@@ -108,6 +108,64 @@ pub fn draw(app: &App, frame: &mut Frame<'_>) {
             );
             frame.render_widget(Clear, area);
             frame.render_widget(&text, area);
+        }
+        Some(Modal::Confirm(question)) => {
+            let key = |a| {
+                app.keymap
+                    .key_for(Context::Confirm, a)
+                    .map(|k| k.to_string())
+                    .unwrap_or_default()
+            };
+            let (title, lines) = match question {
+                Confirm::Delete(id) => {
+                    let what = app
+                        .tickets
+                        .get(id)
+                        .map(|t| format!("{} {}", t.reference, t.title))
+                        .unwrap_or_default();
+                    (
+                        " Delete ticket ",
+                        vec![
+                            Line::from(format!("Delete {what}?")),
+                            Line::from("Its notes go with it. This cannot be undone."),
+                            Line::default(),
+                            Line::from(format!(
+                                "{} delete · {} keep",
+                                key(Action::Confirm),
+                                key(Action::Cancel)
+                            )),
+                        ],
+                    )
+                }
+                Confirm::Quit => {
+                    let n = app.pending.len();
+                    (
+                        " Quit ",
+                        vec![
+                            Line::from(format!("{n} change(s) are not on the server yet.")),
+                            Line::from("They are saved on this machine either way."),
+                            Line::default(),
+                            Line::from(format!(
+                                "{} wait until they are sent, then quit",
+                                key(Action::QuitWait)
+                            )),
+                            Line::from(format!(
+                                "{} quit now, send them at next start",
+                                key(Action::QuitKeep)
+                            )),
+                            Line::from(format!("{} stay", key(Action::Cancel))),
+                        ],
+                    )
+                }
+            };
+            let width = lines.iter().map(|l| l.width() as u16).max().unwrap_or(20) + 6;
+            let area = centered(frame.area(), width.max(40), lines.len() as u16 + 2);
+            let block = Block::default()
+                .borders(Borders::ALL)
+                .border_style(theme::focused_border())
+                .title(title);
+            frame.render_widget(Clear, area);
+            frame.render_widget(ratatui::widgets::Paragraph::new(lines).block(block), area);
         }
         _ => {}
     }

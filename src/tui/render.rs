@@ -9,7 +9,7 @@ use ratatui::widgets::{Block, Borders, Paragraph};
 
 use super::app::{App, Level, Pane, column_title};
 use super::keymap::Context;
-use super::{action::Action, chat, detail, help, layout, list, popup, theme};
+use super::{action::Action, chat, detail, help, layout, list, new_ticket, popup, resolve, theme};
 use crate::sync::Connection;
 
 /// Draws the whole screen.
@@ -21,6 +21,8 @@ pub fn draw(app: &App, frame: &mut Frame<'_>) {
     chat::draw(app, frame, panes.chat);
     status_bar(app, frame, panes.status);
     popup::draw(app, frame);
+    new_ticket::draw(app, frame);
+    resolve::draw(app, frame);
     help::draw(app, frame);
 }
 
@@ -71,6 +73,17 @@ fn header(app: &App, frame: &mut Frame<'_>, area: Rect) {
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
 }
 
+/// A duration, roughly: `12s`, `5m`, `3h`, `2d`.
+fn ago(d: chrono::Duration) -> String {
+    let s = d.num_seconds().max(0);
+    match s {
+        0..60 => format!("{s}s"),
+        60..3600 => format!("{}m", s / 60),
+        3600..86400 => format!("{}h", s / 3600),
+        _ => format!("{}d", s / 86400),
+    }
+}
+
 /// `status=open,pending priority=urgent operator=Ana,unassigned "search"`.
 pub(crate) fn filter_summary(app: &App) -> String {
     let f = &app.filter;
@@ -106,21 +119,42 @@ pub(crate) fn filter_summary(app: &App) -> String {
 }
 
 fn status_bar(app: &App, frame: &mut Frame<'_>, area: Rect) {
+    let since = app
+        .status
+        .last_sync
+        .map(|t| format!(" · last sync {} ago", ago(app.now - t)))
+        .unwrap_or_else(|| " · not synced yet".into());
     let (conn, conn_style) = match &app.status.connection {
-        Connection::Connecting => ("connecting".to_owned(), theme::pending()),
+        Connection::Connecting => (format!("connecting{since}"), theme::pending()),
         Connection::Connected => ("connected".to_owned(), theme::info()),
-        Connection::Reconnecting { .. } => ("reconnecting".to_owned(), theme::error()),
+        Connection::Reconnecting { .. } => (format!("reconnecting{since}"), theme::error()),
+        Connection::Offline { .. } => (format!("offline{since}"), theme::error()),
     };
     let mut spans = vec![Span::styled(format!(" {conn} "), conn_style)];
-    if !app.pending.is_empty() {
+    let conflicts = app.conflict_count();
+    let unsent = app.pending.len() - conflicts;
+    if unsent > 0 {
         spans.push(Span::styled(
-            format!(" {} sending ", app.pending.len()),
+            format!(" {unsent} pending "),
             theme::pending(),
+        ));
+    }
+    if conflicts > 0 {
+        let key = app
+            .keymap
+            .key_for(Context::Global, Action::Conflicts)
+            .map(|k| format!(" ({k})"))
+            .unwrap_or_default();
+        spans.push(Span::styled(
+            format!(" {conflicts} conflict{key} "),
+            theme::error(),
         ));
     }
     let message = match (&app.status.message, &app.status.connection) {
         (Some(m), _) => Some(m.clone()),
-        (None, Connection::Reconnecting { reason }) => Some((Level::Error, reason.clone())),
+        (None, Connection::Reconnecting { reason } | Connection::Offline { reason }) => {
+            Some((Level::Error, reason.clone()))
+        }
         _ => None,
     };
     if let Some((level, text)) = message {

@@ -97,6 +97,7 @@ fn loading_screen_before_the_first_answer() {
         super::keymap::Keymap::defaults().unwrap(),
         super::fixture::now(),
         chrono::FixedOffset::east_opt(0).unwrap(),
+        1,
     );
     app.update(Msg::Resize(80, 20));
     insta::assert_snapshot!(screen(&app));

@@ -21,7 +21,7 @@ fn writes(effects: &[Effect]) -> Vec<(u64, Write)> {
     effects
         .iter()
         .filter_map(|e| match e {
-            Effect::Sync(Command::Write(op, w)) => Some((*op, w.clone())),
+            Effect::Sync(Command::Write { op, write, .. }) => Some((*op, write.clone())),
             _ => None,
         })
         .collect()
@@ -37,6 +37,7 @@ fn loading_lists_most_recent_first_and_asks_for_the_first_ticket() {
         super::keymap::Keymap::defaults().unwrap(),
         fixture::now(),
         chrono::FixedOffset::east_opt(0).unwrap(),
+        1,
     );
     app.update(Msg::Sync(SyncEvent::Meta(fixture::meta())));
     let effects = app.update(Msg::Sync(SyncEvent::Snapshot(fixture::tickets())));
@@ -199,18 +200,15 @@ fn a_refused_write_goes_back_to_the_server_state_and_says_why() {
         panic!("one write expected, got {effects:?}");
     };
     assert_eq!(app.tickets[&2].operator.as_ref().map(|o| o.id), Some(1));
-    let mut current = fixture::tickets()[1].clone();
-    current.version = 9;
-    current.operator = Some(fixture::marco());
-    let effects = app.update(Msg::Sync(SyncEvent::WriteFailed {
+    let refused = writes(&effects)[0].1.clone();
+    app.update(Msg::Sync(SyncEvent::WriteFailed {
         op,
-        error: "change not saved: someone else changed this ticket in the meantime".into(),
-        current: Some(Box::new(current)),
+        write: refused,
+        error: "change not saved: unknown operator".into(),
     }));
-    assert!(effects.contains(&Effect::Sync(Command::Reload)));
-    assert_eq!(app.tickets[&2].operator.as_ref().map(|o| o.id), Some(2));
+    assert_eq!(app.tickets[&2].operator, None, "back to the server's state");
     let (_, message) = app.status.message.clone().unwrap();
-    assert!(message.contains("someone else"), "{message}");
+    assert!(message.contains("unknown operator"), "{message}");
     assert!(app.pending.is_empty());
 }
 
@@ -314,16 +312,32 @@ fn a_new_category_is_sent_by_name_and_tab_completes_known_ones() {
 }
 
 #[test]
-fn quitting_waits_for_pending_writes() {
+fn quitting_with_unsent_changes_asks_to_wait_or_keep_them() {
+    let mut app = loaded_app(120, 40);
+    press(&mut app, KeyCode::Char('c'));
+    press(&mut app, KeyCode::Char('G'));
+    let effects = press(&mut app, KeyCode::Enter);
+    let [(op, _)] = writes(&effects)[..] else {
+        panic!("one write expected");
+    };
+    let effects = press(&mut app, KeyCode::Char('q'));
+    assert!(!effects.contains(&Effect::Exit));
+    assert!(matches!(
+        app.modal,
+        Some(Modal::Confirm(super::app::Confirm::Quit))
+    ));
+    // Wait: quits once the write landed.
+    assert!(!press(&mut app, KeyCode::Char('w')).contains(&Effect::Exit));
+    assert!(app.quitting);
+    let effects = app.update(Msg::Sync(SyncEvent::WriteDone(op)));
+    assert!(effects.contains(&Effect::Exit));
+    // Keep: quits at once (the outbox has them).
     let mut app = loaded_app(120, 40);
     press(&mut app, KeyCode::Char('c'));
     press(&mut app, KeyCode::Char('G'));
     press(&mut app, KeyCode::Enter);
-    let effects = press(&mut app, KeyCode::Char('q'));
-    assert!(!effects.contains(&Effect::Exit));
-    assert!(app.quitting);
-    let effects = app.update(Msg::Sync(SyncEvent::WriteDone(1)));
-    assert!(effects.contains(&Effect::Exit));
+    press(&mut app, KeyCode::Char('q'));
+    assert!(press(&mut app, KeyCode::Char('k')).contains(&Effect::Exit));
 }
 
 #[test]

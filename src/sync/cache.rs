@@ -1,0 +1,531 @@
+//! The local cache: the last known tickets, notes and chats, the feed cursor,
+//! and the durable outbox of the operator's unsent writes. One SQLite file
+//! per backend and operator, in the data directory.
+//!
+//! A write is in the outbox (committed to disk) before it is sent, and leaves
+//! it only when the server has taken it or refused it for good.
+
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::Duration;
+
+use deskterm_api::{ChatMessage, ContactId, Me, Meta, Note, Ticket, TicketId};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Row, SqlitePool};
+
+use super::{OpId, Write};
+
+/// Marks a SQLite file as a deskterm cache (`PRAGMA application_id`, "DSKT").
+const APPLICATION_ID: i64 = 0x4453_4B54;
+/// Version of the schema below (`PRAGMA user_version`).
+const SCHEMA_VERSION: i64 = 1;
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS tickets (id INTEGER PRIMARY KEY, body TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS notes (id INTEGER PRIMARY KEY, ticket_id INTEGER NOT NULL, body TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS notes_by_ticket ON notes(ticket_id);
+CREATE TABLE IF NOT EXISTS messages (id INTEGER PRIMARY KEY, contact_id INTEGER NOT NULL, body TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS messages_by_contact ON messages(contact_id);
+CREATE TABLE IF NOT EXISTS outbox (
+    op INTEGER PRIMARY KEY,
+    write TEXT NOT NULL,
+    base TEXT,
+    conflict TEXT,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT
+);
+";
+
+/// A write waiting in the outbox.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OutboxEntry {
+    /// Its id, also its place in the sending order.
+    pub op: OpId,
+    /// What to send.
+    pub write: Write,
+    /// The ticket as the operator saw it when making a patch or a delete:
+    /// what "their" changes are measured against on a conflict.
+    pub base: Option<Ticket>,
+    /// Set while the write waits for the operator to settle a conflict:
+    /// the server's ticket at that moment.
+    pub conflict: Option<Ticket>,
+    /// How many times sending failed for a passing reason.
+    pub attempts: i64,
+    /// The last such failure.
+    pub last_error: Option<String>,
+}
+
+/// Everything the cache holds, for a start without the network.
+#[derive(Debug, Default)]
+pub struct Cached {
+    /// The operator of the last session.
+    pub me: Option<Me>,
+    /// The backend's metadata.
+    pub meta: Option<Meta>,
+    /// The tickets.
+    pub tickets: Vec<Ticket>,
+    /// Feed cursor: changes up to here are in the cache.
+    pub since: Option<i64>,
+    /// Unsent writes, in order.
+    pub outbox: Vec<OutboxEntry>,
+}
+
+/// The cache database.
+#[derive(Debug, Clone)]
+pub struct Cache {
+    pool: SqlitePool,
+    path: PathBuf,
+    client_id: String,
+}
+
+/// Outcome of opening: the cache, and a notice for the operator when an
+/// unreadable file had to be set aside.
+pub struct Opened {
+    /// The cache.
+    pub cache: Cache,
+    /// What happened to a file that could not be used, if anything.
+    pub notice: Option<String>,
+}
+
+/// The cache file for a backend identity and a token: distinct operators and
+/// distinct servers never share one. The token itself is not in the name.
+pub fn file_for(dir: &Path, backend_identity: &str, token: &str) -> PathBuf {
+    let mut hash = Sha256::new();
+    hash.update(backend_identity.as_bytes());
+    hash.update([0]);
+    hash.update(token.as_bytes());
+    let digest = hash.finalize();
+    let name: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
+    dir.join("cache").join(format!("{name}.db"))
+}
+
+impl Cache {
+    /// Opens (or creates) the cache at `path`. A file that is not a deskterm
+    /// cache, is of a newer schema, or is corrupt is renamed aside and a
+    /// fresh cache is created in its place.
+    pub async fn open(path: &Path) -> anyhow::Result<Opened> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| {
+                anyhow::anyhow!("cannot create the cache directory {}: {e}", dir.display())
+            })?;
+        }
+        match Cache::try_open(path).await {
+            Ok(cache) => Ok(Opened {
+                cache,
+                notice: None,
+            }),
+            Err(reason) => {
+                let aside = set_aside(path)?;
+                tracing::warn!("cache {} set aside: {reason}", path.display());
+                let cache = Cache::try_open(path).await.map_err(|e| {
+                    anyhow::anyhow!("cannot create the cache {}: {e}", path.display())
+                })?;
+                Ok(Opened {
+                    cache,
+                    notice: Some(format!(
+                        "the local cache was unusable ({reason}); it was moved to {} and a fresh one started",
+                        aside.display()
+                    )),
+                })
+            }
+        }
+    }
+
+    async fn try_open(path: &Path) -> Result<Cache, String> {
+        let options = SqliteConnectOptions::from_str("sqlite://")
+            .map_err(|e| e.to_string())?
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            // An outbox write must survive a power cut once it is acknowledged.
+            .synchronous(SqliteSynchronous::Full)
+            .busy_timeout(Duration::from_secs(5));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options)
+            .await
+            .map_err(|e| format!("cannot open it: {e}"))?;
+        let app_id: i64 = sqlx::query_scalar("PRAGMA application_id")
+            .fetch_one(&pool)
+            .await
+            .map_err(|e| format!("not a database: {e}"))?;
+        let version: i64 = sqlx::query_scalar("PRAGMA user_version")
+            .fetch_one(&pool)
+            .await
+            .map_err(|e| format!("not a database: {e}"))?;
+        let tables: i64 = sqlx::query_scalar("SELECT count(*) FROM sqlite_master")
+            .fetch_one(&pool)
+            .await
+            .map_err(|e| format!("not a database: {e}"))?;
+        if app_id == 0 && tables == 0 {
+            // A new file: make it ours.
+            sqlx::raw_sql(SCHEMA)
+                .execute(&pool)
+                .await
+                .map_err(|e| format!("cannot create tables: {e}"))?;
+            sqlx::raw_sql("PRAGMA application_id = 1146309460; PRAGMA user_version = 1;")
+                .execute(&pool)
+                .await
+                .map_err(|e| format!("cannot mark it: {e}"))?;
+        } else if app_id != APPLICATION_ID {
+            return Err("it is not a deskterm cache".into());
+        } else if version != SCHEMA_VERSION {
+            return Err(format!(
+                "it has schema version {version}, this deskterm reads {SCHEMA_VERSION}"
+            ));
+        }
+        let check: String = sqlx::query_scalar("PRAGMA quick_check")
+            .fetch_one(&pool)
+            .await
+            .map_err(|e| format!("it is corrupt: {e}"))?;
+        if check != "ok" {
+            return Err(format!("it is corrupt: {check}"));
+        }
+        let mut cache = Cache {
+            pool,
+            path: path.to_path_buf(),
+            client_id: String::new(),
+        };
+        cache.client_id = match cache
+            .state::<String>("client_id")
+            .await
+            .map_err(|e| e.to_string())?
+        {
+            Some(id) => id,
+            None => {
+                let id = uuid::Uuid::new_v4().simple().to_string();
+                cache
+                    .set_state("client_id", &id)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                id
+            }
+        };
+        Ok(cache)
+    }
+
+    /// Where the file is.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The idempotency key of a write: stable across restarts, unique across clients.
+    pub fn idempotency_key(&self, op: OpId) -> String {
+        format!("dkt-{}-{op}", self.client_id)
+    }
+
+    async fn state<T: DeserializeOwned>(&self, key: &str) -> anyhow::Result<Option<T>> {
+        let row: Option<String> = sqlx::query_scalar("SELECT value FROM state WHERE key = ?")
+            .bind(key)
+            .fetch_optional(&self.pool)
+            .await?;
+        match row {
+            None => Ok(None),
+            Some(text) => Ok(serde_json::from_str(&text).ok()),
+        }
+    }
+
+    async fn set_state<T: Serialize + ?Sized>(&self, key: &str, value: &T) -> anyhow::Result<()> {
+        sqlx::query("INSERT INTO state (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value")
+            .bind(key)
+            .bind(serde_json::to_string(value)?)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Reads everything, for a start before the network answers. Rows that
+    /// cannot be read (from an older build, say) are skipped, not fatal.
+    pub async fn load(&self) -> anyhow::Result<Cached> {
+        let tickets = sqlx::query("SELECT body FROM tickets")
+            .fetch_all(&self.pool)
+            .await?
+            .into_iter()
+            .filter_map(|row| parse(row.get::<String, _>(0).as_str()))
+            .collect();
+        Ok(Cached {
+            me: self.state("me").await?,
+            meta: self.state("meta").await?,
+            tickets,
+            since: self.state("since").await?,
+            outbox: self.outbox().await?,
+        })
+    }
+
+    /// Replaces every ticket after a full load; notes and chats stay.
+    pub async fn replace_all(
+        &self,
+        me: &Me,
+        meta: &Meta,
+        tickets: &[Ticket],
+        since: i64,
+    ) -> anyhow::Result<()> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("DELETE FROM tickets").execute(&mut *tx).await?;
+        for t in tickets {
+            sqlx::query("INSERT INTO tickets (id, body) VALUES (?, ?)")
+                .bind(t.id)
+                .bind(serde_json::to_string(t)?)
+                .execute(&mut *tx)
+                .await?;
+        }
+        for (key, value) in [
+            ("me", serde_json::to_string(me)?),
+            ("meta", serde_json::to_string(meta)?),
+            ("since", since.to_string()),
+        ] {
+            sqlx::query("INSERT INTO state (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value")
+                .bind(key)
+                .bind(value)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Stores the metadata.
+    pub async fn put_meta(&self, meta: &Meta) -> anyhow::Result<()> {
+        self.set_state("meta", meta).await
+    }
+
+    /// Stores one ticket (newer versions only).
+    pub async fn put_ticket(&self, t: &Ticket) -> anyhow::Result<()> {
+        let known: Option<String> = sqlx::query_scalar("SELECT body FROM tickets WHERE id = ?")
+            .bind(t.id)
+            .fetch_optional(&self.pool)
+            .await?;
+        if known
+            .and_then(|b| parse::<Ticket>(&b))
+            .is_some_and(|k| k.version > t.version)
+        {
+            return Ok(());
+        }
+        sqlx::query("INSERT INTO tickets (id, body) VALUES (?, ?) ON CONFLICT(id) DO UPDATE SET body = excluded.body")
+            .bind(t.id)
+            .bind(serde_json::to_string(t)?)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Forgets a deleted ticket and its notes.
+    pub async fn remove_ticket(&self, id: TicketId) -> anyhow::Result<()> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("DELETE FROM tickets WHERE id = ?")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM notes WHERE ticket_id = ?")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Moves the feed cursor.
+    pub async fn set_since(&self, since: i64) -> anyhow::Result<()> {
+        self.set_state("since", &since).await
+    }
+
+    /// Replaces the notes of a ticket.
+    pub async fn put_notes(&self, ticket: TicketId, notes: &[Note]) -> anyhow::Result<()> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("DELETE FROM notes WHERE ticket_id = ?")
+            .bind(ticket)
+            .execute(&mut *tx)
+            .await?;
+        for n in notes {
+            sqlx::query("INSERT OR REPLACE INTO notes (id, ticket_id, body) VALUES (?, ?, ?)")
+                .bind(n.id)
+                .bind(ticket)
+                .bind(serde_json::to_string(n)?)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Adds one note.
+    pub async fn add_note(&self, n: &Note) -> anyhow::Result<()> {
+        sqlx::query("INSERT OR REPLACE INTO notes (id, ticket_id, body) VALUES (?, ?, ?)")
+            .bind(n.id)
+            .bind(n.ticket_id)
+            .bind(serde_json::to_string(n)?)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// The cached notes of a ticket, oldest first; `None` when never loaded.
+    pub async fn notes(&self, ticket: TicketId) -> anyhow::Result<Vec<Note>> {
+        let mut notes: Vec<Note> = sqlx::query("SELECT body FROM notes WHERE ticket_id = ?")
+            .bind(ticket)
+            .fetch_all(&self.pool)
+            .await?
+            .into_iter()
+            .filter_map(|row| parse(row.get::<String, _>(0).as_str()))
+            .collect();
+        notes.sort_by_key(|n| (n.created_at, n.id));
+        Ok(notes)
+    }
+
+    /// Replaces the chat with a contact.
+    pub async fn put_messages(
+        &self,
+        contact: ContactId,
+        messages: &[ChatMessage],
+    ) -> anyhow::Result<()> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("DELETE FROM messages WHERE contact_id = ?")
+            .bind(contact)
+            .execute(&mut *tx)
+            .await?;
+        for m in messages {
+            sqlx::query("INSERT OR REPLACE INTO messages (id, contact_id, body) VALUES (?, ?, ?)")
+                .bind(m.id)
+                .bind(contact)
+                .bind(serde_json::to_string(m)?)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Adds one chat message.
+    pub async fn add_message(&self, m: &ChatMessage) -> anyhow::Result<()> {
+        sqlx::query("INSERT OR REPLACE INTO messages (id, contact_id, body) VALUES (?, ?, ?)")
+            .bind(m.id)
+            .bind(m.contact_id)
+            .bind(serde_json::to_string(m)?)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// The cached chat with a contact, oldest first.
+    pub async fn messages(&self, contact: ContactId) -> anyhow::Result<Vec<ChatMessage>> {
+        let mut messages: Vec<ChatMessage> =
+            sqlx::query("SELECT body FROM messages WHERE contact_id = ?")
+                .bind(contact)
+                .fetch_all(&self.pool)
+                .await?
+                .into_iter()
+                .filter_map(|row| parse(row.get::<String, _>(0).as_str()))
+                .collect();
+        messages.sort_by_key(|m| m.id);
+        Ok(messages)
+    }
+
+    /// Puts a write in the outbox; it is on disk when this returns.
+    pub async fn enqueue(
+        &self,
+        op: OpId,
+        write: &Write,
+        base: Option<&Ticket>,
+    ) -> anyhow::Result<()> {
+        sqlx::query("INSERT INTO outbox (op, write, base) VALUES (?, ?, ?)")
+            .bind(op as i64)
+            .bind(serde_json::to_string(write)?)
+            .bind(base.map(serde_json::to_string).transpose()?)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// The unsent writes, in order.
+    pub async fn outbox(&self) -> anyhow::Result<Vec<OutboxEntry>> {
+        let rows = sqlx::query(
+            "SELECT op, write, base, conflict, attempts, last_error FROM outbox ORDER BY op",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        let mut entries = Vec::with_capacity(rows.len());
+        for row in rows {
+            let op: i64 = row.get(0);
+            let Some(write) = parse::<Write>(row.get::<String, _>(1).as_str()) else {
+                // Unreadable: keep it on disk (it is the operator's work) but do not send it.
+                tracing::error!(
+                    "outbox entry {op} cannot be read; left in {}",
+                    self.path.display()
+                );
+                continue;
+            };
+            entries.push(OutboxEntry {
+                op: op as OpId,
+                write,
+                base: row.get::<Option<String>, _>(2).as_deref().and_then(parse),
+                conflict: row.get::<Option<String>, _>(3).as_deref().and_then(parse),
+                attempts: row.get(4),
+                last_error: row.get(5),
+            });
+        }
+        Ok(entries)
+    }
+
+    /// The server took the write (or refused it for good): it leaves the outbox.
+    pub async fn complete(&self, op: OpId) -> anyhow::Result<()> {
+        sqlx::query("DELETE FROM outbox WHERE op = ?")
+            .bind(op as i64)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Records a passing failure.
+    pub async fn note_failure(&self, op: OpId, error: &str) -> anyhow::Result<()> {
+        sqlx::query("UPDATE outbox SET attempts = attempts + 1, last_error = ? WHERE op = ?")
+            .bind(error)
+            .bind(op as i64)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Replaces a queued write (after a merge or the operator's decision).
+    pub async fn rewrite(&self, entry: &OutboxEntry) -> anyhow::Result<()> {
+        sqlx::query("UPDATE outbox SET write = ?, base = ?, conflict = ? WHERE op = ?")
+            .bind(serde_json::to_string(&entry.write)?)
+            .bind(entry.base.as_ref().map(serde_json::to_string).transpose()?)
+            .bind(
+                entry
+                    .conflict
+                    .as_ref()
+                    .map(serde_json::to_string)
+                    .transpose()?,
+            )
+            .bind(entry.op as i64)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+}
+
+fn parse<T: DeserializeOwned>(text: &str) -> Option<T> {
+    serde_json::from_str(text).ok()
+}
+
+/// Renames an unusable cache (and its WAL files) out of the way.
+fn set_aside(path: &Path) -> anyhow::Result<PathBuf> {
+    let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%S");
+    let aside = path.with_extension(format!("unusable-{stamp}.db"));
+    std::fs::rename(path, &aside).map_err(|e| {
+        anyhow::anyhow!(
+            "the cache {} is unusable and cannot be moved aside: {e}",
+            path.display()
+        )
+    })?;
+    for suffix in ["-wal", "-shm"] {
+        let mut extra = path.as_os_str().to_owned();
+        extra.push(suffix);
+        let _ = std::fs::remove_file(PathBuf::from(extra));
+    }
+    Ok(aside)
+}

@@ -1,0 +1,295 @@
+//! What to do when a write meets a ticket someone else changed meanwhile.
+//!
+//! Pure: given the ticket as the operator saw it (`base`), as it is now on
+//! the server (`theirs`), and the operator's patch (`mine`), decide field by
+//! field. A field only the operator changed is resent; a field both changed
+//! to different values is a conflict the operator must settle. Nothing is
+//! ever overwritten without the operator seeing it.
+
+use deskterm_api::{Ticket, TicketPatch};
+use serde::{Deserialize, Serialize};
+
+/// A field of a ticket a patch can change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Field {
+    /// Title.
+    Title,
+    /// Description.
+    Description,
+    /// Status.
+    Status,
+    /// Priority.
+    Priority,
+    /// Category.
+    Category,
+    /// Tags.
+    Tags,
+    /// Important flag.
+    Important,
+    /// Assigned operator.
+    Operator,
+    /// SLA due time.
+    SlaDue,
+}
+
+impl Field {
+    /// Every field.
+    pub const ALL: [Field; 9] = [
+        Field::Title,
+        Field::Description,
+        Field::Status,
+        Field::Priority,
+        Field::Category,
+        Field::Tags,
+        Field::Important,
+        Field::Operator,
+        Field::SlaDue,
+    ];
+
+    /// Name for the operator.
+    pub fn label(self) -> &'static str {
+        match self {
+            Field::Title => "title",
+            Field::Description => "description",
+            Field::Status => "status",
+            Field::Priority => "priority",
+            Field::Category => "category",
+            Field::Tags => "tags",
+            Field::Important => "important",
+            Field::Operator => "operator",
+            Field::SlaDue => "SLA due",
+        }
+    }
+
+    /// Whether the patch sets this field.
+    pub fn in_patch(self, p: &TicketPatch) -> bool {
+        match self {
+            Field::Title => p.title.is_some(),
+            Field::Description => p.description.is_some(),
+            Field::Status => p.status.is_some(),
+            Field::Priority => p.priority.is_some(),
+            Field::Category => p.category.is_some(),
+            Field::Tags => p.tags.is_some(),
+            Field::Important => p.important.is_some(),
+            Field::Operator => p.operator_id.is_some(),
+            Field::SlaDue => p.sla_due_at.is_some(),
+        }
+    }
+
+    /// Removes this field from a patch.
+    pub fn clear(self, p: &mut TicketPatch) {
+        match self {
+            Field::Title => p.title = None,
+            Field::Description => p.description = None,
+            Field::Status => p.status = None,
+            Field::Priority => p.priority = None,
+            Field::Category => p.category = None,
+            Field::Tags => p.tags = None,
+            Field::Important => p.important = None,
+            Field::Operator => p.operator_id = None,
+            Field::SlaDue => p.sla_due_at = None,
+        }
+    }
+
+    /// Copies this field from `from` into `to`.
+    pub fn copy(self, from: &TicketPatch, to: &mut TicketPatch) {
+        match self {
+            Field::Title => to.title = from.title.clone(),
+            Field::Description => to.description = from.description.clone(),
+            Field::Status => to.status = from.status.clone(),
+            Field::Priority => to.priority = from.priority,
+            Field::Category => to.category = from.category.clone(),
+            Field::Tags => to.tags = from.tags.clone(),
+            Field::Important => to.important = from.important,
+            Field::Operator => to.operator_id = from.operator_id,
+            Field::SlaDue => to.sla_due_at = from.sla_due_at,
+        }
+    }
+
+    /// Whether two tickets agree on this field.
+    pub fn same_in(self, a: &Ticket, b: &Ticket) -> bool {
+        match self {
+            Field::Title => a.title == b.title,
+            Field::Description => a.description == b.description,
+            Field::Status => a.status == b.status,
+            Field::Priority => a.priority == b.priority,
+            Field::Category => a.category == b.category,
+            Field::Tags => a.tags == b.tags,
+            Field::Important => a.important == b.important,
+            Field::Operator => {
+                a.operator.as_ref().map(|o| o.id) == b.operator.as_ref().map(|o| o.id)
+            }
+            Field::SlaDue => a.sla_due_at == b.sla_due_at,
+        }
+    }
+
+    /// Whether the ticket already has the value the patch sets.
+    pub fn patch_matches(self, p: &TicketPatch, t: &Ticket) -> bool {
+        match self {
+            Field::Title => p.title.as_ref() == Some(&t.title),
+            Field::Description => p.description.as_ref() == Some(&t.description),
+            Field::Status => p.status.as_ref() == Some(&t.status),
+            Field::Priority => p.priority == Some(t.priority),
+            Field::Category => p.category.as_ref() == Some(&t.category),
+            Field::Tags => p.tags.as_ref() == Some(&t.tags),
+            Field::Important => p.important == Some(t.important),
+            Field::Operator => p.operator_id == Some(t.operator.as_ref().map(|o| o.id)),
+            Field::SlaDue => p.sla_due_at == Some(t.sla_due_at),
+        }
+    }
+}
+
+/// The decision for a patch refused as stale.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Reconciled {
+    /// The other side changed other fields: send what is left of the patch on top of theirs.
+    Resend(TicketPatch),
+    /// The server already has every value the patch sets: nothing to send.
+    AlreadyThere,
+    /// Both changed these fields to different values: the operator decides.
+    Conflict(Vec<Field>),
+}
+
+/// Decides field by field (see the module documentation).
+pub fn reconcile(base: &Ticket, theirs: &Ticket, mine: &TicketPatch) -> Reconciled {
+    let mut remaining = mine.clone();
+    let mut conflicts = Vec::new();
+    for field in Field::ALL {
+        if !field.in_patch(mine) {
+            continue;
+        }
+        if field.patch_matches(mine, theirs) {
+            // They made the same change: nothing left to do for this field.
+            field.clear(&mut remaining);
+        } else if !field.same_in(base, theirs) {
+            conflicts.push(field);
+        }
+    }
+    if !conflicts.is_empty() {
+        Reconciled::Conflict(conflicts)
+    } else if remaining.is_empty() {
+        Reconciled::AlreadyThere
+    } else {
+        Reconciled::Resend(remaining)
+    }
+}
+
+/// A plain ticket for tests.
+#[cfg(test)]
+pub(crate) fn sample_ticket() -> Ticket {
+    use deskterm_api::{ContactRef, Priority};
+    let at = chrono::DateTime::from_timestamp(1_700_000_000, 0).unwrap_or_default();
+    Ticket {
+        id: 1,
+        reference: "HD-000001".into(),
+        title: "Pedido".into(),
+        description: String::new(),
+        status: "open".into(),
+        priority: Priority::Normal,
+        category: None,
+        tags: vec![],
+        important: false,
+        contact: ContactRef {
+            id: 1,
+            name: "Ana".into(),
+            phone: None,
+            email: None,
+        },
+        operator: None,
+        channel: "web".into(),
+        sla_due_at: None,
+        created_at: at,
+        updated_at: at,
+        closed_at: None,
+        version: 1,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use deskterm_api::{OperatorRef, Priority};
+
+    fn base() -> Ticket {
+        sample_ticket()
+    }
+
+    #[test]
+    fn different_fields_merge() {
+        let mut theirs = base();
+        theirs.version = 2;
+        theirs.priority = Priority::Urgent;
+        let mine = TicketPatch {
+            status: Some("pending".into()),
+            ..Default::default()
+        };
+        assert_eq!(reconcile(&base(), &theirs, &mine), Reconciled::Resend(mine));
+    }
+
+    #[test]
+    fn the_same_field_to_different_values_is_a_conflict() {
+        let mut theirs = base();
+        theirs.version = 2;
+        theirs.status = "resolved".into();
+        theirs.title = "Pedido (urgente)".into();
+        let mine = TicketPatch {
+            status: Some("pending".into()),
+            priority: Some(Priority::High),
+            ..Default::default()
+        };
+        assert_eq!(
+            reconcile(&base(), &theirs, &mine),
+            Reconciled::Conflict(vec![Field::Status])
+        );
+    }
+
+    #[test]
+    fn the_same_change_on_both_sides_is_not_a_conflict() {
+        let mut theirs = base();
+        theirs.version = 2;
+        theirs.operator = Some(OperatorRef {
+            id: 4,
+            name: "Tom".into(),
+        });
+        let mine = TicketPatch {
+            operator_id: Some(Some(4)),
+            ..Default::default()
+        };
+        assert_eq!(reconcile(&base(), &theirs, &mine), Reconciled::AlreadyThere);
+        let both = TicketPatch {
+            operator_id: Some(Some(4)),
+            important: Some(true),
+            ..Default::default()
+        };
+        assert_eq!(
+            reconcile(&base(), &theirs, &both),
+            Reconciled::Resend(TicketPatch {
+                important: Some(true),
+                ..Default::default()
+            })
+        );
+    }
+
+    #[test]
+    fn unassigning_against_an_assignment_is_a_conflict() {
+        let mut seen = base();
+        seen.operator = Some(OperatorRef {
+            id: 2,
+            name: "Marco".into(),
+        });
+        let mut theirs = seen.clone();
+        theirs.version = 2;
+        theirs.operator = Some(OperatorRef {
+            id: 3,
+            name: "Giulia".into(),
+        });
+        let mine = TicketPatch {
+            operator_id: Some(None),
+            ..Default::default()
+        };
+        assert_eq!(
+            reconcile(&seen, &theirs, &mine),
+            Reconciled::Conflict(vec![Field::Operator])
+        );
+    }
+}
