@@ -421,3 +421,206 @@ fn quitting_with_a_draft_asks_once_more() {
     );
     assert!(app.update(Msg::Key(ctrl_c)).contains(&Effect::Exit));
 }
+
+#[test]
+fn a_conflict_is_shown_and_settled_field_by_field() {
+    let mut app = loaded_app(120, 40);
+    // I set ticket 1 to "pending" and its priority to low…
+    press(&mut app, KeyCode::Char('c'));
+    press(&mut app, KeyCode::Char('j'));
+    let effects = press(&mut app, KeyCode::Enter);
+    let [(op, write)] = &writes(&effects)[..] else {
+        panic!("one write expected");
+    };
+    let mut both = write.clone();
+    if let Write::Patch { patch, .. } = &mut both {
+        patch.priority = Some(Priority::Low);
+    }
+    // …while Marco resolved it and retitled it.
+    let base = fixture::tickets()[0].clone();
+    let mut theirs = base.clone();
+    theirs.version = 4;
+    theirs.status = "resolved".into();
+    theirs.title = "Pedido entregado".into();
+    app.update(Msg::Sync(SyncEvent::TicketChanged(theirs.clone())));
+    app.update(Msg::Sync(SyncEvent::Conflict {
+        op: *op,
+        write: both,
+        base: Some(base),
+        theirs: theirs.clone(),
+        fields: vec![crate::sync::conflict::Field::Status],
+    }));
+    let Some(Modal::Conflict(view)) = &app.modal else {
+        panic!("the conflict view opens");
+    };
+    assert_eq!(view.rows.len(), 1, "only the status is contested");
+    assert_eq!(app.conflict_count(), 1);
+    // Theirs for the status; my priority still goes.
+    press(&mut app, KeyCode::Char('t'));
+    let effects = press(&mut app, KeyCode::Enter);
+    let resolved = effects.iter().find_map(|e| match e {
+        Effect::Sync(Command::Resolve { op: o, resolution }) if o == op => Some(resolution.clone()),
+        _ => None,
+    });
+    let Some(crate::sync::Resolution::Send(Write::Patch { version, patch, .. })) = resolved else {
+        panic!("a resolution is sent: {effects:?}");
+    };
+    assert_eq!(version, 4);
+    assert_eq!(
+        patch,
+        TicketPatch {
+            priority: Some(Priority::Low),
+            ..Default::default()
+        }
+    );
+    assert!(app.modal.is_none());
+    assert_eq!(app.conflict_count(), 0);
+    assert_eq!(app.tickets[&1].status, "resolved");
+    assert_eq!(app.tickets[&1].priority, Priority::Low);
+}
+
+#[test]
+fn a_conflict_can_be_left_for_later_and_reopened() {
+    let mut app = loaded_app(120, 40);
+    press(&mut app, KeyCode::Char('t'));
+    chars(&mut app, " (2)");
+    let effects = press(&mut app, KeyCode::Enter);
+    let [(op, write)] = &writes(&effects)[..] else {
+        panic!("one write expected");
+    };
+    let base = fixture::tickets()[0].clone();
+    let mut theirs = base.clone();
+    theirs.version = 5;
+    theirs.title = "Otro título".into();
+    app.update(Msg::Sync(SyncEvent::Conflict {
+        op: *op,
+        write: write.clone(),
+        base: Some(base),
+        theirs,
+        fields: vec![],
+    }));
+    press(&mut app, KeyCode::Esc);
+    assert!(app.modal.is_none());
+    assert_eq!(app.conflict_count(), 1, "still waiting");
+    press(&mut app, KeyCode::Char('X'));
+    assert!(matches!(app.modal, Some(Modal::Conflict(_))));
+    // Type a third title.
+    press(&mut app, KeyCode::Char('e'));
+    for _ in 0..30 {
+        press(&mut app, KeyCode::Backspace);
+    }
+    chars(&mut app, "Título acordado");
+    press(&mut app, KeyCode::Enter);
+    let effects = press(&mut app, KeyCode::Enter);
+    assert!(effects.iter().any(|e| matches!(
+        e,
+        Effect::Sync(Command::Resolve {
+            resolution: crate::sync::Resolution::Send(Write::Patch { patch, .. }),
+            ..
+        }) if patch.title.as_deref() == Some("Título acordado")
+    )));
+}
+
+#[test]
+fn deleting_asks_first_and_hides_the_ticket_at_once() {
+    let mut app = loaded_app(120, 40);
+    press(&mut app, KeyCode::Char('D'));
+    assert!(matches!(
+        app.modal,
+        Some(Modal::Confirm(super::app::Confirm::Delete(1)))
+    ));
+    assert!(writes(&press(&mut app, KeyCode::Char('n'))).is_empty());
+    assert_eq!(app.view.len(), 5);
+    press(&mut app, KeyCode::Char('D'));
+    let effects = press(&mut app, KeyCode::Char('y'));
+    assert!(matches!(
+        &effects[..],
+        [
+            Effect::Sync(Command::Write {
+                write: Write::Delete {
+                    ticket: 1,
+                    version: 3
+                },
+                base: Some(_),
+                ..
+            }),
+            ..
+        ]
+    ));
+    assert_eq!(app.view, vec![2, 3, 4, 5]);
+}
+
+#[test]
+fn a_new_ticket_shows_at_once_and_is_replaced_by_the_servers() {
+    let mut app = loaded_app(120, 40);
+    press(&mut app, KeyCode::Char('N'));
+    assert!(matches!(app.modal, Some(Modal::NewTicket(_))));
+    // Nothing typed: refused, the form stays.
+    assert!(writes(&press(&mut app, KeyCode::Enter)).is_empty());
+    assert!(matches!(app.modal, Some(Modal::NewTicket(_))));
+    chars(&mut app, "Nueva incidencia");
+    press(&mut app, KeyCode::Tab); // contact: the selected ticket's, Núria
+    press(&mut app, KeyCode::Tab); // priority
+    press(&mut app, KeyCode::Up); // normal → high
+    let effects = press(&mut app, KeyCode::Enter);
+    let [(op, Write::Create { ticket })] = &writes(&effects)[..] else {
+        panic!("a create: {effects:?}");
+    };
+    assert_eq!(ticket.title, "Nueva incidencia");
+    assert_eq!(ticket.contact_id, 1);
+    assert_eq!(ticket.priority, Some(Priority::High));
+    assert_eq!(ticket.operator_id, Some(1));
+    let temp = super::app::temp_id(*op);
+    assert!(app.view.contains(&temp), "shown before the server answers");
+    // The server's answer replaces the provisional one.
+    let mut created = fixture::tickets()[0].clone();
+    created.id = 77;
+    created.title = "Nueva incidencia".into();
+    app.update(Msg::Sync(SyncEvent::TicketChanged(created)));
+    app.update(Msg::Sync(SyncEvent::WriteDone(*op)));
+    assert!(!app.view.contains(&temp));
+    assert!(app.view.contains(&77));
+}
+
+#[test]
+fn writes_left_from_last_time_show_as_pending() {
+    let mut app = loaded_app(120, 40);
+    let entry = crate::sync::cache::OutboxEntry {
+        op: 500,
+        write: Write::Patch {
+            ticket: 2,
+            version: 3,
+            patch: TicketPatch {
+                priority: Some(Priority::Urgent),
+                ..Default::default()
+            },
+        },
+        base: None,
+        conflict: None,
+        attempts: 2,
+        last_error: None,
+    };
+    app.update(Msg::Sync(SyncEvent::Outbox(vec![entry])));
+    assert_eq!(app.tickets[&2].priority, Priority::Urgent);
+    assert_eq!(app.pending.len(), 1);
+    // New writes are numbered after them.
+    press(&mut app, KeyCode::Char('n'));
+    chars(&mut app, "x");
+    let effects = press(&mut app, KeyCode::Enter);
+    assert!(writes(&effects)[0].0 > 500);
+}
+
+#[test]
+fn a_refused_message_goes_back_into_the_composer() {
+    let mut app = loaded_app(120, 40);
+    app.update(Msg::Sync(SyncEvent::WriteFailed {
+        op: 9,
+        write: Write::SendMessage {
+            contact: 1,
+            ticket: Some(1),
+            body: "texto largo".into(),
+        },
+        error: "message not sent: too long".into(),
+    }));
+    assert_eq!(app.composer.lines(), ["texto largo"]);
+}
