@@ -55,6 +55,23 @@ enum Cmd {
         #[command(subcommand)]
         command: OperatorCmd,
     },
+    /// Show the local caches and the changes still waiting to be sent.
+    Outbox,
+    /// Manage the local caches.
+    Cache {
+        #[command(subcommand)]
+        command: CacheCmd,
+    },
+}
+
+#[derive(Subcommand)]
+enum CacheCmd {
+    /// Delete the local caches; one holding unsent changes is kept unless --discard-unsent.
+    Clear {
+        /// Also delete caches whose outbox still holds changes (they are lost).
+        #[arg(long)]
+        discard_unsent: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -86,6 +103,10 @@ fn main() -> ExitCode {
         Some(Cmd::Operator {
             command: OperatorCmd::Add { db, name, email },
         }) => add_operator(db, &name, &email),
+        Some(Cmd::Outbox) => show_outbox(cli.config, cli.data_dir),
+        Some(Cmd::Cache {
+            command: CacheCmd::Clear { discard_unsent },
+        }) => clear_caches(cli.config, cli.data_dir, discard_unsent),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -141,6 +162,7 @@ fn run_console(config_path: Option<PathBuf>, data_dir: Option<PathBuf>) -> anyho
             remote.url.clone()
         };
         let opened = Cache::open(&cache::file_for(&data_dir, &identity, &remote.token)).await?;
+        opened.cache.set_backend(&identity).await?;
         let engine = sync::start(Arc::new(backend), opened.cache);
         let tz = chrono::Local::now().offset().fix();
         let now = chrono::Utc::now();
@@ -198,6 +220,108 @@ async fn shutdown_signal() {
         _ = term.recv() => {}
         _ = int.recv() => {}
     }
+}
+
+fn data_dir_of(config_path: Option<PathBuf>, data_dir: Option<PathBuf>) -> anyhow::Result<PathBuf> {
+    match data_dir {
+        Some(dir) => Ok(dir),
+        None => Config::load(config_path.as_deref())?.data_dir(),
+    }
+}
+
+fn show_outbox(config_path: Option<PathBuf>, data_dir: Option<PathBuf>) -> anyhow::Result<()> {
+    let dir = data_dir_of(config_path, data_dir)?;
+    let files = cache::files(&dir);
+    if files.is_empty() {
+        println!("no local cache in {}", dir.display());
+        return Ok(());
+    }
+    runtime()?.block_on(async {
+        for file in files {
+            let opened = Cache::open(&file).await?;
+            let summary = opened.cache.summary().await?;
+            opened.cache.close().await;
+            println!("{}", summary.path.display());
+            println!("  backend: {}", summary.backend);
+            println!(
+                "  tickets: {}, feed position: {}",
+                summary.tickets,
+                summary
+                    .since
+                    .map(|s| s.to_string())
+                    .unwrap_or_else(|| "none".into())
+            );
+            if summary.outbox.is_empty() {
+                println!("  outbox: empty");
+            }
+            for entry in &summary.outbox {
+                let state = if entry.conflict.is_some() {
+                    " — waits for a decision on a conflict".to_owned()
+                } else if let Some(e) = &entry.last_error {
+                    format!(" — {} failed attempt(s), last: {e}", entry.attempts)
+                } else {
+                    String::new()
+                };
+                println!(
+                    "  outbox #{}: {}{state}",
+                    entry.op,
+                    describe_write(&entry.write)
+                );
+            }
+        }
+        Ok(())
+    })
+}
+
+fn describe_write(write: &deskterm::sync::Write) -> String {
+    use deskterm::sync::Write;
+    match write {
+        Write::Patch { ticket, patch, .. } => {
+            format!(
+                "change ticket {ticket}: {}",
+                serde_json::to_string(patch).unwrap_or_default()
+            )
+        }
+        Write::Delete { ticket, .. } => format!("delete ticket {ticket}"),
+        Write::Create { ticket } => format!("create ticket {:?}", ticket.title),
+        Write::AddNote { ticket, body } => format!("note on ticket {ticket}: {body:?}"),
+        Write::SendMessage { contact, body, .. } => {
+            format!("message to contact {contact}: {body:?}")
+        }
+    }
+}
+
+fn clear_caches(
+    config_path: Option<PathBuf>,
+    data_dir: Option<PathBuf>,
+    discard_unsent: bool,
+) -> anyhow::Result<()> {
+    let dir = data_dir_of(config_path, data_dir)?;
+    runtime()?.block_on(async {
+        for file in cache::files(&dir) {
+            let opened = Cache::open(&file).await?;
+            let unsent = opened.cache.summary().await?.outbox.len();
+            opened.cache.close().await;
+            if unsent > 0 && !discard_unsent {
+                println!(
+                    "kept {}: {unsent} change(s) not sent yet (start deskterm to send them, or use --discard-unsent)",
+                    file.display()
+                );
+                continue;
+            }
+            for suffix in ["", "-wal", "-shm"] {
+                let mut path = file.as_os_str().to_owned();
+                path.push(suffix);
+                match std::fs::remove_file(&path) {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(e) => anyhow::bail!("cannot delete {}: {e}", PathBuf::from(path).display()),
+                }
+            }
+            println!("deleted {}", file.display());
+        }
+        Ok(())
+    })
 }
 
 fn add_operator(db_path: PathBuf, name: &str, email: &str) -> anyhow::Result<()> {

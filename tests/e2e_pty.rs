@@ -2,154 +2,12 @@
 //! embedded backend with the demo data, driven by keys like an operator.
 //! What it did is then checked through the HTTP API.
 
-use std::io::{Read, Write};
+mod support;
+
 use std::path::Path;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use portable_pty::{CommandBuilder, PtySize, native_pty_system};
-
-const COLS: u16 = 160;
-const ROWS: u16 = 45;
-
-/// The binary running in a pty, with a parsed view of its screen.
-struct Session {
-    screen: Arc<Mutex<vt100::Parser>>,
-    bytes: Arc<Mutex<Vec<u8>>>,
-    writer: Box<dyn Write + Send>,
-    child: Box<dyn portable_pty::Child + Send + Sync>,
-    _master: Box<dyn portable_pty::MasterPty + Send>,
-}
-
-impl Session {
-    fn start(data_dir: &Path) -> Session {
-        let pty = native_pty_system()
-            .openpty(PtySize {
-                rows: ROWS,
-                cols: COLS,
-                pixel_width: 0,
-                pixel_height: 0,
-            })
-            .expect("open a pty");
-        let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_deskterm"));
-        cmd.env("DESKTERM_DATA_DIR", data_dir);
-        // Keep the operator's own config and data out of the test.
-        cmd.env("HOME", data_dir);
-        cmd.env("XDG_CONFIG_HOME", data_dir.join("config"));
-        cmd.env("XDG_DATA_HOME", data_dir.join("data"));
-        cmd.env_remove("DESKTERM_CONFIG");
-        cmd.env_remove("DESKTERM_SERVER_URL");
-        cmd.env_remove("DESKTERM_TOKEN");
-        cmd.env("TERM", "xterm-256color");
-        cmd.env("TZ", "UTC");
-        let child = pty.slave.spawn_command(cmd).expect("spawn deskterm");
-        drop(pty.slave);
-        let mut reader = pty.master.try_clone_reader().expect("pty reader");
-        let writer = pty.master.take_writer().expect("pty writer");
-        let screen = Arc::new(Mutex::new(vt100::Parser::new(ROWS, COLS, 0)));
-        let bytes = Arc::new(Mutex::new(Vec::new()));
-        {
-            let screen = screen.clone();
-            let bytes = bytes.clone();
-            std::thread::spawn(move || {
-                let mut buf = [0u8; 8192];
-                loop {
-                    match reader.read(&mut buf) {
-                        Ok(0) | Err(_) => break,
-                        Ok(n) => {
-                            screen.lock().unwrap().process(&buf[..n]);
-                            bytes.lock().unwrap().extend_from_slice(&buf[..n]);
-                        }
-                    }
-                }
-            });
-        }
-        Session {
-            screen,
-            bytes,
-            writer,
-            child,
-            _master: pty.master,
-        }
-    }
-
-    fn text(&self) -> String {
-        self.screen.lock().unwrap().screen().contents()
-    }
-
-    fn bytes_seen(&self) -> usize {
-        self.bytes.lock().unwrap().len()
-    }
-
-    fn output_contains(&self, needle: &[u8]) -> bool {
-        self.bytes
-            .lock()
-            .unwrap()
-            .windows(needle.len())
-            .any(|w| w == needle)
-    }
-
-    fn pid(&self) -> i32 {
-        self.child.process_id().expect("pid") as i32
-    }
-
-    fn wait_exit(&mut self, timeout: Duration) -> portable_pty::ExitStatus {
-        let start = Instant::now();
-        loop {
-            if let Some(status) = self.child.try_wait().expect("wait") {
-                // Let the reader thread take the last bytes.
-                std::thread::sleep(Duration::from_millis(200));
-                return status;
-            }
-            assert!(
-                start.elapsed() < timeout,
-                "deskterm did not exit; screen:\n{}",
-                self.text()
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    fn assert_terminal_restored(&self) {
-        let parser = self.screen.lock().unwrap();
-        assert!(
-            !parser.screen().alternate_screen(),
-            "still on the alternate screen"
-        );
-        assert!(!parser.screen().hide_cursor(), "the cursor is still hidden");
-        drop(parser);
-        assert!(
-            self.output_contains(b"\x1b[?1049l"),
-            "the alternate screen was never left"
-        );
-    }
-
-    fn keys(&mut self, keys: &str) {
-        self.writer.write_all(keys.as_bytes()).expect("type");
-        self.writer.flush().expect("flush");
-    }
-
-    /// Waits until the screen satisfies `ok`; fails with the screen when it does not.
-    fn wait_for(&self, what: &str, timeout: Duration, ok: impl Fn(&str) -> bool) -> String {
-        let start = Instant::now();
-        loop {
-            let text = self.text();
-            if ok(&text) {
-                return text;
-            }
-            if start.elapsed() > timeout {
-                panic!("timed out waiting for {what}; screen:\n{text}");
-            }
-            std::thread::sleep(Duration::from_millis(25));
-        }
-    }
-}
-
-impl Drop for Session {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-    }
-}
+use support::pty::Session;
 
 /// The reference shown in the detail pane's title (`┌ HD-000123 ───`).
 fn detail_reference(screen: &str) -> Option<String> {
@@ -172,7 +30,7 @@ fn detail_status(screen: &str) -> Option<String> {
 #[test]
 fn an_operator_changes_a_status_and_answers_a_customer() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let mut s = Session::start(dir.path());
+    let mut s = Session::start(dir.path(), &[]);
     let loaded =
         |t: &str| t.contains("connected") && t.contains("tickets") && t.contains("Internal notes");
     s.wait_for("the demo tickets", Duration::from_secs(60), loaded);
@@ -211,7 +69,7 @@ fn an_operator_changes_a_status_and_answers_a_customer() {
 
     // A change made elsewhere shows without a key pressed.
     let remote = remote_of(dir.path());
-    let client = reqwest::blocking_client();
+    let client = api::blocking_client();
     let other = client.first_ticket_other_than(&remote, &reference);
     let new_title = format!("Cambio remoto {}", std::process::id());
     let started = Instant::now();
@@ -257,7 +115,7 @@ fn sigterm_and_sighup_leave_the_terminal_as_it_was() {
     let dir = tempfile::tempdir().expect("temp dir");
     // The first run loads the demo data; both signals are tried on a loaded screen.
     for signal in [libc::SIGTERM, libc::SIGHUP] {
-        let mut s = Session::start(dir.path());
+        let mut s = Session::start(dir.path(), &[]);
         s.wait_for("the demo tickets", Duration::from_secs(60), |t| {
             t.contains("connected") && t.contains("tickets")
         });
@@ -310,7 +168,7 @@ fn fresh_server(data_dir: &Path) -> (String, String) {
 }
 
 /// Small blocking HTTP helpers over the API.
-mod reqwest {
+mod api {
     use serde_json::Value;
 
     pub struct Client(tokio::runtime::Runtime, ::reqwest::Client);

@@ -213,6 +213,33 @@ impl Cache {
         &self.path
     }
 
+    /// Records which backend this cache mirrors (shown by `deskterm outbox`).
+    pub async fn set_backend(&self, description: &str) -> anyhow::Result<()> {
+        self.set_state("backend", description).await
+    }
+
+    /// A summary for the operator: backend, tickets, cursor, unsent writes.
+    pub async fn summary(&self) -> anyhow::Result<Summary> {
+        let tickets: i64 = sqlx::query_scalar("SELECT count(*) FROM tickets")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(Summary {
+            path: self.path.clone(),
+            backend: self
+                .state("backend")
+                .await?
+                .unwrap_or_else(|| "unknown".into()),
+            tickets: tickets as u64,
+            since: self.state("since").await?,
+            outbox: self.outbox().await?,
+        })
+    }
+
+    /// Closes the database (before the file is removed).
+    pub async fn close(self) {
+        self.pool.close().await;
+    }
+
     /// The idempotency key of a write: stable across restarts, unique across clients.
     pub fn idempotency_key(&self, op: OpId) -> String {
         format!("dkt-{}-{op}", self.client_id)
@@ -508,6 +535,37 @@ impl Cache {
     }
 }
 
+/// What `deskterm outbox` shows of one cache.
+#[derive(Debug)]
+pub struct Summary {
+    /// The file.
+    pub path: PathBuf,
+    /// The backend it mirrors.
+    pub backend: String,
+    /// Tickets held.
+    pub tickets: u64,
+    /// Feed cursor.
+    pub since: Option<i64>,
+    /// Unsent writes.
+    pub outbox: Vec<OutboxEntry>,
+}
+
+/// The cache files in a data directory.
+pub fn files(data_dir: &Path) -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir(data_dir.join("cache")) else {
+        return Vec::new();
+    };
+    let mut files: Vec<PathBuf> = entries
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| {
+            p.extension().is_some_and(|x| x == "db") && !p.to_string_lossy().contains(".unusable-")
+        })
+        .collect();
+    files.sort();
+    files
+}
+
 fn parse<T: DeserializeOwned>(text: &str) -> Option<T> {
     serde_json::from_str(text).ok()
 }
@@ -522,10 +580,13 @@ fn set_aside(path: &Path) -> anyhow::Result<PathBuf> {
             path.display()
         )
     })?;
+    // The write-ahead log belongs to the file: it goes aside with it.
     for suffix in ["-wal", "-shm"] {
-        let mut extra = path.as_os_str().to_owned();
-        extra.push(suffix);
-        let _ = std::fs::remove_file(PathBuf::from(extra));
+        let mut from = path.as_os_str().to_owned();
+        from.push(suffix);
+        let mut to = aside.as_os_str().to_owned();
+        to.push(suffix);
+        let _ = std::fs::rename(PathBuf::from(from), PathBuf::from(to));
     }
     Ok(aside)
 }

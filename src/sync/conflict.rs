@@ -139,6 +139,43 @@ impl Field {
     }
 }
 
+/// Sets the fields of `patch` on `ticket` (an operator is known here by id only).
+pub fn apply(patch: &TicketPatch, ticket: &mut Ticket) {
+    if let Some(v) = &patch.title {
+        ticket.title = v.clone();
+    }
+    if let Some(v) = &patch.description {
+        ticket.description = v.clone();
+    }
+    if let Some(v) = &patch.status {
+        ticket.status = v.clone();
+    }
+    if let Some(v) = patch.priority {
+        ticket.priority = v;
+    }
+    if let Some(v) = &patch.category {
+        ticket.category = v.clone();
+    }
+    if let Some(v) = &patch.tags {
+        ticket.tags = v.clone();
+    }
+    if let Some(v) = patch.important {
+        ticket.important = v;
+    }
+    if let Some(v) = patch.operator_id {
+        let keep = ticket.operator.as_ref().is_some_and(|o| Some(o.id) == v);
+        if !keep {
+            ticket.operator = v.map(|id| deskterm_api::OperatorRef {
+                id,
+                name: String::new(),
+            });
+        }
+    }
+    if let Some(v) = patch.sla_due_at {
+        ticket.sla_due_at = v;
+    }
+}
+
 /// The decision for a patch refused as stale.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Reconciled {

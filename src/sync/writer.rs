@@ -138,7 +138,14 @@ async fn send(backend: &dyn Backend, cache: &Cache, events: &Events, entry: &Out
             patch,
         } => match backend.patch_ticket(*ticket, *version, patch).await {
             Ok(saved) => {
-                follow_own_version(cache, entry, *ticket, *version, &saved).await;
+                follow_own_change(
+                    cache,
+                    entry,
+                    *ticket,
+                    patch,
+                    Some((*version, saved.version)),
+                )
+                .await;
                 cache_ticket(cache, &saved).await;
                 events.send(SyncEvent::TicketChanged(saved));
                 Ok(())
@@ -220,37 +227,44 @@ async fn cache_ticket(cache: &Cache, t: &Ticket) {
     }
 }
 
-/// After one of our patches moved a ticket from `from` to a new version, the
-/// writes queued behind it for the same ticket were made on top of it: move
-/// their base along, so our own change is not mistaken for someone else's.
-async fn follow_own_version(
+/// One of our patches is on the server. The writes queued behind it for the
+/// same ticket were made on top of it: their base gets its values, so our
+/// own change is never mistaken for someone else's; and when we know the
+/// version it produced from the version they were based on (`moved`), their
+/// version moves along too. Nobody else's change is ever folded in here.
+async fn follow_own_change(
     cache: &Cache,
     sent: &OutboxEntry,
     ticket: TicketId,
-    from: i64,
-    saved: &Ticket,
+    patch: &deskterm_api::TicketPatch,
+    moved: Option<(i64, i64)>,
 ) {
     let Ok(entries) = cache.outbox().await else {
         return;
     };
-    for mut later in entries.into_iter().filter(|e| e.op > sent.op) {
-        let moved = match &mut later.write {
-            Write::Patch {
-                ticket: t, version, ..
-            }
-            | Write::Delete { ticket: t, version }
-                if *t == ticket && *version == from =>
+    for mut later in entries
+        .into_iter()
+        .filter(|e| e.op > sent.op && e.write.ticket() == Some(ticket))
+    {
+        let mut changed = false;
+        if let (Write::Patch { version, .. } | Write::Delete { version, .. }, Some((from, to))) =
+            (&mut later.write, moved)
+            && *version == from
+        {
+            *version = to;
+            changed = true;
+        }
+        if let Some(base) = &mut later.base {
+            super::conflict::apply(patch, base);
+            if let Some((from, to)) = moved
+                && base.version == from
             {
-                *version = saved.version;
-                true
+                base.version = to;
             }
-            _ => false,
-        };
-        if moved {
-            later.base = Some(saved.clone());
-            if let Err(e) = cache.rewrite(&later).await {
-                tracing::warn!("queued write {} not rebased: {e:#}", later.op);
-            }
+            changed = true;
+        }
+        if changed && let Err(e) = cache.rewrite(&later).await {
+            tracing::warn!("queued write {} not rebased: {e:#}", later.op);
         }
     }
 }
@@ -302,7 +316,13 @@ async fn on_conflict(
     };
     let mut rewritten = entry.clone();
     match decision {
-        Reconciled::AlreadyThere => Sent::Done,
+        Reconciled::AlreadyThere => {
+            // Most likely our own earlier attempt landed and its answer was lost.
+            if let Write::Patch { patch, .. } = &entry.write {
+                follow_own_change(cache, entry, ticket_id, patch, None).await;
+            }
+            Sent::Done
+        }
         Reconciled::Resend(patch) => {
             rewritten.write = Write::Patch {
                 ticket: ticket_id,
