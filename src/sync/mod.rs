@@ -339,17 +339,22 @@ async fn run(
 
 /// Loads notes and chat of the ticket in view: the cached ones at once, then
 /// the server's. Only the latest request matters: moving through the list
-/// quickly does not queue a fetch per row.
+/// abandons the fetch for the ticket left behind, so a slow server never
+/// queues a fetch per row and never delays what is on screen.
 async fn load_views(
     backend: Arc<dyn Backend>,
     cache: Cache,
     events: Events,
     mut view: watch::Receiver<Option<(TicketId, ContactId)>>,
 ) {
+    let mut fetching: Option<JoinHandle<()>> = None;
     while view.changed().await.is_ok() {
         let Some((ticket, contact)) = *view.borrow_and_update() else {
             continue;
         };
+        if let Some(previous) = fetching.take() {
+            previous.abort();
+        }
         if let Ok(notes) = cache.notes(ticket).await
             && !notes.is_empty()
         {
@@ -360,25 +365,38 @@ async fn load_views(
         {
             events.send(SyncEvent::Messages(contact, messages));
         }
-        let (notes, messages) = tokio::join!(backend.notes(ticket), backend.messages(contact));
-        match notes {
-            Ok(notes) => {
-                if let Err(e) = cache.put_notes(ticket, &notes).await {
-                    tracing::warn!("notes not cached: {e:#}");
-                }
-                events.send(SyncEvent::Notes(ticket, notes));
+        fetching = Some(tokio::spawn(fetch_view(
+            backend.clone(),
+            cache.clone(),
+            events.clone(),
+            ticket,
+            contact,
+        )));
+    }
+    if let Some(previous) = fetching {
+        previous.abort();
+    }
+}
+
+async fn fetch_view(backend: Arc<dyn Backend>, cache: Cache, events: Events, ticket: TicketId, contact: ContactId) {
+    let (notes, messages) = tokio::join!(backend.notes(ticket), backend.messages(contact));
+    match notes {
+        Ok(notes) => {
+            if let Err(e) = cache.put_notes(ticket, &notes).await {
+                tracing::warn!("notes not cached: {e:#}");
             }
-            Err(e) => tracing::info!("notes of {ticket} not loaded: {e}"),
+            events.send(SyncEvent::Notes(ticket, notes));
         }
-        match messages {
-            Ok(messages) => {
-                if let Err(e) = cache.put_messages(contact, &messages).await {
-                    tracing::warn!("chat not cached: {e:#}");
-                }
-                events.send(SyncEvent::Messages(contact, messages));
+        Err(e) => tracing::info!("notes of {ticket} not loaded: {e}"),
+    }
+    match messages {
+        Ok(messages) => {
+            if let Err(e) = cache.put_messages(contact, &messages).await {
+                tracing::warn!("chat not cached: {e:#}");
             }
-            Err(e) => tracing::info!("chat of {contact} not loaded: {e}"),
+            events.send(SyncEvent::Messages(contact, messages));
         }
+        Err(e) => tracing::info!("chat of {contact} not loaded: {e}"),
     }
 }
 
