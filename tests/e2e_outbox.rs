@@ -10,6 +10,11 @@ use support::World;
 use support::fault_proxy::{Fault, FaultProxy};
 use support::pty::Session;
 
+/// The status bar: the last line of the screen.
+fn status_line(screen: &str) -> &str {
+    screen.lines().rfind(|l| !l.trim().is_empty()).unwrap_or("")
+}
+
 fn env(url: &str, token: &str) -> Vec<(&'static str, String)> {
     vec![
         ("DESKTERM_SERVER_URL", url.to_owned()),
@@ -62,7 +67,7 @@ async fn fifty_offline_edits_survive_sigkill_and_land_once() {
     world.restart().await;
     let mut s = start(data.path(), &vars);
     s.wait_for("the outbox to drain", Duration::from_secs(90), |t| {
-        t.contains("connected") && !t.contains("pending")
+        t.contains("connected") && !status_line(t).contains("pending")
     });
     s.keys("q");
     assert!(s.wait_exit(Duration::from_secs(10)).success());
@@ -133,7 +138,7 @@ async fn the_screen_keeps_answering_while_the_server_stalls() {
     });
     proxy.set(Fault::None);
     s.wait_for("the note to land", Duration::from_secs(60), |t| {
-        !t.contains("pending")
+        !status_line(t).contains("pending")
     });
     s.keys("q");
     assert!(s.wait_exit(Duration::from_secs(10)).success());

@@ -19,6 +19,11 @@ fn detail_reference(screen: &str) -> Option<String> {
         .map(str::to_owned)
 }
 
+/// The status bar: the last line of the screen.
+fn status_line(screen: &str) -> &str {
+    screen.lines().rfind(|l| !l.trim().is_empty()).unwrap_or("")
+}
+
 /// The status label on the detail pane's `Status` line.
 fn detail_status(screen: &str) -> Option<String> {
     let line = screen.lines().find(|l| l.starts_with("│Status "))?;
@@ -55,7 +60,7 @@ fn an_operator_changes_a_status_and_answers_a_customer() {
     };
     s.keys(keys);
     s.wait_for("the new status, saved", Duration::from_secs(10), |t| {
-        detail_status(t).as_deref() == Some(expected_label) && !t.contains("sending")
+        detail_status(t).as_deref() == Some(expected_label) && !status_line(t).contains("pending")
     });
 
     // Answer the customer.
@@ -64,7 +69,7 @@ fn an_operator_changes_a_status_and_answers_a_customer() {
     s.keys(&body);
     s.keys("\r");
     s.wait_for("the message, sent", Duration::from_secs(10), |t| {
-        t.contains(&body) && !t.contains("sending")
+        t.contains(&body) && !t.contains("sending…") && !status_line(t).contains("pending")
     });
 
     // A change made elsewhere shows without a key pressed.
