@@ -1,0 +1,161 @@
+//! The SQLite database: opening it, and write transactions that record their
+//! changes in the feed and announce them to live streams once committed.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use deskterm_api::{Change, ChangeKind};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Sqlite, SqliteConnection, SqlitePool, Transaction};
+use tokio::sync::{Mutex, OwnedMutexGuard, broadcast};
+
+use crate::time;
+
+/// How long a statement waits for another process's write lock.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+/// Committed changes kept for live streams that fall behind; past this they re-read the table.
+const FEED_CAPACITY: usize = 1024;
+
+/// The helpdesk database: a pool of SQLite connections plus the in-process
+/// announcements of new changes. Cheap to clone; clones share everything.
+#[derive(Clone)]
+pub struct Db {
+    pool: SqlitePool,
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    /// One writer at a time in this process: SQLite allows no more, and
+    /// queueing here is fairer than its busy-wait.
+    write_lock: Arc<Mutex<()>>,
+    /// Committed changes, in `seq` order.
+    feed: broadcast::Sender<Arc<Change>>,
+}
+
+impl std::fmt::Debug for Db {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Db").finish_non_exhaustive()
+    }
+}
+
+impl Db {
+    /// Opens (creating it and its directory if missing) the database at
+    /// `path`, in WAL mode with foreign keys on, and brings its schema up to date.
+    pub async fn open(path: &Path) -> anyhow::Result<Db> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| {
+                anyhow::anyhow!("cannot create the directory {}: {e}", dir.display())
+            })?;
+        }
+        let options = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(BUSY_TIMEOUT);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options)
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot open the database {}: {e}", path.display()))?;
+        sqlx::migrate!("./migrations")
+            .run(&pool)
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot migrate the database {}: {e}", path.display()))?;
+        let (feed, _) = broadcast::channel(FEED_CAPACITY);
+        Ok(Db {
+            pool,
+            shared: Arc::new(Shared {
+                write_lock: Arc::new(Mutex::new(())),
+                feed,
+            }),
+        })
+    }
+
+    /// The connection pool, for reads.
+    pub(crate) fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+
+    /// Starts a write transaction. It takes SQLite's write lock at once
+    /// (`BEGIN IMMEDIATE`) so it never fails half-way on a lock upgrade.
+    pub(crate) async fn write(&self) -> Result<WriteTx, sqlx::Error> {
+        let lock = self.shared.write_lock.clone().lock_owned().await;
+        let tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        Ok(WriteTx {
+            tx,
+            changes: Vec::new(),
+            feed: self.shared.feed.clone(),
+            _lock: lock,
+        })
+    }
+
+    /// Live announcements of committed changes.
+    pub(crate) fn subscribe(&self) -> broadcast::Receiver<Arc<Change>> {
+        self.shared.feed.subscribe()
+    }
+}
+
+/// A write transaction. Dropping it without [`WriteTx::commit`] rolls back
+/// everything, recorded changes included.
+pub(crate) struct WriteTx {
+    tx: Transaction<'static, Sqlite>,
+    changes: Vec<Change>,
+    feed: broadcast::Sender<Arc<Change>>,
+    _lock: OwnedMutexGuard<()>,
+}
+
+impl WriteTx {
+    /// The connection the transaction runs on.
+    pub(crate) fn conn(&mut self) -> &mut SqliteConnection {
+        &mut self.tx
+    }
+
+    /// Appends a change to the feed, inside this transaction; returns its `seq`.
+    pub(crate) async fn record(
+        &mut self,
+        at: DateTime<Utc>,
+        kind: ChangeKind,
+    ) -> Result<i64, sqlx::Error> {
+        let payload = serde_json::to_string(&kind)
+            .map_err(|e| sqlx::Error::Encode(format!("change not serializable: {e}").into()))?;
+        let seq = sqlx::query("INSERT INTO changes (kind, payload, at) VALUES (?, ?, ?)")
+            .bind(crate::feed::kind_name(&kind))
+            .bind(payload)
+            .bind(time::to_db(at))
+            .execute(&mut *self.tx)
+            .await?
+            .last_insert_rowid();
+        self.changes.push(Change { seq, at, kind });
+        Ok(seq)
+    }
+
+    /// Commits, then tells live streams about the recorded changes.
+    pub(crate) async fn commit(self) -> Result<(), sqlx::Error> {
+        let WriteTx {
+            tx,
+            changes,
+            feed,
+            _lock,
+        } = self;
+        tx.commit().await?;
+        // Still under the write lock, so announcements go out in `seq` order.
+        for change in changes {
+            // Nobody listening is fine: streams read the table when they start.
+            let _ = feed.send(Arc::new(change));
+        }
+        Ok(())
+    }
+}
+
+/// Whether the database holds neither tickets nor operators (a fresh install).
+pub async fn is_empty(db: &Db) -> anyhow::Result<bool> {
+    let (tickets, operators): (i64, i64) =
+        sqlx::query_as("SELECT (SELECT COUNT(*) FROM tickets), (SELECT COUNT(*) FROM operators)")
+            .fetch_one(db.pool())
+            .await?;
+    Ok(tickets == 0 && operators == 0)
+}

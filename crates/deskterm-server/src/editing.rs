@@ -1,0 +1,247 @@
+//! Creating and changing a ticket: the field rules plus what needs the
+//! database (the status, contact and operator exist, the reference is free,
+//! a new category is created), and `closed_at` following the macro-status.
+//!
+//! These run inside the caller's write transaction and record no change:
+//! the routes record what they did, the demo loader records nothing.
+
+use chrono::{DateTime, Utc};
+use deskterm_api::{MacroStatus, NewTicket, Priority, Ticket, TicketId, TicketPatch};
+use sqlx::SqliteConnection;
+
+use crate::problem::{ApiError, ApiResult, FieldErrors};
+use crate::rules::{self, DEFAULT_CHANNEL};
+use crate::store::tickets::TicketFields;
+use crate::store::{categories, contacts, operators, statuses, tickets};
+
+/// The status of a ticket nobody chose one for.
+pub(crate) const DEFAULT_STATUS: &str = "new";
+
+/// What a create or a patch did.
+#[derive(Debug, Clone)]
+pub(crate) struct Outcome {
+    /// The ticket as stored afterwards.
+    pub(crate) ticket: Ticket,
+    /// Whether a category was created for it (the metadata changed).
+    pub(crate) new_category: bool,
+}
+
+/// When a new ticket was created and last updated; `closed_at` is taken
+/// from `updated` when it starts in a closed status and no closing time is given.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Times {
+    pub(crate) created: DateTime<Utc>,
+    pub(crate) updated: DateTime<Utc>,
+    pub(crate) closed: Option<DateTime<Utc>>,
+}
+
+impl Times {
+    /// Everything happening now.
+    pub(crate) fn now(now: DateTime<Utc>) -> Times {
+        Times {
+            created: now,
+            updated: now,
+            closed: None,
+        }
+    }
+}
+
+/// Adds `status`'s error and returns its macro-status if it exists.
+async fn check_status(
+    conn: &mut SqliteConnection,
+    status: &str,
+    errors: &mut FieldErrors,
+) -> ApiResult<Option<MacroStatus>> {
+    let found = statuses::macro_of(conn, status).await?;
+    if found.is_none() {
+        errors.add("status", format!("unknown status {status:?}"));
+    }
+    Ok(found)
+}
+
+async fn check_operator(
+    conn: &mut SqliteConnection,
+    operator: Option<i64>,
+    errors: &mut FieldErrors,
+) -> ApiResult<()> {
+    if let Some(id) = operator
+        && !operators::exists(conn, id).await?
+    {
+        errors.add("operator_id", format!("there is no operator {id}"));
+    }
+    Ok(())
+}
+
+/// The category id for a name, creating it when new.
+async fn category_id(
+    conn: &mut SqliteConnection,
+    name: Option<&str>,
+) -> ApiResult<(Option<i64>, bool)> {
+    match name {
+        Some(name) => {
+            let (id, created) = categories::find_or_create(conn, name).await?;
+            Ok((Some(id), created))
+        }
+        None => Ok((None, false)),
+    }
+}
+
+/// Creates a ticket after checking every field; 422 with the field map,
+/// 409 when a typed reference is taken.
+pub(crate) async fn create(
+    conn: &mut SqliteConnection,
+    new: &NewTicket,
+    times: Times,
+) -> ApiResult<Outcome> {
+    let mut errors = FieldErrors::default();
+    let title = rules::title(&new.title, &mut errors);
+    let description = rules::description(&new.description, &mut errors);
+    let tags = rules::tags(&new.tags, &mut errors);
+    let channel = rules::channel(
+        new.channel.as_deref().unwrap_or(DEFAULT_CHANNEL),
+        "channel",
+        &mut errors,
+    );
+    let category = rules::category(new.category.as_deref(), &mut errors);
+    let reference = new
+        .reference
+        .as_deref()
+        .map(|r| rules::reference(r, &mut errors));
+    let sla_due_at = rules::sla_due_at(new.sla_due_at, &mut errors);
+    let status = new
+        .status
+        .as_deref()
+        .map(str::trim)
+        .unwrap_or(DEFAULT_STATUS)
+        .to_owned();
+    let macro_status = check_status(conn, &status, &mut errors).await?;
+    if contacts::get(&mut *conn, new.contact_id).await?.is_none() {
+        errors.add(
+            "contact_id",
+            format!("there is no contact {}", new.contact_id),
+        );
+    }
+    check_operator(conn, new.operator_id, &mut errors).await?;
+    errors.check()?;
+
+    let reference = match reference {
+        Some(reference) => {
+            if tickets::reference_taken(conn, &reference).await? {
+                return Err(ApiError::conflict(
+                    "reference",
+                    format!("the reference {reference:?} is taken"),
+                ));
+            }
+            reference
+        }
+        None => tickets::next_reference(conn).await?,
+    };
+    let (category_id, new_category) = category_id(conn, category.as_deref()).await?;
+    let closed_at =
+        (macro_status == Some(MacroStatus::Closed)).then(|| times.closed.unwrap_or(times.updated));
+    let fields = TicketFields {
+        reference,
+        title,
+        description,
+        status,
+        priority: new.priority.unwrap_or(Priority::Normal),
+        category_id,
+        tags,
+        important: new.important,
+        contact_id: new.contact_id,
+        operator_id: new.operator_id,
+        channel,
+        sla_due_at,
+        created_at: times.created,
+        updated_at: times.updated,
+        closed_at,
+    };
+    let id = tickets::insert(conn, &fields).await?;
+    Ok(Outcome {
+        ticket: stored(conn, id).await?,
+        new_category,
+    })
+}
+
+/// Reads back a ticket this transaction wrote.
+async fn stored(conn: &mut SqliteConnection, id: TicketId) -> ApiResult<Ticket> {
+    tickets::get(conn, id)
+        .await?
+        .ok_or_else(|| ApiError::internal(format!("ticket {id} vanished while being written")))
+}
+
+/// Applies a merge patch to ticket `id` (whose version the caller checked).
+/// A patch that changes nothing leaves the version alone.
+pub(crate) async fn patch(
+    conn: &mut SqliteConnection,
+    id: TicketId,
+    patch: &TicketPatch,
+    now: DateTime<Utc>,
+) -> ApiResult<Outcome> {
+    let Some(before) = tickets::fields(conn, id).await? else {
+        return Err(ApiError::not_found(format!("ticket {id}")));
+    };
+    let mut after = before.clone();
+    let mut errors = FieldErrors::default();
+    if let Some(title) = &patch.title {
+        after.title = rules::title(title, &mut errors);
+    }
+    if let Some(description) = &patch.description {
+        after.description = rules::description(description, &mut errors);
+    }
+    if let Some(tags) = &patch.tags {
+        after.tags = rules::tags(tags, &mut errors);
+    }
+    if let Some(priority) = patch.priority {
+        after.priority = priority;
+    }
+    if let Some(important) = patch.important {
+        after.important = important;
+    }
+    if let Some(sla) = patch.sla_due_at {
+        after.sla_due_at = rules::sla_due_at(sla, &mut errors);
+    }
+    let category = patch
+        .category
+        .as_ref()
+        .map(|c| rules::category(c.as_deref(), &mut errors));
+    let macro_before = statuses::macro_of(&mut *conn, &before.status).await?;
+    let mut macro_after = macro_before;
+    if let Some(status) = &patch.status {
+        after.status = status.trim().to_owned();
+        macro_after = check_status(conn, &after.status, &mut errors).await?;
+    }
+    if let Some(operator) = patch.operator_id {
+        check_operator(conn, operator, &mut errors).await?;
+        after.operator_id = operator;
+    }
+    errors.check()?;
+
+    let mut new_category = false;
+    if let Some(category) = category {
+        let (id, created) = category_id(conn, category.as_deref()).await?;
+        after.category_id = id;
+        new_category = created;
+    }
+    after.closed_at = match (macro_before, macro_after) {
+        (Some(MacroStatus::Closed), Some(MacroStatus::Closed)) => before.closed_at.or(Some(now)),
+        (_, Some(MacroStatus::Closed)) => Some(now),
+        _ => None,
+    };
+    if after == before {
+        return Ok(Outcome {
+            ticket: stored(conn, id).await?,
+            new_category,
+        });
+    }
+    after.updated_at = now;
+    let version: i64 = sqlx::query_scalar("SELECT version FROM tickets WHERE id = ?")
+        .bind(id)
+        .fetch_one(&mut *conn)
+        .await?;
+    tickets::update(conn, id, &after, version + 1).await?;
+    Ok(Outcome {
+        ticket: stored(conn, id).await?,
+        new_category,
+    })
+}

@@ -1,0 +1,41 @@
+//! The reference helpdesk backend of deskterm: the v1 HTTP API of
+//! [`deskterm_api`] served by axum over a SQLite database.
+//!
+//! ```no_run
+//! # async fn run() -> anyhow::Result<()> {
+//! let db = deskterm_server::Db::open(std::path::Path::new("helpdesk.db")).await?;
+//! let (_operator, token) = deskterm_server::add_operator(&db, "Ana", "ana@example.com").await?;
+//! let server = deskterm_server::spawn(db, "127.0.0.1:0".parse()?).await?;
+//! tracing::info!("serving on {} (token {} chars)", server.url(), token.len());
+//! server.shutdown().await;
+//! # Ok(())
+//! # }
+//! ```
+
+#![warn(missing_docs)]
+
+mod auth;
+mod db;
+pub mod demo;
+mod editing;
+mod extract;
+mod feed;
+mod listing;
+mod problem;
+mod routes;
+mod rules;
+mod server;
+mod store;
+mod text;
+mod time;
+
+pub use auth::{add_operator, issue_token};
+pub use db::{Db, is_empty};
+pub use server::{RunningServer, serve, spawn};
+
+/// Every route of the API under `/api/v1`, with `db` as its state. Live
+/// streams of this router end only when their clients leave; [`spawn`] and
+/// [`serve`] also end them on shutdown.
+pub fn router(db: Db) -> axum::Router {
+    routes::build(routes::AppState::new(db))
+}

@@ -1,0 +1,205 @@
+//! The chat with a customer: `/contacts/{id}/messages`, and
+//! `/channels/{channel}/inbound` where customers' messages arrive.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use deskterm_api::{
+    ChangeKind, ChatMessage, ContactId, Direction, InboundMessage, NewMessage, NewTicket,
+};
+use serde::Deserialize;
+
+use super::AppState;
+use super::contacts::page_limit;
+use crate::auth::Caller;
+use crate::editing::{self, Times};
+use crate::extract::{Body, IdempotencyKey, Params, PathParam};
+use crate::problem::{ApiError, ApiResult, FieldErrors};
+use crate::rules::{self, DEFAULT_CHANNEL};
+use crate::store::contacts::{self, NewContactRow};
+use crate::store::idempotency::{self, Answer, Scope};
+use crate::store::messages::{self, NewMessageRow};
+use crate::store::tickets;
+use crate::text::title_from_body;
+use crate::time;
+
+/// Messages per page when the client does not say.
+const DEFAULT_MESSAGES: u32 = 100;
+/// A ticket opened by a customer's message is titled with this many of its first characters.
+const INBOUND_TITLE_CHARS: usize = 60;
+
+/// Query of `GET /contacts/{id}/messages`.
+#[derive(Debug, Deserialize)]
+pub(super) struct MessageQuery {
+    #[serde(default)]
+    after: Option<i64>,
+    #[serde(default)]
+    limit: Option<u32>,
+}
+
+/// A contact's messages after message `after`, oldest first.
+pub(super) async fn list(
+    State(state): State<AppState>,
+    PathParam(contact): PathParam<ContactId>,
+    Params(query): Params<MessageQuery>,
+) -> ApiResult<Json<Vec<ChatMessage>>> {
+    let limit = page_limit(query.limit, DEFAULT_MESSAGES)?;
+    let pool = state.db.pool();
+    if contacts::get(pool, contact).await?.is_none() {
+        return Err(ApiError::not_found(format!("contact {contact}")));
+    }
+    Ok(Json(
+        messages::of_contact(pool, contact, query.after.unwrap_or(0), limit).await?,
+    ))
+}
+
+/// Sends a message from the caller to the contact, optionally about one of their tickets.
+pub(super) async fn send(
+    State(state): State<AppState>,
+    caller: Caller,
+    PathParam(contact_id): PathParam<ContactId>,
+    IdempotencyKey(key): IdempotencyKey,
+    Body(new): Body<NewMessage>,
+) -> ApiResult<Answer> {
+    let scope = Scope::of(
+        caller.id,
+        format!("POST /contacts/{contact_id}/messages"),
+        key,
+    );
+    let mut errors = FieldErrors::default();
+    let body = rules::body(&new.body, &mut errors);
+    let now = time::now();
+    let mut tx = state.db.write().await?;
+    if let Some(answer) = idempotency::find(tx.conn(), scope.as_ref()).await? {
+        return Ok(answer);
+    }
+    let contact = contacts::get(tx.conn(), contact_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("contact {contact_id}")))?;
+    let mut ticket_channel = None;
+    if let Some(ticket_id) = new.ticket_id {
+        match tickets::get(tx.conn(), ticket_id).await? {
+            None => errors.add("ticket_id", format!("there is no ticket {ticket_id}")),
+            Some(t) if t.contact.id != contact_id => errors.add(
+                "ticket_id",
+                format!("ticket {} is about another contact", t.reference),
+            ),
+            Some(t) => ticket_channel = Some(t.channel),
+        }
+    }
+    errors.check()?;
+    let channel = ticket_channel
+        .or(contact.channel)
+        .unwrap_or_else(|| DEFAULT_CHANNEL.to_owned());
+    let message = messages::insert(
+        tx.conn(),
+        &NewMessageRow {
+            contact_id,
+            ticket_id: new.ticket_id,
+            direction: Direction::Outbound,
+            operator_id: Some(caller.id),
+            body: &body,
+            channel: &channel,
+            created_at: now,
+        },
+    )
+    .await?;
+    tx.record(now, ChangeKind::MessageAdded(message.clone()))
+        .await?;
+    let answer = Answer::json(StatusCode::CREATED, &message)?;
+    idempotency::remember(tx.conn(), scope.as_ref(), &answer).await?;
+    tx.commit().await?;
+    Ok(answer)
+}
+
+/// A customer's message arriving on `channel`: the sender is found by phone
+/// or e-mail (or created), and the message joins their newest ticket in
+/// progress, or opens a new one.
+pub(super) async fn inbound(
+    State(state): State<AppState>,
+    caller: Caller,
+    PathParam(channel): PathParam<String>,
+    IdempotencyKey(key): IdempotencyKey,
+    Body(msg): Body<InboundMessage>,
+) -> ApiResult<Answer> {
+    let scope = Scope::of(caller.id, format!("POST /channels/{channel}/inbound"), key);
+    let mut errors = FieldErrors::default();
+    let channel = rules::channel(&channel, "channel", &mut errors);
+    let body = rules::body(&msg.body, &mut errors);
+    let phone = rules::contact_field(msg.phone.as_deref(), "phone", &mut errors);
+    let email = rules::contact_field(msg.email.as_deref(), "email", &mut errors);
+    if phone.is_none() && email.is_none() {
+        errors.add("phone", "a phone or an e-mail is needed to know who wrote");
+    }
+    let name = match msg.name.trim() {
+        "" => phone.clone().or_else(|| email.clone()).unwrap_or_default(),
+        name => name.to_owned(),
+    };
+    errors.check()?;
+
+    let now = time::now();
+    let mut tx = state.db.write().await?;
+    if let Some(answer) = idempotency::find(tx.conn(), scope.as_ref()).await? {
+        return Ok(answer);
+    }
+    let contact_id =
+        match contacts::find_by_address(tx.conn(), phone.as_deref(), email.as_deref()).await? {
+            Some(id) => id,
+            None => {
+                contacts::insert(
+                    tx.conn(),
+                    &NewContactRow {
+                        name: &name,
+                        phone: phone.as_deref(),
+                        email: email.as_deref(),
+                        channel: Some(&channel),
+                        created_at: now,
+                    },
+                )
+                .await?
+            }
+        };
+    let ticket_id = match tickets::newest_in_progress(tx.conn(), contact_id).await? {
+        Some(id) => id,
+        None => {
+            let new = NewTicket {
+                title: title_from_body(&body, INBOUND_TITLE_CHARS),
+                description: body.clone(),
+                status: None,
+                priority: None,
+                category: None,
+                tags: Vec::new(),
+                important: false,
+                contact_id,
+                operator_id: None,
+                channel: Some(channel.clone()),
+                reference: None,
+                sla_due_at: None,
+            };
+            let outcome = editing::create(tx.conn(), &new, Times::now(now)).await?;
+            let id = outcome.ticket.id;
+            tx.record(now, ChangeKind::TicketUpserted(outcome.ticket))
+                .await?;
+            id
+        }
+    };
+    let message = messages::insert(
+        tx.conn(),
+        &NewMessageRow {
+            contact_id,
+            ticket_id: Some(ticket_id),
+            direction: Direction::Inbound,
+            operator_id: None,
+            body: &body,
+            channel: &channel,
+            created_at: now,
+        },
+    )
+    .await?;
+    tx.record(now, ChangeKind::MessageAdded(message.clone()))
+        .await?;
+    let answer = Answer::json(StatusCode::CREATED, &message)?;
+    idempotency::remember(tx.conn(), scope.as_ref(), &answer).await?;
+    tx.commit().await?;
+    Ok(answer)
+}

@@ -1,0 +1,92 @@
+//! The HTTP API under `/api/v1`: one module per resource, all behind the
+//! operator check, every error a problem document.
+
+mod changes;
+mod contacts;
+mod events;
+mod me;
+mod messages;
+mod meta;
+mod notes;
+mod tickets;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::StatusCode;
+use axum::middleware;
+use axum::routing::{get, post};
+use deskterm_api::{BASE_PATH, REQUEST_BODY_MAX_BYTES};
+use tokio::sync::watch;
+use tower_http::trace::TraceLayer;
+
+use crate::auth::require_operator;
+use crate::db::Db;
+use crate::problem::ApiError;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub(crate) struct AppState {
+    pub(crate) db: Db,
+    /// Turns `true` when the server stops; live streams end then.
+    pub(crate) stopping: Arc<watch::Sender<bool>>,
+}
+
+impl AppState {
+    /// State for a server that is not stopping.
+    pub(crate) fn new(db: Db) -> AppState {
+        AppState {
+            db,
+            stopping: Arc::new(watch::channel(false).0),
+        }
+    }
+}
+
+/// Every route of the API, with its state.
+pub(crate) fn build(state: AppState) -> Router {
+    let api = Router::new()
+        .route("/me", get(me::get).patch(me::patch))
+        .route("/meta", get(meta::get))
+        .route("/statuses", post(meta::add_status))
+        .route("/tickets", get(tickets::list).post(tickets::create))
+        .route(
+            "/tickets/{id}",
+            get(tickets::get)
+                .patch(tickets::patch)
+                .delete(tickets::delete),
+        )
+        .route("/tickets/{id}/notes", get(notes::list).post(notes::add))
+        .route("/contacts", get(contacts::search).post(contacts::create))
+        .route("/contacts/{id}", get(contacts::get))
+        .route("/contacts/{id}/tickets", get(contacts::tickets))
+        .route(
+            "/contacts/{id}/messages",
+            get(messages::list).post(messages::send),
+        )
+        .route("/channels/{channel}/inbound", post(messages::inbound))
+        .route("/changes", get(changes::page))
+        .route("/events", get(events::stream))
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            require_operator,
+        ))
+        .method_not_allowed_fallback(method_not_allowed);
+    Router::new()
+        .nest(BASE_PATH, api)
+        .fallback(not_found)
+        .layer(DefaultBodyLimit::max(REQUEST_BODY_MAX_BYTES))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+async fn not_found() -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, "no such API path")
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "this path does not take that method",
+    )
+}

@@ -1,0 +1,147 @@
+//! `/tickets`: the list, create, read, patch and delete.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use deskterm_api::{
+    BASE_PATH, ChangeKind, NewTicket, TicketId, TicketPage, TicketPatch, TicketQuery, etag,
+};
+
+use super::AppState;
+use crate::auth::Caller;
+use crate::editing::{self, Times};
+use crate::extract::{Body, IdempotencyKey, IfMatch, Params, PathParam};
+use crate::listing::Listing;
+use crate::problem::{ApiError, ApiResult};
+use crate::store::idempotency::{self, Answer, Scope};
+use crate::store::{statuses, tickets};
+use crate::time;
+
+/// One page of tickets matching the filter, in the requested order.
+pub(super) async fn list(
+    State(state): State<AppState>,
+    Params(query): Params<TicketQuery>,
+) -> ApiResult<Answer> {
+    let pool = state.db.pool();
+    let statuses = statuses::all(pool).await?;
+    let listing = Listing::parse(&query, &statuses)?;
+    let total: i64 = listing
+        .count_query()
+        .build_query_scalar()
+        .fetch_one(pool)
+        .await?;
+    let rows = listing.page_query().build().fetch_all(pool).await?;
+    let mut items = rows
+        .iter()
+        .map(tickets::from_row)
+        .collect::<Result<Vec<_>, _>>()?;
+    let more = items.len() > listing.limit as usize;
+    items.truncate(listing.limit as usize);
+    let next_cursor = match items.last() {
+        Some(last) if more => Some(listing.cursor_after(last, &statuses)),
+        _ => None,
+    };
+    Answer::json(
+        StatusCode::OK,
+        &TicketPage {
+            items,
+            next_cursor,
+            total: u64::try_from(total).unwrap_or_default(),
+        },
+    )
+}
+
+/// Creates a ticket; a retry with the same `Idempotency-Key` gets the first answer.
+pub(super) async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    IdempotencyKey(key): IdempotencyKey,
+    Body(new): Body<NewTicket>,
+) -> ApiResult<Answer> {
+    let scope = Scope::of(caller.id, "POST /tickets".to_owned(), key);
+    let now = time::now();
+    let mut tx = state.db.write().await?;
+    if let Some(answer) = idempotency::find(tx.conn(), scope.as_ref()).await? {
+        return Ok(answer);
+    }
+    let outcome = editing::create(tx.conn(), &new, Times::now(now)).await?;
+    if outcome.new_category {
+        tx.record(now, ChangeKind::MetaChanged).await?;
+    }
+    let ticket = outcome.ticket;
+    tx.record(now, ChangeKind::TicketUpserted(ticket.clone()))
+        .await?;
+    let answer = Answer::json(StatusCode::CREATED, &ticket)?
+        .location(format!("{BASE_PATH}/tickets/{}", ticket.id))
+        .etag(etag(ticket.version));
+    idempotency::remember(tx.conn(), scope.as_ref(), &answer).await?;
+    tx.commit().await?;
+    tracing::debug!("ticket {} created by operator {}", ticket.id, caller.id);
+    Ok(answer)
+}
+
+/// One ticket, with its version as `ETag`.
+pub(super) async fn get(
+    State(state): State<AppState>,
+    PathParam(id): PathParam<TicketId>,
+) -> ApiResult<Answer> {
+    let ticket = tickets::get(state.db.pool(), id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("ticket {id}")))?;
+    Ok(Answer::json(StatusCode::OK, &ticket)?.etag(etag(ticket.version)))
+}
+
+/// Applies a merge patch; `If-Match` must name the current version.
+pub(super) async fn patch(
+    State(state): State<AppState>,
+    PathParam(id): PathParam<TicketId>,
+    if_match: IfMatch,
+    Body(patch): Body<TicketPatch>,
+) -> ApiResult<Answer> {
+    if if_match == IfMatch::Missing {
+        return Err(ApiError::precondition_required());
+    }
+    let now = time::now();
+    let mut tx = state.db.write().await?;
+    let current = tickets::get(tx.conn(), id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("ticket {id}")))?;
+    if !if_match.matches(current.version) {
+        return Err(ApiError::precondition_failed(current));
+    }
+    let outcome = editing::patch(tx.conn(), id, &patch, now).await?;
+    let ticket = outcome.ticket;
+    if ticket.version != current.version {
+        if outcome.new_category {
+            tx.record(now, ChangeKind::MetaChanged).await?;
+        }
+        tx.record(now, ChangeKind::TicketUpserted(ticket.clone()))
+            .await?;
+        tx.commit().await?;
+    }
+    Ok(Answer::json(StatusCode::OK, &ticket)?.etag(etag(ticket.version)))
+}
+
+/// Deletes a ticket and its notes; `If-Match` must name the current version.
+pub(super) async fn delete(
+    State(state): State<AppState>,
+    PathParam(id): PathParam<TicketId>,
+    if_match: IfMatch,
+) -> ApiResult<Response> {
+    if if_match == IfMatch::Missing {
+        return Err(ApiError::precondition_required());
+    }
+    let mut tx = state.db.write().await?;
+    let current = tickets::get(tx.conn(), id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("ticket {id}")))?;
+    if !if_match.matches(current.version) {
+        return Err(ApiError::precondition_failed(current));
+    }
+    tickets::delete(tx.conn(), id).await?;
+    tx.record(time::now(), ChangeKind::TicketDeleted { id })
+        .await?;
+    tx.commit().await?;
+    tracing::debug!("ticket {id} deleted");
+    Ok(StatusCode::NO_CONTENT.into_response())
+}

@@ -1,0 +1,41 @@
+//! Categories: created the first time a name is typed, matched case-insensitively after.
+
+use deskterm_api::Category;
+use sqlx::{SqliteConnection, SqliteExecutor};
+
+use crate::text::fold;
+
+/// Every category, by name.
+pub(crate) async fn all<'e>(ex: impl SqliteExecutor<'e>) -> Result<Vec<Category>, sqlx::Error> {
+    let rows: Vec<(i64, String)> =
+        sqlx::query_as("SELECT id, name FROM categories ORDER BY folded, id")
+            .fetch_all(ex)
+            .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, name)| Category { id, name })
+        .collect())
+}
+
+/// The id of the category called `name` (any case), creating it if new.
+/// The flag says whether it was created.
+pub(crate) async fn find_or_create(
+    conn: &mut SqliteConnection,
+    name: &str,
+) -> Result<(i64, bool), sqlx::Error> {
+    let folded = fold(name);
+    let found: Option<i64> = sqlx::query_scalar("SELECT id FROM categories WHERE folded = ?")
+        .bind(&folded)
+        .fetch_optional(&mut *conn)
+        .await?;
+    if let Some(id) = found {
+        return Ok((id, false));
+    }
+    let id = sqlx::query("INSERT INTO categories (name, folded) VALUES (?, ?)")
+        .bind(name)
+        .bind(&folded)
+        .execute(conn)
+        .await?
+        .last_insert_rowid();
+    Ok((id, true))
+}

@@ -1,0 +1,11 @@
+//! Reading and writing the helpdesk's records. Functions take any SQLite
+//! executor, so the same code runs on the pool and inside a write transaction.
+
+pub(crate) mod categories;
+pub(crate) mod contacts;
+pub(crate) mod idempotency;
+pub(crate) mod messages;
+pub(crate) mod notes;
+pub(crate) mod operators;
+pub(crate) mod statuses;
+pub(crate) mod tickets;

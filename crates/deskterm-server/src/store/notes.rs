@@ -1,0 +1,70 @@
+//! Internal notes on tickets.
+
+use chrono::{DateTime, Utc};
+use deskterm_api::{Note, OperatorRef, TicketId};
+use sqlx::sqlite::SqliteRow;
+use sqlx::{Row, SqliteConnection, SqliteExecutor};
+
+use crate::time;
+
+/// The columns of a note, as a literal to `concat!` a `WHERE` onto.
+macro_rules! select_notes {
+    () => {
+        "SELECT n.id, n.ticket_id, n.body, n.created_at, \
+         o.id AS operator_id, o.name AS operator_name \
+         FROM notes n JOIN operators o ON o.id = n.operator_id "
+    };
+}
+
+fn from_row(row: &SqliteRow) -> Result<Note, sqlx::Error> {
+    Ok(Note {
+        id: row.try_get("id")?,
+        ticket_id: row.try_get("ticket_id")?,
+        author: OperatorRef {
+            id: row.try_get("operator_id")?,
+            name: row.try_get("operator_name")?,
+        },
+        body: row.try_get("body")?,
+        created_at: time::from_db(row.try_get("created_at")?)?,
+    })
+}
+
+/// The notes of a ticket, oldest first.
+pub(crate) async fn of_ticket<'e>(
+    ex: impl SqliteExecutor<'e>,
+    ticket: TicketId,
+) -> Result<Vec<Note>, sqlx::Error> {
+    let rows = sqlx::query(concat!(
+        select_notes!(),
+        "WHERE n.ticket_id = ? ORDER BY n.id"
+    ))
+    .bind(ticket)
+    .fetch_all(ex)
+    .await?;
+    rows.iter().map(from_row).collect()
+}
+
+/// Adds a note and returns it as stored.
+pub(crate) async fn insert(
+    conn: &mut SqliteConnection,
+    ticket: TicketId,
+    author: i64,
+    body: &str,
+    at: DateTime<Utc>,
+) -> Result<Note, sqlx::Error> {
+    let id = sqlx::query(
+        "INSERT INTO notes (ticket_id, operator_id, body, created_at) VALUES (?, ?, ?, ?)",
+    )
+    .bind(ticket)
+    .bind(author)
+    .bind(body)
+    .bind(time::to_db(at))
+    .execute(&mut *conn)
+    .await?
+    .last_insert_rowid();
+    let row = sqlx::query(concat!(select_notes!(), "WHERE n.id = ?"))
+        .bind(id)
+        .fetch_one(conn)
+        .await?;
+    from_row(&row)
+}

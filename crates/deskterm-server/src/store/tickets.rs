@@ -1,0 +1,301 @@
+//! Tickets as stored: the one query that reads them whole, inserts, updates,
+//! deletes, and generated references.
+
+use chrono::{DateTime, Utc};
+use deskterm_api::{
+    Channel, ContactId, ContactRef, OperatorId, OperatorRef, Priority, Ticket, TicketId,
+};
+use sqlx::sqlite::SqliteRow;
+use sqlx::{Row, SqliteConnection, SqliteExecutor};
+
+use crate::text::fold;
+use crate::time;
+
+/// The tables a ticket is read from, as a literal to `concat!` onto.
+macro_rules! ticket_from {
+    () => {
+        "FROM tickets t \
+         JOIN statuses s ON s.key = t.status \
+         JOIN contacts ct ON ct.id = t.contact_id \
+         LEFT JOIN categories c ON c.id = t.category_id \
+         LEFT JOIN operators o ON o.id = t.operator_id "
+    };
+}
+
+/// The columns of a whole ticket with their tables, as a literal to
+/// `concat!` a `WHERE`/`ORDER BY` onto.
+macro_rules! select_tickets {
+    () => {
+        concat!(
+            "SELECT t.id, t.reference, t.title, t.description, t.status, t.priority, \
+             c.name AS category_name, t.tags, t.important, \
+             ct.id AS contact_id, ct.name AS contact_name, ct.phone AS contact_phone, \
+             ct.email AS contact_email, o.id AS operator_id, o.name AS operator_name, \
+             t.channel, t.sla_due_at, t.created_at, t.updated_at, t.closed_at, t.version ",
+            ticket_from!()
+        )
+    };
+}
+
+/// [`ticket_from!`] for queries built at run time.
+pub(crate) const TICKET_FROM: &str = ticket_from!();
+/// [`select_tickets!`] for queries built at run time.
+pub(crate) const SELECT_TICKETS: &str = select_tickets!();
+
+fn priority_from_row(row: &SqliteRow) -> Result<Priority, sqlx::Error> {
+    let rank: i64 = row.try_get("priority")?;
+    usize::try_from(rank)
+        .ok()
+        .and_then(|r| Priority::ALL.get(r).copied())
+        .ok_or_else(|| sqlx::Error::Decode(format!("bad stored priority {rank}").into()))
+}
+
+fn tags_from_row(row: &SqliteRow) -> Result<Vec<String>, sqlx::Error> {
+    let tags: String = row.try_get("tags")?;
+    serde_json::from_str(&tags)
+        .map_err(|e| sqlx::Error::Decode(format!("bad stored tags: {e}").into()))
+}
+
+/// A ticket from a row of [`SELECT_TICKETS`].
+pub(crate) fn from_row(row: &SqliteRow) -> Result<Ticket, sqlx::Error> {
+    let priority = priority_from_row(row)?;
+    let tags = tags_from_row(row)?;
+    let operator = match row.try_get::<Option<OperatorId>, _>("operator_id")? {
+        Some(id) => Some(OperatorRef {
+            id,
+            name: row.try_get("operator_name")?,
+        }),
+        None => None,
+    };
+    Ok(Ticket {
+        id: row.try_get("id")?,
+        reference: row.try_get("reference")?,
+        title: row.try_get("title")?,
+        description: row.try_get("description")?,
+        status: row.try_get("status")?,
+        priority,
+        category: row.try_get("category_name")?,
+        tags,
+        important: row.try_get("important")?,
+        contact: ContactRef {
+            id: row.try_get("contact_id")?,
+            name: row.try_get("contact_name")?,
+            phone: row.try_get("contact_phone")?,
+            email: row.try_get("contact_email")?,
+        },
+        operator,
+        channel: row.try_get("channel")?,
+        sla_due_at: time::from_db_opt(row.try_get("sla_due_at")?)?,
+        created_at: time::from_db(row.try_get("created_at")?)?,
+        updated_at: time::from_db(row.try_get("updated_at")?)?,
+        closed_at: time::from_db_opt(row.try_get("closed_at")?)?,
+        version: row.try_get("version")?,
+    })
+}
+
+/// The ticket `id`, if it exists.
+pub(crate) async fn get<'e>(
+    ex: impl SqliteExecutor<'e>,
+    id: TicketId,
+) -> Result<Option<Ticket>, sqlx::Error> {
+    sqlx::query(concat!(select_tickets!(), "WHERE t.id = ?"))
+        .bind(id)
+        .fetch_optional(ex)
+        .await?
+        .as_ref()
+        .map(from_row)
+        .transpose()
+}
+
+/// Every stored field of a ticket but its id and version.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct TicketFields {
+    pub(crate) reference: String,
+    pub(crate) title: String,
+    pub(crate) description: String,
+    pub(crate) status: String,
+    pub(crate) priority: Priority,
+    pub(crate) category_id: Option<i64>,
+    pub(crate) tags: Vec<String>,
+    pub(crate) important: bool,
+    pub(crate) contact_id: ContactId,
+    pub(crate) operator_id: Option<OperatorId>,
+    pub(crate) channel: Channel,
+    pub(crate) sla_due_at: Option<DateTime<Utc>>,
+    pub(crate) created_at: DateTime<Utc>,
+    pub(crate) updated_at: DateTime<Utc>,
+    pub(crate) closed_at: Option<DateTime<Utc>>,
+}
+
+/// The stored fields of ticket `id`, for a patch to change.
+pub(crate) async fn fields(
+    conn: &mut SqliteConnection,
+    id: TicketId,
+) -> Result<Option<TicketFields>, sqlx::Error> {
+    let Some(row) = sqlx::query(
+        "SELECT reference, title, description, status, priority, category_id, tags, important, \
+             contact_id, operator_id, channel, sla_due_at, created_at, updated_at, closed_at \
+         FROM tickets WHERE id = ?",
+    )
+    .bind(id)
+    .fetch_optional(conn)
+    .await?
+    else {
+        return Ok(None);
+    };
+    Ok(Some(TicketFields {
+        reference: row.try_get("reference")?,
+        title: row.try_get("title")?,
+        description: row.try_get("description")?,
+        status: row.try_get("status")?,
+        priority: priority_from_row(&row)?,
+        category_id: row.try_get("category_id")?,
+        tags: tags_from_row(&row)?,
+        important: row.try_get("important")?,
+        contact_id: row.try_get("contact_id")?,
+        operator_id: row.try_get("operator_id")?,
+        channel: row.try_get("channel")?,
+        sla_due_at: time::from_db_opt(row.try_get("sla_due_at")?)?,
+        created_at: time::from_db(row.try_get("created_at")?)?,
+        updated_at: time::from_db(row.try_get("updated_at")?)?,
+        closed_at: time::from_db_opt(row.try_get("closed_at")?)?,
+    }))
+}
+
+fn tags_json(tags: &[String]) -> Result<String, sqlx::Error> {
+    serde_json::to_string(tags).map_err(|e| sqlx::Error::Encode(e.to_string().into()))
+}
+
+/// Inserts a ticket at version 1; returns its id.
+pub(crate) async fn insert(
+    conn: &mut SqliteConnection,
+    f: &TicketFields,
+) -> Result<TicketId, sqlx::Error> {
+    Ok(sqlx::query(
+        "INSERT INTO tickets (reference, reference_folded, title, title_folded, description, \
+             status, priority, category_id, tags, important, contact_id, operator_id, channel, \
+             sla_due_at, created_at, updated_at, closed_at, version) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)",
+    )
+    .bind(&f.reference)
+    .bind(fold(&f.reference))
+    .bind(&f.title)
+    .bind(fold(&f.title))
+    .bind(&f.description)
+    .bind(&f.status)
+    .bind(i64::from(f.priority.rank()))
+    .bind(f.category_id)
+    .bind(tags_json(&f.tags)?)
+    .bind(f.important)
+    .bind(f.contact_id)
+    .bind(f.operator_id)
+    .bind(&f.channel)
+    .bind(f.sla_due_at.map(time::to_db))
+    .bind(time::to_db(f.created_at))
+    .bind(time::to_db(f.updated_at))
+    .bind(f.closed_at.map(time::to_db))
+    .execute(conn)
+    .await?
+    .last_insert_rowid())
+}
+
+/// Overwrites the editable fields of ticket `id` and sets its version.
+pub(crate) async fn update(
+    conn: &mut SqliteConnection,
+    id: TicketId,
+    f: &TicketFields,
+    version: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE tickets SET title = ?, title_folded = ?, description = ?, status = ?, \
+             priority = ?, category_id = ?, tags = ?, important = ?, operator_id = ?, \
+             sla_due_at = ?, updated_at = ?, closed_at = ?, version = ? \
+         WHERE id = ?",
+    )
+    .bind(&f.title)
+    .bind(fold(&f.title))
+    .bind(&f.description)
+    .bind(&f.status)
+    .bind(i64::from(f.priority.rank()))
+    .bind(f.category_id)
+    .bind(tags_json(&f.tags)?)
+    .bind(f.important)
+    .bind(f.operator_id)
+    .bind(f.sla_due_at.map(time::to_db))
+    .bind(time::to_db(f.updated_at))
+    .bind(f.closed_at.map(time::to_db))
+    .bind(version)
+    .bind(id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Deletes ticket `id` with its notes; its messages stay, detached.
+pub(crate) async fn delete(conn: &mut SqliteConnection, id: TicketId) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM tickets WHERE id = ?")
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Whether a reference is taken, ignoring case.
+pub(crate) async fn reference_taken(
+    conn: &mut SqliteConnection,
+    reference: &str,
+) -> Result<bool, sqlx::Error> {
+    let found: Option<i64> =
+        sqlx::query_scalar("SELECT id FROM tickets WHERE reference_folded = ?")
+            .bind(fold(reference))
+            .fetch_optional(conn)
+            .await?;
+    Ok(found.is_some())
+}
+
+/// The next generated reference (`HD-000123`), skipping numbers typed by hand.
+pub(crate) async fn next_reference(conn: &mut SqliteConnection) -> Result<String, sqlx::Error> {
+    loop {
+        let n: i64 = sqlx::query_scalar(
+            "UPDATE reference_counter SET value = value + 1 WHERE id = 1 RETURNING value",
+        )
+        .fetch_one(&mut *conn)
+        .await?;
+        let reference = format!("HD-{n:06}");
+        if !reference_taken(conn, &reference).await? {
+            return Ok(reference);
+        }
+    }
+}
+
+/// The newest in-progress ticket of a contact, where a customer's message belongs.
+pub(crate) async fn newest_in_progress(
+    conn: &mut SqliteConnection,
+    contact: ContactId,
+) -> Result<Option<TicketId>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT t.id FROM tickets t JOIN statuses s ON s.key = t.status \
+         WHERE t.contact_id = ? AND s.macro = 'in_progress' \
+         ORDER BY t.updated_at DESC, t.id DESC LIMIT 1",
+    )
+    .bind(contact)
+    .fetch_optional(conn)
+    .await
+}
+
+/// Tickets of a contact, newest first.
+pub(crate) async fn of_contact<'e>(
+    ex: impl SqliteExecutor<'e>,
+    contact: ContactId,
+    limit: u32,
+) -> Result<Vec<Ticket>, sqlx::Error> {
+    let rows = sqlx::query(concat!(
+        select_tickets!(),
+        "WHERE t.contact_id = ? ORDER BY t.created_at DESC, t.id DESC LIMIT ?"
+    ))
+    .bind(contact)
+    .bind(i64::from(limit))
+    .fetch_all(ex)
+    .await?;
+    rows.iter().map(from_row).collect()
+}

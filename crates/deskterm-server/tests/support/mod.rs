@@ -1,0 +1,170 @@
+//! A reference server on a temporary database, and small HTTP helpers.
+
+#![allow(dead_code)]
+
+pub mod sse;
+
+use deskterm_api::{OperatorRef, PROBLEM_CONTENT_TYPE};
+use deskterm_server::{Db, RunningServer};
+use reqwest::{Method, RequestBuilder, Response, StatusCode};
+use serde_json::{Value, json};
+
+/// A running server with one operator signed in.
+pub struct Helpdesk {
+    pub dir: tempfile::TempDir,
+    pub db: Db,
+    pub server: Option<RunningServer>,
+    pub operator: OperatorRef,
+    pub token: String,
+    pub http: reqwest::Client,
+}
+
+impl Helpdesk {
+    /// A fresh helpdesk with the operator "Ana Test".
+    pub async fn start() -> Helpdesk {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let db = Db::open(&dir.path().join("nested").join("helpdesk.db"))
+            .await
+            .expect("open db");
+        let (operator, token) = deskterm_server::add_operator(&db, "Ana Test", "ana@example.com")
+            .await
+            .expect("operator");
+        let server = deskterm_server::spawn(db.clone(), "127.0.0.1:0".parse().expect("addr"))
+            .await
+            .expect("spawn");
+        Helpdesk {
+            dir,
+            db,
+            server: Some(server),
+            operator,
+            token,
+            http: reqwest::Client::builder()
+                .no_proxy()
+                .build()
+                .expect("client"),
+        }
+    }
+
+    pub fn base(&self) -> String {
+        self.server.as_ref().expect("server running").url()
+    }
+
+    /// The full URL of an API path.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}/api/v1{path}", self.base())
+    }
+
+    /// A request with the operator's token.
+    pub fn request(&self, method: Method, path: &str) -> RequestBuilder {
+        self.http
+            .request(method, self.url(path))
+            .bearer_auth(&self.token)
+    }
+
+    pub async fn get(&self, path: &str) -> Response {
+        self.request(Method::GET, path).send().await.expect("GET")
+    }
+
+    /// A GET that must answer 200 with JSON.
+    pub async fn get_json(&self, path: &str) -> Value {
+        let r = self.get(path).await;
+        assert_eq!(r.status(), StatusCode::OK, "GET {path}");
+        r.json().await.expect("JSON")
+    }
+
+    pub async fn post(&self, path: &str, body: &Value) -> Response {
+        self.request(Method::POST, path)
+            .json(body)
+            .send()
+            .await
+            .expect("POST")
+    }
+
+    /// A PATCH with `If-Match: "<version>"` when given.
+    pub async fn patch(&self, path: &str, version: Option<i64>, body: &Value) -> Response {
+        let mut req = self.request(Method::PATCH, path).json(body);
+        if let Some(v) = version {
+            req = req.header("If-Match", deskterm_api::etag(v));
+        }
+        req.send().await.expect("PATCH")
+    }
+
+    pub async fn delete(&self, path: &str, version: Option<i64>) -> Response {
+        let mut req = self.request(Method::DELETE, path);
+        if let Some(v) = version {
+            req = req.header("If-Match", deskterm_api::etag(v));
+        }
+        req.send().await.expect("DELETE")
+    }
+
+    /// Creates a contact and returns its id.
+    pub async fn contact(&self, name: &str, phone: Option<&str>, email: Option<&str>) -> i64 {
+        let r = self
+            .post(
+                "/contacts",
+                &json!({"name": name, "phone": phone, "email": email, "channel": "whatsapp"}),
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::CREATED);
+        let c: Value = r.json().await.expect("contact");
+        c["id"].as_i64().expect("contact id")
+    }
+
+    /// Creates a ticket that must succeed; returns it.
+    pub async fn ticket(&self, body: Value) -> Value {
+        let r = self.post("/tickets", &body).await;
+        let status = r.status();
+        let text = r.text().await.expect("body");
+        assert_eq!(status, StatusCode::CREATED, "create {body}: {text}");
+        serde_json::from_str(&text).expect("ticket")
+    }
+
+    /// How many tickets the server holds.
+    pub async fn ticket_count(&self) -> u64 {
+        self.get_json("/tickets?limit=1").await["total"]
+            .as_u64()
+            .expect("total")
+    }
+
+    /// The newest change's seq.
+    pub async fn latest_seq(&self) -> i64 {
+        self.get_json("/changes?limit=1").await["latest_seq"]
+            .as_i64()
+            .expect("latest_seq")
+    }
+
+    /// Every ticket, in the order of `sort`, paged by `page` (following cursors).
+    pub async fn all_tickets(&self, sort: &str, page: u32) -> Vec<Value> {
+        let mut all = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let mut path = format!("/tickets?sort={sort}&limit={page}");
+            if let Some(c) = &cursor {
+                path.push_str(&format!("&cursor={c}"));
+            }
+            let body = self.get_json(&path).await;
+            all.extend(body["items"].as_array().expect("items").iter().cloned());
+            match body["next_cursor"].as_str() {
+                Some(c) => cursor = Some(c.to_owned()),
+                None => return all,
+            }
+            assert!(all.len() < 100_000, "paging does not end");
+        }
+    }
+}
+
+/// Asserts a problem document with `status`; returns it.
+pub async fn problem(response: Response, status: StatusCode) -> Value {
+    assert_eq!(response.status(), status, "status of {}", response.url());
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    assert_eq!(content_type, PROBLEM_CONTENT_TYPE);
+    let body: Value = response.json().await.expect("problem JSON");
+    assert_eq!(body["status"], status.as_u16());
+    assert!(body["title"].is_string(), "{body}");
+    body
+}
