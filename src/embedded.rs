@@ -35,7 +35,10 @@ struct Credentials {
 /// Starts the embedded server from `data_dir`.
 pub async fn start(data_dir: &Path) -> anyhow::Result<Embedded> {
     std::fs::create_dir_all(data_dir).map_err(|e| {
-        anyhow::anyhow!("cannot create the data directory {}: {e}", data_dir.display())
+        anyhow::anyhow!(
+            "cannot create the data directory {}: {e}",
+            data_dir.display()
+        )
     })?;
     let db_path = data_dir.join(DB_FILE);
     let db = Db::open(&db_path)
@@ -59,8 +62,8 @@ pub async fn start(data_dir: &Path) -> anyhow::Result<Embedded> {
             None => renew(&db, &token_path, 1).await?,
         }
     };
-    let server = deskterm_server::spawn(db.clone(), SocketAddr::from((Ipv4Addr::LOCALHOST, 0)))
-        .await?;
+    let server =
+        deskterm_server::spawn(db.clone(), SocketAddr::from((Ipv4Addr::LOCALHOST, 0))).await?;
     if !token_works(&server.url(), &credentials.token).await {
         credentials = renew(&db, &token_path, credentials.operator_id).await?;
     }

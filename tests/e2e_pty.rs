@@ -40,12 +40,17 @@ fn an_operator_changes_a_status_and_answers_a_customer() {
         |t: &str| t.contains("connected") && t.contains("tickets") && t.contains("Internal notes");
     s.wait_for("the demo tickets", Duration::from_secs(60), loaded);
 
-    // Pick the third ticket of the list.
-    s.keys("jj");
-    let screen = s.wait_for("the third ticket", Duration::from_secs(5), |t| {
-        detail_reference(t).is_some() && !t.contains("loading…")
-    });
-    let reference = detail_reference(&screen).expect("a reference in the detail title");
+    // Pick the third ticket of the list, one row at a time.
+    let mut reference = detail_reference(&s.text()).expect("a first ticket in the detail pane");
+    let mut screen = String::new();
+    for _ in 0..2 {
+        s.keys("j");
+        let previous = reference.clone();
+        screen = s.wait_for("the next ticket", Duration::from_secs(5), |t| {
+            detail_reference(t).is_some_and(|r| r != previous) && !t.contains("loading…")
+        });
+        reference = detail_reference(&screen).expect("a reference in the detail title");
+    }
     let before = detail_status(&screen).expect("a status line");
 
     // Change its status: the first in the list, or the second if it already has the first.

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use deskterm_api::{Change, ChangeKind};
 use futures_util::StreamExt;
-use tokio::sync::mpsc;
+use tokio::sync::{Notify, mpsc};
 
 use super::cache::Cache;
 use super::{Connection, Events, SyncEvent, all_tickets};
@@ -30,6 +30,7 @@ struct Link<'a> {
     events: &'a Events,
     failures: u32,
     backoff: Backoff,
+    online: Arc<Notify>,
 }
 
 impl Link<'_> {
@@ -52,6 +53,7 @@ impl Link<'_> {
         self.events
             .send(SyncEvent::Connection(Connection::Connected));
         self.events.send(SyncEvent::Synced);
+        self.online.notify_one();
     }
 }
 
@@ -62,11 +64,13 @@ pub(super) async fn follow(
     events: Events,
     mut reload: mpsc::UnboundedReceiver<()>,
     cached_since: Option<i64>,
+    online: Arc<Notify>,
 ) {
     let mut link = Link {
         events: &events,
         failures: 0,
         backoff: Backoff::default(),
+        online,
     };
     let mut resume = cached_since;
     loop {

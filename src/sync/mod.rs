@@ -171,6 +171,8 @@ pub enum SyncEvent {
     MessageAdded(ChatMessage),
     /// Writes left unsent by an earlier session, in order.
     Outbox(Vec<OutboxEntry>),
+    /// A write is in the outbox on disk: from now on it survives a crash.
+    Stored(OpId),
     /// A write landed (or turned out to be there already).
     WriteDone(OpId),
     /// A write could not be sent for a passing reason; it stays queued and is retried.
@@ -279,12 +281,16 @@ async fn run(
     events.send(SyncEvent::Connection(Connection::Connecting));
 
     let (reload_tx, reload_rx) = mpsc::unbounded_channel::<()>();
+    // The feed tells the writer when the link comes back, so a write waiting
+    // out its backoff goes at once instead of at the end of its pause.
+    let online = Arc::new(Notify::new());
     let feed = tokio::spawn(feed::follow(
         backend.clone(),
         cache.clone(),
         events.clone(),
         reload_rx,
         cached.since,
+        online.clone(),
     ));
     let (view_tx, view_rx) = watch::channel::<Option<(TicketId, ContactId)>>(None);
     let viewer = tokio::spawn(load_views(
@@ -299,6 +305,7 @@ async fn run(
         cache.clone(),
         events.clone(),
         wake.clone(),
+        online,
     ));
 
     while let Some(command) = commands.recv().await {
@@ -311,7 +318,10 @@ async fn run(
             }
             Command::Write { op, write, base } => {
                 match cache.enqueue(op, &write, base.as_ref()).await {
-                    Ok(()) => wake.notify_one(),
+                    Ok(()) => {
+                        events.send(SyncEvent::Stored(op));
+                        wake.notify_one();
+                    }
                     Err(e) => events.send(SyncEvent::WriteFailed {
                         op,
                         write,
@@ -378,7 +388,13 @@ async fn load_views(
     }
 }
 
-async fn fetch_view(backend: Arc<dyn Backend>, cache: Cache, events: Events, ticket: TicketId, contact: ContactId) {
+async fn fetch_view(
+    backend: Arc<dyn Backend>,
+    cache: Cache,
+    events: Events,
+    ticket: TicketId,
+    contact: ContactId,
+) {
     let (notes, messages) = tokio::join!(backend.notes(ticket), backend.messages(contact));
     match notes {
         Ok(notes) => {

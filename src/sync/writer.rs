@@ -37,6 +37,7 @@ pub(super) async fn send_outbox(
     cache: Cache,
     events: Events,
     wake: Arc<Notify>,
+    online: Arc<Notify>,
 ) {
     let mut backoff = Backoff::default();
     loop {
@@ -71,10 +72,10 @@ pub(super) async fn send_outbox(
             Sent::Retry(error) => {
                 let recorded = cache.note_failure(op, &error).await;
                 events.send(SyncEvent::WriteRetrying { op, error });
-                // A new write (or a decision) wakes the loop early: the link may be back.
+                // The pause ends early when the feed sees the server again.
                 tokio::select! {
                     _ = tokio::time::sleep(backoff.next_delay()) => {}
-                    _ = wake.notified() => {}
+                    _ = online.notified() => backoff.reset(),
                 }
                 recorded
             }

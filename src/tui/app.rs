@@ -216,6 +216,8 @@ pub struct Pending {
     pub conflict: bool,
     /// The last passing failure, while it is retried.
     pub retrying: Option<String>,
+    /// In the outbox on disk (survives a crash).
+    pub stored: bool,
 }
 
 /// The status bar.
@@ -1104,6 +1106,7 @@ impl App {
 
     /// Records a pending write and shows its effect.
     fn track(&mut self, op: OpId, write: Write, conflict: bool) {
+        let stored = self.pending.get(&op).is_some_and(|p| p.stored);
         let touched = write.ticket();
         let created = matches!(write, Write::Create { .. });
         self.pending.insert(
@@ -1117,6 +1120,7 @@ impl App {
                 }),
                 conflict,
                 retrying: None,
+                stored,
             },
         );
         if let Some(id) = touched {
@@ -1288,6 +1292,9 @@ impl App {
                     self.next_op = self.next_op.max(entry.op + 1);
                     let conflict = entry.conflict.clone();
                     self.track(entry.op, entry.write.clone(), conflict.is_some());
+                    if let Some(p) = self.pending.get_mut(&entry.op) {
+                        p.stored = true;
+                    }
                     if let Some(theirs) = conflict {
                         self.conflicts.push_back(ConflictView::new(
                             entry.op,
@@ -1304,6 +1311,11 @@ impl App {
                     format!("{n} change(s) from last time are being sent"),
                 );
                 self.show_next_conflict();
+            }
+            SyncEvent::Stored(op) => {
+                if let Some(p) = self.pending.get_mut(&op) {
+                    p.stored = true;
+                }
             }
             SyncEvent::WriteDone(op) => {
                 self.untrack(op);

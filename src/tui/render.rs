@@ -132,7 +132,16 @@ fn status_bar(app: &App, frame: &mut Frame<'_>, area: Rect) {
     };
     let mut spans = vec![Span::styled(format!(" {conn} "), conn_style)];
     let conflicts = app.conflict_count();
-    let unsent = app.pending.len() - conflicts;
+    // "pending" counts only what is safe on disk; the rest is still being saved.
+    let saving = app
+        .pending
+        .values()
+        .filter(|p| !p.stored && !p.conflict)
+        .count();
+    let unsent = app.pending.len() - conflicts - saving;
+    if saving > 0 {
+        spans.push(Span::styled(format!(" {saving} saving "), theme::pending()));
+    }
     if unsent > 0 {
         spans.push(Span::styled(
             format!(" {unsent} pending "),

@@ -186,6 +186,9 @@ impl Client {
     }
 
     fn take(&mut self, event: SyncEvent) {
+        if std::env::var_os("DESKTERM_TEST_EVENTS").is_some() {
+            eprintln!("{:?} {event:?}", std::time::SystemTime::now());
+        }
         match &event {
             SyncEvent::Snapshot(tickets) => {
                 self.known = tickets.iter().map(|t| (t.id, t.clone())).collect();
@@ -279,7 +282,5 @@ pub fn loaded(events: &[SyncEvent]) -> bool {
     events
         .iter()
         .any(|e| matches!(e, SyncEvent::Snapshot(t) if !t.is_empty()))
-        && events
-            .iter()
-            .any(|e| *e == SyncEvent::Connection(sync::Connection::Connected))
+        && events.contains(&SyncEvent::Connection(sync::Connection::Connected))
 }
