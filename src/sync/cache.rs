@@ -590,3 +590,143 @@ fn set_aside(path: &Path) -> anyhow::Result<PathBuf> {
     }
     Ok(aside)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sync::conflict::sample_ticket;
+
+    #[tokio::test]
+    async fn the_outbox_keeps_order_and_survives_reopening() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.db");
+        let cache = Cache::open(&path).await.unwrap().cache;
+        let note = |b: &str| Write::AddNote {
+            ticket: 1,
+            body: b.into(),
+        };
+        cache.enqueue(20, &note("second"), None).await.unwrap();
+        cache
+            .enqueue(10, &note("first"), Some(&sample_ticket()))
+            .await
+            .unwrap();
+        cache.note_failure(10, "offline").await.unwrap();
+        let key = cache.idempotency_key(10);
+        cache.close().await;
+
+        let opened = Cache::open(&path).await.unwrap();
+        assert!(opened.notice.is_none());
+        let cache = opened.cache;
+        assert_eq!(
+            cache.idempotency_key(10),
+            key,
+            "keys are stable across restarts"
+        );
+        let outbox = cache.outbox().await.unwrap();
+        assert_eq!(
+            outbox.iter().map(|e| e.op).collect::<Vec<_>>(),
+            vec![10, 20]
+        );
+        assert_eq!(outbox[0].attempts, 1);
+        assert_eq!(outbox[0].last_error.as_deref(), Some("offline"));
+        assert_eq!(outbox[0].base, Some(sample_ticket()));
+        cache.complete(10).await.unwrap();
+        assert_eq!(cache.outbox().await.unwrap().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn tickets_only_move_forward() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::open(&dir.path().join("c.db")).await.unwrap().cache;
+        let mut t = sample_ticket();
+        t.version = 5;
+        t.title = "new".into();
+        cache.put_ticket(&t).await.unwrap();
+        let mut old = t.clone();
+        old.version = 4;
+        old.title = "old".into();
+        cache.put_ticket(&old).await.unwrap();
+        assert_eq!(cache.load().await.unwrap().tickets[0].title, "new");
+    }
+
+    async fn set_aside_when(contents: impl FnOnce(&Path)) -> (Opened, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.db");
+        contents(&path);
+        let opened = Cache::open(&path).await.unwrap();
+        (opened, dir)
+    }
+
+    #[tokio::test]
+    async fn a_corrupt_file_is_set_aside_with_a_message() {
+        let (opened, dir) = set_aside_when(|p| {
+            std::fs::write(
+                p,
+                b"this is not a database, just bytes that are long enough to look like a header",
+            )
+            .unwrap()
+        })
+        .await;
+        let notice = opened.notice.expect("a notice");
+        assert!(notice.contains("moved to"), "{notice}");
+        assert!(
+            opened.cache.outbox().await.unwrap().is_empty(),
+            "a fresh cache works"
+        );
+        let aside = std::fs::read_dir(dir.path())
+            .unwrap()
+            .filter_map(Result::ok)
+            .any(|e| e.file_name().to_string_lossy().contains("unusable"));
+        assert!(aside, "the old file is kept aside, not deleted");
+    }
+
+    #[tokio::test]
+    async fn a_foreign_database_is_set_aside() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.db");
+        {
+            let pool = SqlitePoolOptions::new()
+                .connect_with(
+                    SqliteConnectOptions::new()
+                        .filename(&path)
+                        .create_if_missing(true),
+                )
+                .await
+                .unwrap();
+            sqlx::raw_sql("CREATE TABLE invoices (id INTEGER)")
+                .execute(&pool)
+                .await
+                .unwrap();
+            pool.close().await;
+        }
+        let opened = Cache::open(&path).await.unwrap();
+        let notice = opened.notice.expect("a notice");
+        assert!(notice.contains("not a deskterm cache"), "{notice}");
+    }
+
+    #[tokio::test]
+    async fn a_newer_schema_is_set_aside() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.db");
+        let cache = Cache::open(&path).await.unwrap().cache;
+        sqlx::raw_sql("PRAGMA user_version = 99")
+            .execute(&cache.pool)
+            .await
+            .unwrap();
+        cache.close().await;
+        let notice = Cache::open(&path).await.unwrap().notice.expect("a notice");
+        assert!(notice.contains("schema version 99"), "{notice}");
+    }
+
+    #[test]
+    fn cache_files_differ_by_server_and_token() {
+        let d = Path::new("/data");
+        assert_ne!(file_for(d, "http://a", "t1"), file_for(d, "http://a", "t2"));
+        assert_ne!(file_for(d, "http://a", "t1"), file_for(d, "http://b", "t1"));
+        assert!(
+            !file_for(d, "http://a", "secret-token")
+                .to_string_lossy()
+                .contains("secret")
+        );
+    }
+}
