@@ -416,3 +416,73 @@ async fn a_misbehaving_server_gives_clear_errors_and_loses_nothing() {
     }
     client.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unknown_cursor_reloads_everything_and_keeps_the_outbox() {
+    let world = World::new(3).await;
+    let cache_path = world.dir.path().join("a.db");
+    let mut client = Client::start(&world.url(), &world.token, cache_path.clone()).await;
+    client
+        .until("the first load", Duration::from_secs(20), loaded)
+        .await;
+    let ticket = client
+        .known
+        .values()
+        .min_by_key(|t| t.id)
+        .cloned()
+        .expect("a ticket");
+    client.stop().await;
+
+    // While the console is closed: someone retitles the ticket, and the
+    // saved cursor becomes one the server never issued (a restored backup,
+    // say). An edit of ours waits in the outbox.
+    world
+        .set_title(ticket.id, ticket.version, "Retitulado mientras tanto")
+        .await;
+    {
+        let cache = Cache::open(&cache_path).await.expect("cache").cache;
+        cache.set_since(1_000_000).await.expect("cursor");
+        let op = 5;
+        cache
+            .enqueue(
+                op,
+                &note(ticket.id, "guardada antes del resync".into()),
+                None,
+            )
+            .await
+            .expect("enqueue");
+        cache.close().await;
+    }
+
+    let mut client = Client::start(&world.url(), &world.token, cache_path).await;
+    client
+        .until(
+            "a full reload with the new title and the note sent",
+            Duration::from_secs(30),
+            |events| {
+                let reloaded = events.iter().any(|e| match e {
+                    SyncEvent::Snapshot(tickets) => tickets
+                        .iter()
+                        .any(|t| t.title == "Retitulado mientras tanto"),
+                    _ => false,
+                });
+                reloaded && settled(events, 5)
+            },
+        )
+        .await;
+    // The cached tickets were shown first, before the network answered.
+    let first_snapshot = client.events.iter().find_map(|e| match e {
+        SyncEvent::Snapshot(t) => Some(t.clone()),
+        _ => None,
+    });
+    assert!(first_snapshot.is_some_and(|t| t.iter().any(|x| x.title == ticket.title)));
+    let notes = world.get(&format!("/tickets/{}/notes", ticket.id)).await;
+    let count = notes
+        .as_array()
+        .expect("notes")
+        .iter()
+        .filter(|n| n["body"] == "guardada antes del resync")
+        .count();
+    assert_eq!(count, 1);
+    client.stop().await;
+}

@@ -136,6 +136,23 @@ impl World {
         r.json().await.expect("JSON")
     }
 
+    /// Changes a ticket's title, as another operator would.
+    pub async fn set_title(&self, id: TicketId, version: i64, title: &str) -> Ticket {
+        let r = reqwest::Client::builder()
+            .no_proxy()
+            .build()
+            .expect("client")
+            .patch(format!("{}/api/v1/tickets/{id}", self.url()))
+            .bearer_auth(&self.token)
+            .header("If-Match", format!("\"{version}\""))
+            .json(&json!({ "title": title }))
+            .send()
+            .await
+            .expect("PATCH");
+        assert!(r.status().is_success(), "PATCH: {}", r.status());
+        r.json().await.expect("ticket")
+    }
+
     /// Every ticket on the server, by id.
     pub async fn tickets(&self) -> Vec<Ticket> {
         let mut all = Vec::new();
