@@ -102,3 +102,69 @@ fn loading_screen_before_the_first_answer() {
     app.update(Msg::Resize(80, 20));
     insta::assert_snapshot!(screen(&app));
 }
+
+#[test]
+fn offline_with_pending_changes_and_a_conflict() {
+    use crate::sync::{Connection, SyncEvent, Write};
+    let mut app = loaded_app(120, 30);
+    app.update(Msg::Sync(SyncEvent::Synced));
+    app.now += chrono::Duration::minutes(3);
+    app.update(Msg::Sync(SyncEvent::Connection(Connection::Offline {
+        reason: "cannot reach the server: connection refused".into(),
+    })));
+    press(&mut app, KeyCode::Char('p'));
+    press(&mut app, KeyCode::Char('G'));
+    press(&mut app, KeyCode::Enter);
+    let op = *app.pending.keys().next().unwrap();
+    app.update(Msg::Sync(SyncEvent::Stored(op)));
+    let base = super::fixture::tickets()[0].clone();
+    let mut theirs = base.clone();
+    theirs.version = 4;
+    theirs.priority = deskterm_api::Priority::High;
+    let write = app.pending[&op].write.clone();
+    app.update(Msg::Sync(SyncEvent::Conflict {
+        op,
+        write: write.clone(),
+        base: Some(base),
+        theirs,
+        fields: vec![],
+    }));
+    insta::assert_snapshot!("conflict_view", screen(&app));
+    press(&mut app, KeyCode::Esc);
+    app.update(Msg::Sync(SyncEvent::Connection(Connection::Offline {
+        reason: "cannot reach the server: connection refused".into(),
+    })));
+    app.status.message = None;
+    let note = Write::AddNote { ticket: 2, body: "x".into() };
+    app.update(Msg::Sync(SyncEvent::Outbox(vec![crate::sync::cache::OutboxEntry {
+        op: 9,
+        write: note,
+        base: None,
+        conflict: None,
+        attempts: 3,
+        last_error: None,
+    }])));
+    app.status.message = None;
+    insta::assert_snapshot!("offline_status_bar", screen(&app));
+}
+
+#[test]
+fn quit_with_unsent_changes_asks() {
+    let mut app = loaded_app(100, 30);
+    press(&mut app, KeyCode::Char('a'));
+    press(&mut app, KeyCode::Char('j'));
+    press(&mut app, KeyCode::Char('a'));
+    press(&mut app, KeyCode::Char('q'));
+    insta::assert_snapshot!(screen(&app));
+}
+
+#[test]
+fn new_ticket_form() {
+    let mut app = loaded_app(120, 36);
+    press(&mut app, KeyCode::Char('N'));
+    for c in "Impresora sin tóner".chars() {
+        press(&mut app, KeyCode::Char(c));
+    }
+    press(&mut app, KeyCode::Tab);
+    insta::assert_snapshot!(screen(&app));
+}
