@@ -172,6 +172,8 @@ pub struct Input {
     pub text: TextArea<'static>,
     /// The ticket it was opened for.
     pub ticket: Option<TicketId>,
+    /// The text when it was opened (what cancelling a search returns to).
+    pub original: String,
 }
 
 /// What floats over the panes.
@@ -539,6 +541,7 @@ impl App {
                     kind: InputKind::Search,
                     text,
                     ticket: None,
+                    original: self.filter.text.clone(),
                 }));
             }
             Action::ClearFilters => {
@@ -942,10 +945,12 @@ impl App {
                 t
             }
         };
+        let original = text.lines().join("\n");
         self.modal = Some(Modal::Input(Input {
             kind,
             text,
             ticket: Some(ticket.id),
+            original,
         }));
     }
 
@@ -956,8 +961,9 @@ impl App {
         match action {
             Action::Cancel => {
                 if input.kind == InputKind::Search {
-                    // Esc in search keeps the words typed so far as the filter;
-                    // clearing filters is its own key.
+                    // The list narrowed while typing; cancelling puts the search back as it was.
+                    self.filter.text = input.original.clone();
+                    self.refresh_view();
                 }
                 self.modal = None;
             }
@@ -1394,6 +1400,7 @@ impl App {
                     kind: InputKind::Note,
                     text,
                     ticket: Some(ticket),
+                    original: String::new(),
                 }));
             }
             _ => {}

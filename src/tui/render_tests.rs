@@ -135,15 +135,20 @@ fn offline_with_pending_changes_and_a_conflict() {
         reason: "cannot reach the server: connection refused".into(),
     })));
     app.status.message = None;
-    let note = Write::AddNote { ticket: 2, body: "x".into() };
-    app.update(Msg::Sync(SyncEvent::Outbox(vec![crate::sync::cache::OutboxEntry {
-        op: 9,
-        write: note,
-        base: None,
-        conflict: None,
-        attempts: 3,
-        last_error: None,
-    }])));
+    let note = Write::AddNote {
+        ticket: 2,
+        body: "x".into(),
+    };
+    app.update(Msg::Sync(SyncEvent::Outbox(vec![
+        crate::sync::cache::OutboxEntry {
+            op: 9,
+            write: note,
+            base: None,
+            conflict: None,
+            attempts: 3,
+            last_error: None,
+        },
+    ])));
     app.status.message = None;
     insta::assert_snapshot!("offline_status_bar", screen(&app));
 }

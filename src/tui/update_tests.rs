@@ -624,3 +624,14 @@ fn a_refused_message_goes_back_into_the_composer() {
     }));
     assert_eq!(app.composer.lines(), ["texto largo"]);
 }
+
+#[test]
+fn cancelling_a_search_puts_the_list_back() {
+    let mut app = loaded_app(120, 40);
+    press(&mut app, KeyCode::Char('/'));
+    chars(&mut app, "giulia");
+    assert_eq!(app.view, vec![2, 4]);
+    press(&mut app, KeyCode::Esc);
+    assert_eq!(app.view.len(), 5);
+    assert!(app.filter.text.is_empty());
+}
