@@ -8,12 +8,7 @@ use std::time::Duration;
 
 use support::World;
 use support::fault_proxy::{Fault, FaultProxy};
-use support::pty::Session;
-
-/// The status bar: the last line of the screen.
-fn status_line(screen: &str) -> &str {
-    screen.lines().rfind(|l| !l.trim().is_empty()).unwrap_or("")
-}
+use support::pty::{Session, detail_reference, status_line};
 
 fn env(url: &str, token: &str) -> Vec<(&'static str, String)> {
     vec![
@@ -112,20 +107,12 @@ async fn the_screen_keeps_answering_while_the_server_stalls() {
     s.wait_for("the pending note", Duration::from_secs(5), |t| {
         t.contains("1 pending")
     });
-    let reference = |screen: &str| {
-        screen
-            .lines()
-            .filter(|l| l.starts_with("┌ "))
-            .nth(1)
-            .and_then(|l| l.trim_start_matches("┌ ").split(' ').next())
-            .map(str::to_owned)
-    };
-    let before = reference(&s.text());
+    let before = detail_reference(&s.text());
     s.keys("j");
     s.wait_for(
         "the selection to move during the stall",
         Duration::from_secs(2),
-        |t| reference(t) != before,
+        |t| detail_reference(t) != before,
     );
     s.keys("?");
     s.wait_for("help during the stall", Duration::from_secs(2), |t| {

@@ -7,22 +7,7 @@ mod support;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use support::pty::Session;
-
-/// The reference shown in the detail pane's title (`┌ HD-000123 ───`).
-fn detail_reference(screen: &str) -> Option<String> {
-    screen
-        .lines()
-        .filter(|l| l.starts_with("┌ "))
-        .nth(1)
-        .and_then(|l| l.trim_start_matches("┌ ").split(' ').next())
-        .map(str::to_owned)
-}
-
-/// The status bar: the last line of the screen.
-fn status_line(screen: &str) -> &str {
-    screen.lines().rfind(|l| !l.trim().is_empty()).unwrap_or("")
-}
+use support::pty::{Session, detail_reference, status_line};
 
 /// The status label on the detail pane's `Status` line.
 fn detail_status(screen: &str) -> Option<String> {

@@ -1444,40 +1444,17 @@ impl App {
     }
 }
 
-/// Applies a patch to a ticket as the server would, for showing it at once.
+/// Applies a patch to a ticket as the server would, for showing it at once;
+/// a newly assigned operator gets their name from the metadata.
 fn apply_patch(t: &mut Ticket, patch: &TicketPatch, meta: Option<&Meta>) {
-    if let Some(title) = &patch.title {
-        t.title = title.clone();
-    }
-    if let Some(description) = &patch.description {
-        t.description = description.clone();
-    }
-    if let Some(status) = &patch.status {
-        t.status = status.clone();
-    }
-    if let Some(priority) = patch.priority {
-        t.priority = priority;
-    }
-    if let Some(category) = &patch.category {
-        t.category = category.clone();
-    }
-    if let Some(tags) = &patch.tags {
-        t.tags = tags.clone();
-    }
-    if let Some(important) = patch.important {
-        t.important = important;
-    }
-    if let Some(operator) = patch.operator_id {
-        t.operator = operator.map(|id| deskterm_api::OperatorRef {
-            id,
-            name: meta
-                .and_then(|m| m.operators.iter().find(|o| o.id == id))
-                .map(|o| o.name.clone())
-                .unwrap_or_else(|| format!("operator {id}")),
-        });
-    }
-    if let Some(sla) = patch.sla_due_at {
-        t.sla_due_at = sla;
+    crate::sync::conflict::apply(patch, t);
+    if let Some(op) = &mut t.operator
+        && op.name.is_empty()
+    {
+        op.name = meta
+            .and_then(|m| m.operators.iter().find(|o| o.id == op.id))
+            .map(|o| o.name.clone())
+            .unwrap_or_else(|| format!("operator {}", op.id));
     }
 }
 

@@ -111,11 +111,7 @@ pub fn draw(app: &App, frame: &mut Frame<'_>, area: Rect) {
     };
     let composer_block = Block::default()
         .borders(Borders::TOP)
-        .border_style(if app.composing {
-            theme::focused_border()
-        } else {
-            theme::border()
-        })
+        .border_style(theme::border_for(app.composing))
         .title(Span::styled(hint, theme::dim()));
     if app.composing {
         let mut area = app.composer.clone();

@@ -381,11 +381,7 @@ fn text_field(
     text.set_block(
         Block::default()
             .borders(Borders::ALL)
-            .border_style(if focused {
-                theme::focused_border()
-            } else {
-                theme::border()
-            })
+            .border_style(theme::border_for(focused))
             .title(format!(" {label} ")),
     );
     if !focused {

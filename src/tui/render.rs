@@ -31,11 +31,7 @@ pub(crate) fn pane_block(app: &App, pane: Pane, title: Line<'static>) -> Block<'
     let focused = app.focus == pane && app.modal.is_none();
     Block::default()
         .borders(Borders::ALL)
-        .border_style(if focused {
-            theme::focused_border()
-        } else {
-            theme::border()
-        })
+        .border_style(theme::border_for(focused))
         .title(title)
 }
 

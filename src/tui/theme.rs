@@ -13,6 +13,11 @@ pub fn border() -> Style {
     Style::new().fg(Color::DarkGray)
 }
 
+/// The border style for a pane or field, by whether it has the keyboard.
+pub fn border_for(focused: bool) -> Style {
+    if focused { focused_border() } else { border() }
+}
+
 /// Column headers and field labels.
 pub fn label() -> Style {
     Style::new().fg(Color::Gray).add_modifier(Modifier::BOLD)

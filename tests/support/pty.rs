@@ -151,3 +151,18 @@ impl Drop for Session {
         let _ = self.child.kill();
     }
 }
+
+/// The reference shown in the detail pane's title (`┌ HD-000123 ───`).
+pub fn detail_reference(screen: &str) -> Option<String> {
+    screen
+        .lines()
+        .filter(|l| l.starts_with("┌ "))
+        .nth(1)
+        .and_then(|l| l.trim_start_matches("┌ ").split(' ').next())
+        .map(str::to_owned)
+}
+
+/// The status bar: the last line of the screen.
+pub fn status_line(screen: &str) -> &str {
+    screen.lines().rfind(|l| !l.trim().is_empty()).unwrap_or("")
+}
