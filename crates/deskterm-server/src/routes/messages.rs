@@ -91,9 +91,9 @@ pub(super) async fn send(
     let channel = ticket_channel
         .or(contact.channel)
         .unwrap_or_else(|| DEFAULT_CHANNEL.to_owned());
-    let message = messages::insert(
-        tx.conn(),
-        &NewMessageRow {
+    store(
+        tx,
+        NewMessageRow {
             contact_id,
             ticket_id: new.ticket_id,
             direction: Direction::Outbound,
@@ -102,8 +102,21 @@ pub(super) async fn send(
             channel: &channel,
             created_at: now,
         },
+        now,
+        &scope,
     )
-    .await?;
+    .await
+}
+
+/// Inserts a message, records it in the change feed, remembers the answer
+/// under the idempotency key, and commits: one transaction for all four.
+async fn store(
+    mut tx: crate::db::WriteTx,
+    row: NewMessageRow<'_>,
+    now: chrono::DateTime<chrono::Utc>,
+    scope: &Option<Scope>,
+) -> ApiResult<Answer> {
+    let message = messages::insert(tx.conn(), &row).await?;
     tx.record(now, ChangeKind::MessageAdded(message.clone()))
         .await?;
     let answer = Answer::json(StatusCode::CREATED, &message)?;
@@ -183,9 +196,9 @@ pub(super) async fn inbound(
             id
         }
     };
-    let message = messages::insert(
-        tx.conn(),
-        &NewMessageRow {
+    store(
+        tx,
+        NewMessageRow {
             contact_id,
             ticket_id: Some(ticket_id),
             direction: Direction::Inbound,
@@ -194,12 +207,8 @@ pub(super) async fn inbound(
             channel: &channel,
             created_at: now,
         },
+        now,
+        &scope,
     )
-    .await?;
-    tx.record(now, ChangeKind::MessageAdded(message.clone()))
-        .await?;
-    let answer = Answer::json(StatusCode::CREATED, &message)?;
-    idempotency::remember(tx.conn(), scope.as_ref(), &answer).await?;
-    tx.commit().await?;
-    Ok(answer)
+    .await
 }
