@@ -104,18 +104,18 @@ async fn the_screen_keeps_answering_while_the_server_stalls() {
     s.keys("n");
     s.keys("durante el bloqueo");
     s.keys("\r");
-    s.wait_for("the pending note", Duration::from_secs(5), |t| {
+    s.wait_for("the pending note", Duration::from_secs(10), |t| {
         t.contains("1 pending")
     });
     let before = detail_reference(&s.text());
     s.keys("j");
     s.wait_for(
         "the selection to move during the stall",
-        Duration::from_secs(2),
+        Duration::from_secs(5),
         |t| detail_reference(t) != before,
     );
     s.keys("?");
-    s.wait_for("help during the stall", Duration::from_secs(2), |t| {
+    s.wait_for("help during the stall", Duration::from_secs(5), |t| {
         t.contains("Keys")
     });
     s.keys("\u{1b}");

@@ -31,7 +31,7 @@ fn an_operator_changes_a_status_and_answers_a_customer() {
     for _ in 0..2 {
         s.keys("j");
         let previous = reference.clone();
-        screen = s.wait_for("the next ticket", Duration::from_secs(5), |t| {
+        screen = s.wait_for("the next ticket", Duration::from_secs(15), |t| {
             detail_reference(t).is_some_and(|r| r != previous) && !t.contains("loading…")
         });
         reference = detail_reference(&screen).expect("a reference in the detail title");
@@ -40,7 +40,7 @@ fn an_operator_changes_a_status_and_answers_a_customer() {
 
     // Change its status: the first in the list, or the second if it already has the first.
     s.keys("c");
-    s.wait_for("the status picker", Duration::from_secs(5), |t| {
+    s.wait_for("the status picker", Duration::from_secs(15), |t| {
         t.contains("┌ Status ")
     });
     let (keys, expected_key, expected_label) = if before == "New" {
@@ -69,7 +69,7 @@ fn an_operator_changes_a_status_and_answers_a_customer() {
     let new_title = format!("Cambio remoto {}", std::process::id());
     let started = Instant::now();
     client.set_title(&remote, &other, &new_title);
-    s.wait_for("the remote change", Duration::from_secs(5), |t| {
+    s.wait_for("the remote change", Duration::from_secs(10), |t| {
         t.contains(&new_title)
     });
     eprintln!("remote change visible after {:?}", started.elapsed());
