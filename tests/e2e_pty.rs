@@ -106,10 +106,10 @@ fn an_operator_changes_a_status_and_answers_a_customer() {
 }
 
 #[test]
-fn sigterm_and_sighup_leave_the_terminal_as_it_was() {
+fn sigterm_sighup_and_sigint_leave_the_terminal_as_it_was() {
     let dir = tempfile::tempdir().expect("temp dir");
     // The first run loads the demo data; both signals are tried on a loaded screen.
-    for signal in [libc::SIGTERM, libc::SIGHUP] {
+    for signal in [libc::SIGTERM, libc::SIGHUP, libc::SIGINT] {
         let mut s = Session::start(dir.path(), &[]);
         s.wait_for("the demo tickets", Duration::from_secs(60), |t| {
             t.contains("connected") && t.contains("tickets")

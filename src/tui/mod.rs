@@ -54,6 +54,8 @@ pub async fn run(mut app: App, mut sync: SyncHandle) -> anyhow::Result<Ending> {
     let mut keys = EventStream::new();
     let mut sigterm = signal(SignalKind::terminate())?;
     let mut sighup = signal(SignalKind::hangup())?;
+    // In raw mode ctrl-c is a key; a SIGINT can still come from `kill -INT`.
+    let mut sigint = signal(SignalKind::interrupt())?;
     let mut dirty = true;
     let mut last_frame = Instant::now() - FRAME_INTERVAL;
 
@@ -84,6 +86,7 @@ pub async fn run(mut app: App, mut sync: SyncHandle) -> anyhow::Result<Ending> {
             },
             _ = sigterm.recv() => break Ending::Signal,
             _ = sighup.recv() => break Ending::Signal,
+            _ = sigint.recv() => break Ending::Signal,
             _ = tokio::time::sleep_until(next_frame), if dirty => None,
             // Only while the link is down does the clock matter ("last sync 2m ago"):
             // a connected, idle console does not wake up at all.
