@@ -22,7 +22,9 @@
 //! load everything anyway.
 
 use chrono::{DateTime, SubsecRound, TimeDelta, Utc};
-use deskterm_api::{Direction, MacroStatus, NewTicket, OperatorRef, Priority, StatusDef};
+use deskterm_api::{
+    Direction, MacroStatus, NewContact, NewTicket, OperatorRef, Priority, StatusDef,
+};
 use serde::{Deserialize, Serialize};
 
 use crate::auth::{check_operator, insert_operator};
@@ -46,7 +48,7 @@ pub struct DemoData {
     pub statuses: Vec<DemoStatus>,
     /// Customers.
     #[serde(default)]
-    pub contacts: Vec<DemoContact>,
+    pub contacts: Vec<NewContact>,
     /// Tickets, each with its notes.
     #[serde(default)]
     pub tickets: Vec<DemoTicket>,
@@ -75,22 +77,6 @@ pub struct DemoStatus {
     /// Macro-status.
     #[serde(rename = "macro")]
     pub macro_status: MacroStatus,
-}
-
-/// A contact.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct DemoContact {
-    /// Display name.
-    pub name: String,
-    /// Phone number.
-    #[serde(default)]
-    pub phone: Option<String>,
-    /// E-mail address.
-    #[serde(default)]
-    pub email: Option<String>,
-    /// Usual channel.
-    #[serde(default)]
-    pub channel: Option<String>,
 }
 
 /// A ticket.
@@ -266,28 +252,21 @@ pub async fn load(db: &Db, data: &DemoData, now: DateTime<Utc>) -> anyhow::Resul
     for (i, c) in data.contacts.iter().enumerate() {
         let what = format!("contacts[{i}]");
         let mut errors = FieldErrors::default();
-        let name = c.name.trim();
-        if name.is_empty() {
-            errors.add("name", "the name is required");
-        }
-        let phone = rules::contact_field(c.phone.as_deref(), "phone", &mut errors);
-        let email = rules::contact_field(c.email.as_deref(), "email", &mut errors);
-        let channel =
-            non_blank(c.channel.as_deref()).map(|ch| rules::channel(&ch, "channel", &mut errors));
+        let valid = rules::contact(c, &mut errors);
         checked(errors, &what)?;
         let id = contacts::insert(
             tx.conn(),
             &NewContactRow {
-                name,
-                phone: phone.as_deref(),
-                email: email.as_deref(),
-                channel: channel.as_deref(),
+                name: &valid.name,
+                phone: valid.phone.as_deref(),
+                email: valid.email.as_deref(),
+                channel: valid.channel.as_deref(),
                 created_at: first_seen.get(i).copied().unwrap_or(now),
             },
         )
         .await?;
         contact_ids.push(id);
-        contact_channels.push(channel);
+        contact_channels.push(valid.channel);
     }
 
     let mut tickets: Vec<(i64, usize, String)> = Vec::new(); // id, contact index, channel

@@ -163,6 +163,34 @@ pub(crate) fn contact_field(
     Some(value)
 }
 
+/// A contact that passed validation: trimmed name, cleaned phone, e-mail and channel.
+pub(crate) struct ValidContact {
+    pub(crate) name: String,
+    pub(crate) phone: Option<String>,
+    pub(crate) email: Option<String>,
+    pub(crate) channel: Option<String>,
+}
+
+/// Checks a new contact: the name is required and bounded, like every
+/// contact field; a blank channel means none.
+pub(crate) fn contact(new: &deskterm_api::NewContact, errors: &mut FieldErrors) -> ValidContact {
+    let name = new.name.trim().to_owned();
+    if name.is_empty() {
+        errors.add("name", "the name is required");
+    } else if chars(&name) > CONTACT_FIELD_MAX_CHARS {
+        errors.add(
+            "name",
+            format!("the name is longer than {CONTACT_FIELD_MAX_CHARS} characters"),
+        );
+    }
+    ValidContact {
+        name,
+        phone: contact_field(new.phone.as_deref(), "phone", errors),
+        email: contact_field(new.email.as_deref(), "email", errors),
+        channel: non_blank(new.channel.as_deref()).map(|c| channel(&c, "channel", errors)),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

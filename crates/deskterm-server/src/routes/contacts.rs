@@ -10,11 +10,10 @@ use super::AppState;
 use crate::auth::Caller;
 use crate::extract::{Body, IdempotencyKey, Params, PathParam};
 use crate::problem::{ApiError, ApiResult, FieldErrors};
-use crate::rules::{self, CONTACT_FIELD_MAX_CHARS};
+use crate::rules;
 use crate::store::contacts::{self, NewContactRow};
 use crate::store::idempotency::{self, Answer, Scope};
 use crate::store::tickets;
-use crate::text::chars;
 use crate::time;
 
 /// How many contacts the picker gets when it does not say.
@@ -69,22 +68,7 @@ pub(super) async fn create(
 ) -> ApiResult<Answer> {
     let scope = Scope::of(caller.id, "POST /contacts".to_owned(), key);
     let mut errors = FieldErrors::default();
-    let name = new.name.trim();
-    if name.is_empty() {
-        errors.add("name", "the name is required");
-    } else if chars(name) > CONTACT_FIELD_MAX_CHARS {
-        errors.add(
-            "name",
-            format!("the name is longer than {CONTACT_FIELD_MAX_CHARS} characters"),
-        );
-    }
-    let phone = rules::contact_field(new.phone.as_deref(), "phone", &mut errors);
-    let email = rules::contact_field(new.email.as_deref(), "email", &mut errors);
-    let channel = new
-        .channel
-        .as_deref()
-        .filter(|c| !c.trim().is_empty())
-        .map(|c| rules::channel(c, "channel", &mut errors));
+    let valid = rules::contact(&new, &mut errors);
     errors.check()?;
     let mut tx = state.db.write().await?;
     if let Some(answer) = idempotency::find(tx.conn(), scope.as_ref()).await? {
@@ -93,10 +77,10 @@ pub(super) async fn create(
     let id = contacts::insert(
         tx.conn(),
         &NewContactRow {
-            name,
-            phone: phone.as_deref(),
-            email: email.as_deref(),
-            channel: channel.as_deref(),
+            name: &valid.name,
+            phone: valid.phone.as_deref(),
+            email: valid.email.as_deref(),
+            channel: valid.channel.as_deref(),
             created_at: time::now(),
         },
     )
