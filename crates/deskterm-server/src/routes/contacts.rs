@@ -90,9 +90,7 @@ pub(super) async fn create(
         .ok_or_else(|| ApiError::internal(format!("contact {id} vanished while being written")))?;
     let answer =
         Answer::json(StatusCode::CREATED, &contact)?.location(format!("{BASE_PATH}/contacts/{id}"));
-    idempotency::remember(tx.conn(), scope.as_ref(), &answer).await?;
-    tx.commit().await?;
-    Ok(answer)
+    idempotency::commit_with(tx, scope.as_ref(), answer).await
 }
 
 /// One contact.

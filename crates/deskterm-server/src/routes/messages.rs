@@ -120,9 +120,7 @@ async fn store(
     tx.record(now, ChangeKind::MessageAdded(message.clone()))
         .await?;
     let answer = Answer::json(StatusCode::CREATED, &message)?;
-    idempotency::remember(tx.conn(), scope.as_ref(), &answer).await?;
-    tx.commit().await?;
-    Ok(answer)
+    idempotency::commit_with(tx, scope.as_ref(), answer).await
 }
 
 /// A customer's message arriving on `channel`: the sender is found by phone

@@ -49,7 +49,5 @@ pub(super) async fn add(
     let note = notes::insert(tx.conn(), id, caller.id, &body, now).await?;
     tx.record(now, ChangeKind::NoteAdded(note.clone())).await?;
     let answer = Answer::json(StatusCode::CREATED, &note)?;
-    idempotency::remember(tx.conn(), scope.as_ref(), &answer).await?;
-    tx.commit().await?;
-    Ok(answer)
+    idempotency::commit_with(tx, scope.as_ref(), answer).await
 }

@@ -74,8 +74,7 @@ pub(super) async fn create(
     let answer = Answer::json(StatusCode::CREATED, &ticket)?
         .location(format!("{BASE_PATH}/tickets/{}", ticket.id))
         .etag(etag(ticket.version));
-    idempotency::remember(tx.conn(), scope.as_ref(), &answer).await?;
-    tx.commit().await?;
+    let answer = idempotency::commit_with(tx, scope.as_ref(), answer).await?;
     tracing::debug!("ticket {} created by operator {}", ticket.id, caller.id);
     Ok(answer)
 }

@@ -7,6 +7,7 @@ use deskterm_api::OperatorId;
 use serde::Serialize;
 use sqlx::SqliteConnection;
 
+use crate::db::WriteTx;
 use crate::problem::ApiError;
 use crate::time;
 
@@ -112,9 +113,20 @@ pub(crate) async fn find(
     .transpose()
 }
 
-/// Keeps `answer` for this key, if there is one (inside the write's
-/// transaction, so both land or neither).
-pub(crate) async fn remember(
+/// Keeps `answer` for this key, if there is one, and commits the write:
+/// both land or neither, so a replay finds the answer of exactly the write
+/// that happened.
+pub(crate) async fn commit_with(
+    mut tx: WriteTx,
+    scope: Option<&Scope>,
+    answer: Answer,
+) -> Result<Answer, ApiError> {
+    remember(tx.conn(), scope, &answer).await?;
+    tx.commit().await?;
+    Ok(answer)
+}
+
+async fn remember(
     conn: &mut SqliteConnection,
     scope: Option<&Scope>,
     answer: &Answer,
