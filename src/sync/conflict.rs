@@ -187,21 +187,27 @@ pub enum Reconciled {
     Conflict(Vec<Field>),
 }
 
-/// Decides field by field (see the module documentation).
-pub fn reconcile(base: &Ticket, theirs: &Ticket, mine: &TicketPatch) -> Reconciled {
+/// The part of `mine` that `theirs` does not have yet: fields where they
+/// already made the same change are settled.
+pub fn unsettled(mine: &TicketPatch, theirs: &Ticket) -> TicketPatch {
     let mut remaining = mine.clone();
-    let mut conflicts = Vec::new();
     for field in Field::ALL {
-        if !field.in_patch(mine) {
-            continue;
-        }
-        if field.patch_matches(mine, theirs) {
-            // They made the same change: nothing left to do for this field.
+        if field.in_patch(mine) && field.patch_matches(mine, theirs) {
             field.clear(&mut remaining);
-        } else if !field.same_in(base, theirs) {
-            conflicts.push(field);
         }
     }
+    remaining
+}
+
+/// Decides field by field (see the module documentation).
+/// Without `base` (what the operator saw is unknown), every field the patch
+/// still has to change counts as contested.
+pub fn reconcile(base: Option<&Ticket>, theirs: &Ticket, mine: &TicketPatch) -> Reconciled {
+    let remaining = unsettled(mine, theirs);
+    let conflicts: Vec<Field> = Field::ALL
+        .into_iter()
+        .filter(|f| f.in_patch(&remaining) && base.is_none_or(|b| !f.same_in(b, theirs)))
+        .collect();
     if !conflicts.is_empty() {
         Reconciled::Conflict(conflicts)
     } else if remaining.is_empty() {
@@ -260,7 +266,10 @@ mod tests {
             status: Some("pending".into()),
             ..Default::default()
         };
-        assert_eq!(reconcile(&base(), &theirs, &mine), Reconciled::Resend(mine));
+        assert_eq!(
+            reconcile(Some(&base()), &theirs, &mine),
+            Reconciled::Resend(mine)
+        );
     }
 
     #[test]
@@ -275,7 +284,7 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(
-            reconcile(&base(), &theirs, &mine),
+            reconcile(Some(&base()), &theirs, &mine),
             Reconciled::Conflict(vec![Field::Status])
         );
     }
@@ -292,14 +301,17 @@ mod tests {
             operator_id: Some(Some(4)),
             ..Default::default()
         };
-        assert_eq!(reconcile(&base(), &theirs, &mine), Reconciled::AlreadyThere);
+        assert_eq!(
+            reconcile(Some(&base()), &theirs, &mine),
+            Reconciled::AlreadyThere
+        );
         let both = TicketPatch {
             operator_id: Some(Some(4)),
             important: Some(true),
             ..Default::default()
         };
         assert_eq!(
-            reconcile(&base(), &theirs, &both),
+            reconcile(Some(&base()), &theirs, &both),
             Reconciled::Resend(TicketPatch {
                 important: Some(true),
                 ..Default::default()
@@ -325,7 +337,7 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(
-            reconcile(&seen, &theirs, &mine),
+            reconcile(Some(&seen), &theirs, &mine),
             Reconciled::Conflict(vec![Field::Operator])
         );
     }

@@ -24,7 +24,6 @@ use tokio::task::JoinHandle;
 
 use crate::backend::{Backend, BackendResult};
 use cache::{Cache, OutboxEntry};
-use conflict::Field;
 
 /// Identifies one write, in the UI and in the outbox; also its place in the sending order.
 pub type OpId = u64;
@@ -195,8 +194,6 @@ pub enum SyncEvent {
         base: Option<Ticket>,
         /// The ticket as it is now on the server.
         theirs: Ticket,
-        /// The fields both sides changed.
-        fields: Vec<Field>,
     },
     /// A write was refused for good and left the outbox; the screen goes back to the server's state.
     WriteFailed {

@@ -298,19 +298,7 @@ async fn on_conflict(
     cache_ticket(cache, &theirs).await;
     events.send(SyncEvent::TicketChanged(theirs.clone()));
     let decision = match (&entry.write, &entry.base) {
-        (Write::Patch { patch, .. }, Some(base)) => reconcile(base, &theirs, patch),
-        // Without what the operator saw, every field they set counts as contested.
-        (Write::Patch { patch, .. }, None) => {
-            let fields = super::conflict::Field::ALL
-                .into_iter()
-                .filter(|f| f.in_patch(patch) && !f.patch_matches(patch, &theirs))
-                .collect::<Vec<_>>();
-            if fields.is_empty() {
-                Reconciled::AlreadyThere
-            } else {
-                Reconciled::Conflict(fields)
-            }
-        }
+        (Write::Patch { patch, .. }, base) => reconcile(base.as_ref(), &theirs, patch),
         // Deleting a ticket someone else just changed asks again.
         (Write::Delete { .. }, _) => Reconciled::Conflict(Vec::new()),
         _ => return Sent::Refused(format!("{}: unexpected conflict", describe(&entry.write))),
@@ -339,7 +327,7 @@ async fn on_conflict(
                 Err(e) => Sent::Retry(format!("merge not saved: {e:#}")),
             }
         }
-        Reconciled::Conflict(fields) => {
+        Reconciled::Conflict(_) => {
             rewritten.conflict = Some(theirs.clone());
             match cache.rewrite(&rewritten).await {
                 Ok(()) => {
@@ -348,7 +336,6 @@ async fn on_conflict(
                         write: entry.write.clone(),
                         base: entry.base.clone(),
                         theirs,
-                        fields,
                     });
                     Sent::Blocked
                 }

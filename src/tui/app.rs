@@ -216,8 +216,6 @@ pub struct Pending {
     pub author: Option<deskterm_api::OperatorRef>,
     /// Waits for the operator to settle a conflict.
     pub conflict: bool,
-    /// The last passing failure, while it is retried.
-    pub retrying: Option<String>,
     /// In the outbox on disk (survives a crash).
     pub stored: bool,
 }
@@ -1125,7 +1123,6 @@ impl App {
                     name: m.name.clone(),
                 }),
                 conflict,
-                retrying: None,
                 stored,
             },
         );
@@ -1326,10 +1323,7 @@ impl App {
             SyncEvent::WriteDone(op) => {
                 self.untrack(op);
             }
-            SyncEvent::WriteRetrying { op, error } => {
-                if let Some(p) = self.pending.get_mut(&op) {
-                    p.retrying = Some(error.clone());
-                }
+            SyncEvent::WriteRetrying { error, .. } => {
                 self.say(Level::Error, format!("{error} — kept, will retry"));
             }
             SyncEvent::Merged(op) => {
@@ -1353,7 +1347,6 @@ impl App {
                 write,
                 base,
                 theirs,
-                fields: _,
             } => {
                 if let Some(p) = self.pending.get_mut(&op) {
                     p.conflict = true;

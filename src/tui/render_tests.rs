@@ -127,7 +127,6 @@ fn offline_with_pending_changes_and_a_conflict() {
         write: write.clone(),
         base: Some(base),
         theirs,
-        fields: vec![],
     }));
     insta::assert_snapshot!("conflict_view", screen(&app));
     press(&mut app, KeyCode::Esc);

@@ -15,7 +15,7 @@ use super::app::{App, Effect, Modal};
 use super::keymap::Context;
 use super::popup::centered;
 use super::theme;
-use crate::sync::conflict::Field;
+use crate::sync::conflict::{Field, Reconciled, reconcile, unsettled};
 use crate::sync::{Command, OpId, Resolution, Write};
 
 /// Which value a contested field takes.
@@ -68,14 +68,16 @@ impl ConflictView {
         theirs: Ticket,
         app: &App,
     ) -> ConflictView {
+        let contested = match &write {
+            Write::Patch { patch, .. } => match reconcile(base.as_ref(), &theirs, patch) {
+                Reconciled::Conflict(fields) => fields,
+                _ => Vec::new(),
+            },
+            _ => Vec::new(),
+        };
         let rows = match &write {
-            Write::Patch { patch, .. } => Field::ALL
+            Write::Patch { patch, .. } => contested
                 .into_iter()
-                .filter(|f| {
-                    f.in_patch(patch)
-                        && !f.patch_matches(patch, &theirs)
-                        && base.as_ref().is_none_or(|b| !f.same_in(b, &theirs))
-                })
                 .map(|field| ConflictRow {
                     field,
                     mine: patch_value(app, field, patch),
@@ -114,12 +116,7 @@ impl ConflictView {
                 version: self.theirs.version,
             })),
             Write::Patch { ticket, patch, .. } => {
-                let mut out = TicketPatch::default();
-                for field in Field::ALL {
-                    if field.in_patch(patch) && !field.patch_matches(patch, &self.theirs) {
-                        field.copy(patch, &mut out);
-                    }
-                }
+                let mut out = unsettled(patch, &self.theirs);
                 for row in &self.rows {
                     match &row.choice {
                         Choice::Mine => {}

@@ -448,7 +448,6 @@ fn a_conflict_is_shown_and_settled_field_by_field() {
         write: both,
         base: Some(base),
         theirs: theirs.clone(),
-        fields: vec![crate::sync::conflict::Field::Status],
     }));
     let Some(Modal::Conflict(view)) = &app.modal else {
         panic!("the conflict view opens");
@@ -497,7 +496,6 @@ fn a_conflict_can_be_left_for_later_and_reopened() {
         write: write.clone(),
         base: Some(base),
         theirs,
-        fields: vec![],
     }));
     press(&mut app, KeyCode::Esc);
     assert!(app.modal.is_none());
