@@ -434,9 +434,8 @@ impl App {
                 _ => {}
             },
             Context::Form => {
-                let contacts = self.known_contacts();
                 if let Some(Modal::NewTicket(form)) = &mut self.modal {
-                    form.type_key(key, &contacts);
+                    form.type_key(key);
                 }
             }
             Context::Composer => {
@@ -1105,10 +1104,12 @@ impl App {
             _ => None,
         };
         self.track(op, write.clone(), false);
+        self.refresh_view();
         effects.push(Effect::Sync(Command::Write { op, write, base }));
     }
 
-    /// Records a pending write and shows its effect.
+    /// Records a pending write and shows its effect on its ticket; the
+    /// caller refreshes the list once, however many writes it tracked.
     fn track(&mut self, op: OpId, write: Write, conflict: bool) {
         let stored = self.pending.get(&op).is_some_and(|p| p.stored);
         let touched = write.ticket();
@@ -1132,10 +1133,10 @@ impl App {
         if created {
             self.recompute(temp_id(op));
         }
-        self.refresh_view();
     }
 
-    /// Forgets a pending write and shows the ticket without it.
+    /// Forgets a pending write and shows the ticket without it (the caller
+    /// refreshes the list).
     fn untrack(&mut self, op: OpId) -> Option<Pending> {
         let removed = self.pending.remove(&op)?;
         if let Some(id) = removed.write.ticket() {
@@ -1144,7 +1145,6 @@ impl App {
         if matches!(removed.write, Write::Create { .. }) {
             self.tickets.remove(&temp_id(op));
         }
-        self.refresh_view();
         Some(removed)
     }
 
@@ -1308,6 +1308,7 @@ impl App {
                         ));
                     }
                 }
+                self.refresh_view();
                 let n = self.pending.len();
                 self.say(
                     Level::Info,
@@ -1322,6 +1323,7 @@ impl App {
             }
             SyncEvent::WriteDone(op) => {
                 self.untrack(op);
+                self.refresh_view();
             }
             SyncEvent::WriteRetrying { error, .. } => {
                 self.say(Level::Error, format!("{error} — kept, will retry"));
@@ -1366,6 +1368,7 @@ impl App {
             }
             SyncEvent::WriteFailed { op, write, error } => {
                 self.untrack(op);
+                self.refresh_view();
                 self.give_back(write);
                 self.say(Level::Error, error);
             }
@@ -1423,13 +1426,12 @@ impl App {
     /// Replaces a pending write after the operator settled its conflict.
     pub(crate) fn settle(&mut self, op: OpId, write: Option<Write>) {
         match write {
-            Some(write) => {
-                self.track(op, write, false);
-            }
+            Some(write) => self.track(op, write, false),
             None => {
                 self.untrack(op);
             }
         }
+        self.refresh_view();
     }
 
     fn say(&mut self, level: Level, text: impl Into<String>) {
@@ -1464,9 +1466,11 @@ fn provisional_ticket(
     app: &App,
 ) -> Ticket {
     let contact = app
-        .known_contacts()
-        .into_iter()
+        .server
+        .values()
+        .map(|t| &t.contact)
         .find(|c| c.id == new.contact_id)
+        .cloned()
         .unwrap_or(deskterm_api::ContactRef {
             id: new.contact_id,
             name: format!("contact {}", new.contact_id),

@@ -55,6 +55,8 @@ pub struct TicketForm {
     pub title: TextArea<'static>,
     /// What was typed to find the contact.
     pub contact_query: TextArea<'static>,
+    /// The contacts to choose from, read once when the form opens.
+    contacts: Vec<ContactRef>,
     /// Contacts matching the query.
     pub matches: Vec<ContactRef>,
     /// Highlighted match.
@@ -70,11 +72,12 @@ pub struct TicketForm {
 }
 
 impl TicketForm {
-    fn new(contact: Option<&ContactRef>, contacts: &[ContactRef]) -> TicketForm {
+    fn new(contact: Option<&ContactRef>, contacts: Vec<ContactRef>) -> TicketForm {
         let mut form = TicketForm {
             field: FormField::Title,
             title: TextArea::default(),
             contact_query: TextArea::new(vec![contact.map(|c| c.name.clone()).unwrap_or_default()]),
+            contacts,
             matches: Vec::new(),
             match_cursor: 0,
             priority: Priority::Normal,
@@ -84,7 +87,7 @@ impl TicketForm {
         };
         form.contact_query
             .move_cursor(ratatui_textarea::CursorMove::End);
-        form.refresh_matches(contacts);
+        form.refresh_matches();
         if let Some(c) = contact
             && let Some(i) = form.matches.iter().position(|m| m.id == c.id)
         {
@@ -93,10 +96,11 @@ impl TicketForm {
         form
     }
 
-    fn refresh_matches(&mut self, contacts: &[ContactRef]) {
+    fn refresh_matches(&mut self) {
         let query = self.contact_query.lines().join(" ").to_lowercase();
         let words: Vec<&str> = query.split_whitespace().collect();
-        self.matches = contacts
+        self.matches = self
+            .contacts
             .iter()
             .filter(|c| {
                 let hay = format!(
@@ -120,7 +124,7 @@ impl TicketForm {
     }
 
     /// A key that is text for the field with the keyboard.
-    pub fn type_key(&mut self, key: KeyEvent, contacts: &[ContactRef]) {
+    pub fn type_key(&mut self, key: KeyEvent) {
         match self.field {
             FormField::Title => {
                 self.title.input(key);
@@ -128,7 +132,7 @@ impl TicketForm {
             FormField::Contact => {
                 self.contact_query.input(key);
                 self.match_cursor = 0;
-                self.refresh_matches(contacts);
+                self.refresh_matches();
             }
             FormField::Category => {
                 self.category.input(key);
@@ -194,7 +198,7 @@ impl App {
         let contact = self.selected_ticket().map(|t| t.contact.clone());
         self.modal = Some(Modal::NewTicket(Box::new(TicketForm::new(
             contact.as_ref(),
-            &contacts,
+            contacts,
         ))));
     }
 
