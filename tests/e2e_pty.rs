@@ -7,6 +7,7 @@ mod support;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use support::Api;
 use support::pty::{Session, detail_reference, status_line};
 
 /// The status label on the detail pane's `Status` line.
@@ -17,8 +18,8 @@ fn detail_status(screen: &str) -> Option<String> {
     Some(label.trim().to_owned())
 }
 
-#[test]
-fn an_operator_changes_a_status_and_answers_a_customer() {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_operator_changes_a_status_and_answers_a_customer() {
     let dir = tempfile::tempdir().expect("temp dir");
     let mut s = Session::start(dir.path(), &[]);
     let loaded =
@@ -64,11 +65,21 @@ fn an_operator_changes_a_status_and_answers_a_customer() {
 
     // A change made elsewhere shows without a key pressed.
     let remote = remote_of(dir.path());
-    let client = api::blocking_client();
-    let other = client.first_ticket_other_than(&remote, &reference);
+    let page = remote.get("/tickets?limit=5").await;
+    let other = page["items"]
+        .as_array()
+        .and_then(|items| items.iter().find(|t| t["reference"] != reference.as_str()))
+        .cloned()
+        .expect("another ticket");
     let new_title = format!("Cambio remoto {}", std::process::id());
     let started = Instant::now();
-    client.set_title(&remote, &other, &new_title);
+    remote
+        .set_title(
+            other["id"].as_i64().expect("id"),
+            other["version"].as_i64().expect("version"),
+            &new_title,
+        )
+        .await;
     s.wait_for("the remote change", Duration::from_secs(10), |t| {
         t.contains(&new_title)
     });
@@ -92,12 +103,23 @@ fn an_operator_changes_a_status_and_answers_a_customer() {
     s.assert_terminal_restored();
 
     // Both changes landed on the server.
-    let (url, token) = fresh_server(dir.path());
-    let ticket = client.ticket_by_reference(&url, &token, &reference);
+    let (_server, checker) = fresh_server(dir.path()).await;
+    let page = checker
+        .get(&format!("/tickets?q={reference}&limit=10"))
+        .await;
+    let ticket = page["items"]
+        .as_array()
+        .and_then(|items| items.iter().find(|t| t["reference"] == reference.as_str()))
+        .cloned()
+        .unwrap_or_else(|| panic!("no ticket {reference}: {page}"));
     assert_eq!(ticket["status"], expected_key);
     let contact = ticket["contact"]["id"].as_i64().expect("contact id");
-    let messages = client.messages(&url, &token, contact);
+    let messages = checker
+        .get(&format!("/contacts/{contact}/messages?limit=1000"))
+        .await;
     let sent: Vec<_> = messages
+        .as_array()
+        .expect("a list of messages")
         .iter()
         .filter(|m| m["body"] == body.as_str())
         .collect();
@@ -122,9 +144,9 @@ fn sigterm_sighup_and_sigint_leave_the_terminal_as_it_was() {
     }
 }
 
-/// URL and token of the embedded server of a running session, from its log
-/// and its demo credentials.
-fn remote_of(data_dir: &Path) -> (String, String) {
+/// The API of the embedded server of a running session, from its log and
+/// its demo credentials.
+fn remote_of(data_dir: &Path) -> Api {
     let log = std::fs::read_to_string(data_dir.join("deskterm.log")).expect("log file");
     let url = log
         .lines()
@@ -138,103 +160,24 @@ fn remote_of(data_dir: &Path) -> (String, String) {
     )
     .expect("credentials are JSON");
     let token = creds["token"].as_str().expect("token").to_owned();
-    (url, token)
+    Api { url, token }
 }
 
-/// Starts a reference server on the session's database, after the session ended.
-fn fresh_server(data_dir: &Path) -> (String, String) {
-    let rt = tokio::runtime::Runtime::new().expect("runtime");
-    let db_path = data_dir.join("helpdesk.db");
-    let (url, token) = rt.block_on(async {
-        let db = deskterm_server::Db::open(&db_path).await.expect("open db");
-        let (_, token) = deskterm_server::add_operator(&db, "Checker", "checker@example.com")
-            .await
-            .expect("operator");
-        let server = deskterm_server::spawn(db, "127.0.0.1:0".parse().expect("addr"))
-            .await
-            .expect("server");
-        let url = server.url();
-        // The server lives as long as the runtime, which is leaked for the rest of the test.
-        std::mem::forget(server);
-        (url, token)
-    });
-    std::mem::forget(rt);
-    (url, token)
-}
-
-/// Small blocking HTTP helpers over the API.
-mod api {
-    use serde_json::Value;
-
-    pub struct Client(tokio::runtime::Runtime, ::reqwest::Client);
-
-    pub fn blocking_client() -> Client {
-        Client(
-            tokio::runtime::Runtime::new().expect("runtime"),
-            ::reqwest::Client::builder()
-                .no_proxy()
-                .build()
-                .expect("client"),
-        )
-    }
-
-    impl Client {
-        fn get(&self, url: &str, token: &str) -> Value {
-            self.0.block_on(async {
-                let r = self
-                    .1
-                    .get(url)
-                    .bearer_auth(token)
-                    .send()
-                    .await
-                    .expect("GET");
-                assert!(r.status().is_success(), "GET {url}: {}", r.status());
-                r.json().await.expect("JSON")
-            })
-        }
-
-        pub fn ticket_by_reference(&self, base: &str, token: &str, reference: &str) -> Value {
-            let page = self.get(
-                &format!("{base}/api/v1/tickets?q={reference}&limit=10"),
-                token,
-            );
-            page["items"]
-                .as_array()
-                .and_then(|items| items.iter().find(|t| t["reference"] == reference).cloned())
-                .unwrap_or_else(|| panic!("no ticket {reference}: {page}"))
-        }
-
-        pub fn first_ticket_other_than(&self, remote: &(String, String), reference: &str) -> Value {
-            let page = self.get(&format!("{}/api/v1/tickets?limit=5", remote.0), &remote.1);
-            page["items"]
-                .as_array()
-                .and_then(|items| items.iter().find(|t| t["reference"] != reference).cloned())
-                .expect("another ticket")
-        }
-
-        pub fn set_title(&self, remote: &(String, String), ticket: &Value, title: &str) {
-            let id = ticket["id"].as_i64().expect("id");
-            let version = ticket["version"].as_i64().expect("version");
-            self.0.block_on(async {
-                let r = self
-                    .1
-                    .patch(format!("{}/api/v1/tickets/{id}", remote.0))
-                    .bearer_auth(&remote.1)
-                    .header("If-Match", format!("\"{version}\""))
-                    .json(&serde_json::json!({ "title": title }))
-                    .send()
-                    .await
-                    .expect("PATCH");
-                assert!(r.status().is_success(), "PATCH: {}", r.status());
-            });
-        }
-
-        pub fn messages(&self, base: &str, token: &str, contact: i64) -> Vec<Value> {
-            let v = self.get(
-                &format!("{base}/api/v1/contacts/{contact}/messages?limit=1000"),
-                token,
-            );
-            v.as_array().cloned().expect("a list of messages")
-        }
-    }
+/// A reference server on the session's database, after the session ended,
+/// with a new operator to check what landed.
+async fn fresh_server(data_dir: &Path) -> (deskterm_server::RunningServer, Api) {
+    let db = deskterm_server::Db::open(&data_dir.join("helpdesk.db"))
+        .await
+        .expect("open db");
+    let (_, token) = deskterm_server::add_operator(&db, "Checker", "checker@example.com")
+        .await
+        .expect("operator");
+    let server = deskterm_server::spawn(db, "127.0.0.1:0".parse().expect("addr"))
+        .await
+        .expect("server");
+    let api = Api {
+        url: server.url(),
+        token,
+    };
+    (server, api)
 }
