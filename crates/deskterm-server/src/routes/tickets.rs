@@ -97,17 +97,9 @@ pub(super) async fn patch(
     if_match: IfMatch,
     Body(patch): Body<TicketPatch>,
 ) -> ApiResult<Answer> {
-    if if_match == IfMatch::Missing {
-        return Err(ApiError::precondition_required());
-    }
     let now = time::now();
     let mut tx = state.db.write().await?;
-    let current = tickets::get(tx.conn(), id)
-        .await?
-        .ok_or_else(|| ApiError::not_found(format!("ticket {id}")))?;
-    if !if_match.matches(current.version) {
-        return Err(ApiError::precondition_failed(current));
-    }
+    let current = current_if_matches(&mut tx, id, &if_match).await?;
     let outcome = editing::patch(tx.conn(), id, &patch, now).await?;
     let ticket = outcome.ticket;
     if ticket.version != current.version {
@@ -121,22 +113,34 @@ pub(super) async fn patch(
     Ok(Answer::json(StatusCode::OK, &ticket)?.etag(etag(ticket.version)))
 }
 
-/// Deletes a ticket and its notes; `If-Match` must name the current version.
-pub(super) async fn delete(
-    State(state): State<AppState>,
-    PathParam(id): PathParam<TicketId>,
-    if_match: IfMatch,
-) -> ApiResult<Response> {
-    if if_match == IfMatch::Missing {
+/// The ticket a write is about, if the client's `If-Match` names its current
+/// version: 428 without one, 404 when there is no such ticket, 412 with the
+/// current ticket when the client's copy is stale.
+async fn current_if_matches(
+    tx: &mut crate::db::WriteTx,
+    id: TicketId,
+    if_match: &IfMatch,
+) -> ApiResult<deskterm_api::Ticket> {
+    if *if_match == IfMatch::Missing {
         return Err(ApiError::precondition_required());
     }
-    let mut tx = state.db.write().await?;
     let current = tickets::get(tx.conn(), id)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("ticket {id}")))?;
     if !if_match.matches(current.version) {
         return Err(ApiError::precondition_failed(current));
     }
+    Ok(current)
+}
+
+/// Deletes a ticket and its notes; `If-Match` must name the current version.
+pub(super) async fn delete(
+    State(state): State<AppState>,
+    PathParam(id): PathParam<TicketId>,
+    if_match: IfMatch,
+) -> ApiResult<Response> {
+    let mut tx = state.db.write().await?;
+    current_if_matches(&mut tx, id, &if_match).await?;
     tickets::delete(tx.conn(), id).await?;
     tx.record(time::now(), ChangeKind::TicketDeleted { id })
         .await?;
