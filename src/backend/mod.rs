@@ -5,6 +5,7 @@
 //! `deskterm-api` and sanitizes every piece of text on the way in.
 
 pub mod native;
+pub mod sse;
 
 use std::fmt;
 use std::pin::Pin;
@@ -101,6 +102,9 @@ pub enum LiveEvent {
         /// Where the feed continues.
         latest_seq: i64,
     },
+    /// The server said it is still there and has nothing new: what the client
+    /// shows is current.
+    KeepAlive,
 }
 
 /// A live stream of changes; it ends or yields an error when the connection drops.

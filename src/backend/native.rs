@@ -8,11 +8,11 @@ use deskterm_api::{
     ChangesPage, ChatMessage, ContactId, Me, Meta, NewMessage, NewNote, NewTicket, Note, Problem,
     Ticket, TicketId, TicketPage, TicketPatch, TicketQuery,
 };
-use eventsource_stream::Eventsource;
 use futures_util::StreamExt;
 use reqwest::{Method, RequestBuilder, Response, StatusCode, header};
 use serde::de::DeserializeOwned;
 
+use super::sse::{self, Frame};
 use super::{Backend, BackendError, BackendResult, Capabilities, LiveEvent, LiveStream};
 use crate::sanitize;
 
@@ -315,19 +315,81 @@ impl Backend for NativeBackend {
             .await
             .map_err(transport_error)?;
         let response = check(response).await?;
-        let stream = response
-            .bytes_stream()
-            .eventsource()
-            .filter_map(|item| async move {
-                match item {
-                    Err(e) => Some(Err(BackendError::Network(format!(
-                        "live stream broke: {e}"
-                    )))),
-                    Ok(event) => parse_live_event(&event.event, &event.data).transpose(),
-                }
-            });
-        Ok(Box::pin(stream))
+        Ok(Box::pin(live_events(response.bytes_stream())))
     }
+}
+
+/// The most bytes handed to the SSE parser at once, so the frames waiting to
+/// be read never take much more memory than the bytes they came from.
+const FEED_SLICE: usize = 16 * 1024;
+
+/// Reads the live stream's bytes into [`LiveEvent`]s. It ends after the first
+/// error: a broken connection, or an event larger than [`sse::MAX_EVENT_BYTES`]
+/// (the connection is then dropped rather than read any further).
+fn live_events<S, B, E>(
+    bytes: S,
+) -> impl futures_util::Stream<Item = BackendResult<LiveEvent>> + Send
+where
+    S: futures_util::Stream<Item = Result<B, E>> + Send + Unpin,
+    B: AsRef<[u8]> + Send,
+    E: std::fmt::Display,
+{
+    struct Reading<S, B> {
+        /// The connection; `None` once it is dropped.
+        bytes: Option<S>,
+        parser: sse::Parser,
+        /// A chunk not yet given to the parser entirely, and how much of it was.
+        pending: Option<(B, usize)>,
+        frames: std::collections::VecDeque<Frame>,
+        /// The error to report once the frames read before it are out.
+        error: Option<BackendError>,
+    }
+    let start: Reading<S, B> = Reading {
+        bytes: Some(bytes),
+        parser: sse::Parser::new(),
+        pending: None,
+        frames: std::collections::VecDeque::new(),
+        error: None,
+    };
+    futures_util::stream::unfold(start, |mut r| async move {
+        loop {
+            if let Some(frame) = r.frames.pop_front() {
+                let event = match frame {
+                    Frame::Comment => Ok(Some(LiveEvent::KeepAlive)),
+                    Frame::Event(e) => parse_live_event(&e.event, &e.data),
+                };
+                match event.transpose() {
+                    Some(item) => return Some((item, r)),
+                    None => continue,
+                }
+            }
+            if let Some(error) = r.error.take() {
+                return Some((Err(error), r));
+            }
+            if let Some((chunk, done)) = r.pending.take() {
+                let rest = &chunk.as_ref()[done..];
+                let take = rest.len().min(FEED_SLICE);
+                if let Err(e) = r.parser.feed(&rest[..take], &mut r.frames) {
+                    tracing::warn!("live stream dropped: {e}");
+                    // Close the connection now instead of reading on.
+                    r.bytes = None;
+                    r.error = Some(BackendError::Server(e.to_string()));
+                } else if take < rest.len() {
+                    r.pending = Some((chunk, done + take));
+                }
+                continue;
+            }
+            match r.bytes.as_mut()?.next().await {
+                Some(Ok(chunk)) => r.pending = Some((chunk, 0)),
+                Some(Err(e)) => {
+                    r.bytes = None;
+                    let error = BackendError::Network(format!("live stream broke: {e}"));
+                    return Some((Err(error), r));
+                }
+                None => return None,
+            }
+        }
+    })
 }
 
 /// Maps one SSE event to a [`LiveEvent`]; unknown event names are skipped so

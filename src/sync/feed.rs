@@ -2,6 +2,11 @@
 //! one, otherwise after a full load; live changes from then on, written to
 //! the cache before they are shown; reconnecting with backoff when the link
 //! drops, and reloading in full when the server says the cursor is too old.
+//!
+//! A server that answers but does not deliver must not look healthy: the
+//! backoff starts over only once a stream has delivered a change or stayed up
+//! for [`STABLE_AFTER`], full reloads the server asks for are spaced out
+//! ([`ReloadPacer`]), and "synced" means data arrived, never a mere answer.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -9,6 +14,7 @@ use std::time::Duration;
 use deskterm_api::{Change, ChangeKind};
 use futures_util::StreamExt;
 use tokio::sync::{Notify, mpsc};
+use tokio::time::Instant;
 
 use super::cache::Cache;
 use super::{Connection, Events, SyncEvent, all_tickets};
@@ -18,11 +24,22 @@ use crate::backend::{Backend, BackendError, BackendResult, LiveEvent};
 const POLL_INTERVAL: Duration = Duration::from_secs(2);
 /// Failures in a row after which the status says offline rather than reconnecting.
 const OFFLINE_AFTER: u32 = 3;
+/// A live stream that stays up this long has proved the link works, even
+/// when nothing happened on the helpdesk meanwhile.
+const STABLE_AFTER: Duration = Duration::from_secs(30);
+/// The least time between the starts of two full reloads the server asks for.
+const RESYNC_GAP_MIN: Duration = Duration::from_secs(5);
+/// The gap doubles while such reloads repeat, up to this.
+const RESYNC_GAP_MAX: Duration = Duration::from_secs(120);
+/// "Synced" is told at most this often (a burst of changes is one sync).
+const SYNCED_EVERY: Duration = Duration::from_secs(1);
 
 /// Why the live phase ended.
 enum Next {
-    /// Load everything again.
+    /// The operator asked to load everything again.
     Reload,
+    /// The server said the cursor is unusable: load everything again, paced.
+    Resync,
 }
 
 /// Counts failures in a row and tells the UI how the link is doing.
@@ -30,7 +47,9 @@ struct Link<'a> {
     events: &'a Events,
     failures: u32,
     backoff: Backoff,
+    pacer: ReloadPacer,
     online: Arc<Notify>,
+    last_synced: Option<Instant>,
 }
 
 impl Link<'_> {
@@ -47,13 +66,32 @@ impl Link<'_> {
         self.backoff.next_delay()
     }
 
-    fn up(&mut self) {
-        self.failures = 0;
-        self.backoff.reset();
+    /// A stream is open (or a poll was answered); a write waiting out its pause may go.
+    fn connected(&mut self) {
         self.events
             .send(SyncEvent::Connection(Connection::Connected));
-        self.events.send(SyncEvent::Synced);
         self.online.notify_one();
+    }
+
+    /// The link delivered data or stayed up: failures, backoff and reload
+    /// pacing start over. A mere answer to `/events` is not enough, or a
+    /// server that closes every stream at once would be hit twice a second.
+    fn proven(&mut self) {
+        self.failures = 0;
+        self.backoff.reset();
+        self.pacer.proven();
+    }
+
+    /// What the UI shows is current as of now.
+    fn synced(&mut self) {
+        let now = Instant::now();
+        if self
+            .last_synced
+            .is_none_or(|last| now.duration_since(last) >= SYNCED_EVERY)
+        {
+            self.last_synced = Some(now);
+            self.events.send(SyncEvent::Synced);
+        }
     }
 }
 
@@ -70,7 +108,9 @@ pub(super) async fn follow(
         events: &events,
         failures: 0,
         backoff: Backoff::default(),
+        pacer: ReloadPacer::default(),
         online,
+        last_synced: None,
     };
     let mut resume = cached_since;
     loop {
@@ -85,7 +125,11 @@ pub(super) async fn follow(
                 }
             },
             None => match load_everything(backend.as_ref(), &cache, &events).await {
-                Ok(since) => since,
+                Ok(since) => {
+                    link.pacer.loaded();
+                    link.synced();
+                    since
+                }
                 Err(e) => {
                     let delay = link.broken(&e);
                     wait_or_reload(delay, &mut reload).await;
@@ -93,8 +137,22 @@ pub(super) async fn follow(
                 }
             },
         };
-        let Next::Reload =
-            follow_changes(backend.as_ref(), &cache, &mut link, since, &mut reload).await;
+        match follow_changes(backend.as_ref(), &cache, &mut link, since, &mut reload).await {
+            Next::Reload => {}
+            Next::Resync => {
+                let delay = link.pacer.delay();
+                if !delay.is_zero() {
+                    tracing::warn!("sync: the server asks for full reloads again and again");
+                    events.send(SyncEvent::Connection(Connection::Reconnecting {
+                        reason: format!(
+                            "the server keeps asking for a full reload; the next one in {} s",
+                            delay.as_secs_f64().ceil()
+                        ),
+                    }));
+                    wait_or_reload(delay, &mut reload).await;
+                }
+            }
+        }
     }
 }
 
@@ -175,20 +233,31 @@ async fn stream_changes(
     reload: &mut mpsc::UnboundedReceiver<()>,
 ) -> BackendResult<Next> {
     let mut stream = backend.live(*since).await?;
-    link.up();
+    link.connected();
+    let stable = tokio::time::sleep(STABLE_AFTER);
+    tokio::pin!(stable);
+    let mut stayed_up = false;
     loop {
         tokio::select! {
             item = stream.next() => match item {
                 None => return Err(BackendError::Network("the live stream ended".into())),
                 Some(Err(e)) => return Err(e),
-                Some(Ok(LiveEvent::Resync { .. })) => return Ok(Next::Reload),
+                Some(Ok(LiveEvent::Resync { .. })) => return Ok(Next::Resync),
+                // The server has nothing new: what is on screen is current.
+                Some(Ok(LiveEvent::KeepAlive)) => link.synced(),
                 Some(Ok(LiveEvent::Change(change))) => {
                     if change.seq > *since {
                         *since = change.seq;
                         apply(backend, cache, link.events, change).await;
+                        link.proven();
+                        link.synced();
                     }
                 }
             },
+            () = &mut stable, if !stayed_up => {
+                stayed_up = true;
+                link.proven();
+            }
             Some(()) = reload.recv() => return Ok(Next::Reload),
         }
     }
@@ -206,9 +275,11 @@ async fn poll_changes(
             .changes(*since, deskterm_api::PAGE_LIMIT_MAX)
             .await?;
         if page.resync {
-            return Ok(Next::Reload);
+            return Ok(Next::Resync);
         }
-        link.up();
+        // An answered poll is data: the feed as it stands.
+        link.connected();
+        link.proven();
         let full = page.changes.len() >= deskterm_api::PAGE_LIMIT_MAX as usize;
         for change in page.changes {
             if change.seq > *since {
@@ -219,6 +290,7 @@ async fn poll_changes(
         if full {
             continue;
         }
+        link.synced();
         tokio::select! {
             _ = tokio::time::sleep(POLL_INTERVAL) => {}
             Some(()) = reload.recv() => return Ok(Next::Reload),
@@ -279,6 +351,58 @@ impl Backoff {
         self.attempt = 0;
     }
 }
+
+/// Spaces out the full reloads the server asks for: a server that answers
+/// every stream with `resync` must not make the client reload in a loop.
+/// The first one goes at once; while they repeat with no working stream in
+/// between, each waits twice as long as the one before, up to a limit.
+#[derive(Debug)]
+pub(crate) struct ReloadPacer {
+    /// When the last full load finished.
+    last: Option<Instant>,
+    /// The least time from that load to the next one.
+    gap: Duration,
+    /// A stream delivered data since the last full load.
+    proven: bool,
+}
+
+impl Default for ReloadPacer {
+    fn default() -> Self {
+        ReloadPacer {
+            last: None,
+            gap: RESYNC_GAP_MIN,
+            proven: false,
+        }
+    }
+}
+
+impl ReloadPacer {
+    /// How long to wait before the next reload the server asked for.
+    pub(crate) fn delay(&self) -> Duration {
+        self.last
+            .map(|last| (last + self.gap).saturating_duration_since(Instant::now()))
+            .unwrap_or_default()
+    }
+
+    /// A full load finished.
+    pub(crate) fn loaded(&mut self) {
+        if self.last.is_some() && !self.proven {
+            self.gap = (self.gap * 2).min(RESYNC_GAP_MAX);
+        }
+        self.last = Some(Instant::now());
+        self.proven = false;
+    }
+
+    /// The link works again: reloads need no spacing beyond the least one.
+    pub(crate) fn proven(&mut self) {
+        self.proven = true;
+        self.gap = RESYNC_GAP_MIN;
+    }
+}
+
+#[cfg(test)]
+#[path = "feed_tests.rs"]
+mod feed_tests;
 
 #[cfg(test)]
 mod tests {
