@@ -45,7 +45,11 @@ async fn read_head(socket: &mut TcpStream) {
     let mut head = Vec::new();
     let mut byte = [0u8; 1];
     while !head.ends_with(b"\r\n\r\n") {
-        assert_eq!(socket.read(&mut byte).await.unwrap(), 1, "request cut short");
+        assert_eq!(
+            socket.read(&mut byte).await.unwrap(),
+            1,
+            "request cut short"
+        );
         head.push(byte[0]);
     }
     let head = String::from_utf8_lossy(&head);

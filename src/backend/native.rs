@@ -447,4 +447,46 @@ mod tests {
         assert_eq!(parse_live_event("future", "{}"), Ok(None));
         assert!(parse_live_event("change", "{").is_err());
     }
+
+    #[tokio::test]
+    async fn live_events_keep_what_came_before_an_oversized_event_then_end() {
+        let mut chunk = b":\n\nevent: resync\ndata: {\"latest_seq\":4}\n\ndata: ".to_vec();
+        chunk.resize(chunk.len() + sse::MAX_EVENT_BYTES, b'x');
+        let chunks: Vec<Result<Vec<u8>, String>> = vec![Ok(chunk), Ok(b"\n\n".to_vec())];
+        let items: Vec<_> = live_events(futures_util::stream::iter(chunks))
+            .collect()
+            .await;
+        assert_eq!(
+            items,
+            vec![
+                Ok(LiveEvent::KeepAlive),
+                Ok(LiveEvent::Resync { latest_seq: 4 }),
+                Err(BackendError::Server(
+                    "the live stream sent an event larger than 1 MiB".into()
+                )),
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn live_events_end_when_the_connection_breaks() {
+        let chunks: Vec<Result<&[u8], &str>> = vec![
+            Ok(b"event: resync\ndata: {\"latest_seq\":4}\n"),
+            Ok(b"\n"),
+            Err("connection reset"),
+            Ok(b"event: resync\ndata: {\"latest_seq\":5}\n\n"),
+        ];
+        let items: Vec<_> = live_events(futures_util::stream::iter(chunks))
+            .collect()
+            .await;
+        assert_eq!(
+            items,
+            vec![
+                Ok(LiveEvent::Resync { latest_seq: 4 }),
+                Err(BackendError::Network(
+                    "live stream broke: connection reset".into()
+                )),
+            ]
+        );
+    }
 }

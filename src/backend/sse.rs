@@ -192,18 +192,15 @@ impl Parser {
                 self.data.push_str(&value);
                 self.data.push('\n');
             }
-            b"id" => {
-                if !value.contains('\0') {
-                    self.id.clear();
-                    self.check_room(value.len())?;
-                    self.id.push_str(&value);
-                }
+            // An id with NUL is ignored.
+            b"id" if !value.contains('\0') => {
+                self.id.clear();
+                self.check_room(value.len())?;
+                self.id.push_str(&value);
             }
-            b"retry" => {
-                if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
-                    // Too many digits for a u64 is as good as "forever".
-                    self.retry = Some(value.parse().unwrap_or(u64::MAX));
-                }
+            // Only digits; too many for a u64 is as good as "forever".
+            b"retry" if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) => {
+                self.retry = Some(value.parse().unwrap_or(u64::MAX));
             }
             _ => {}
         }
