@@ -70,6 +70,8 @@ enum Live {
     KeepAliveThenSilent,
     /// Delivers one new change, then closes.
     OneChangeThenEnds,
+    /// Fails as the connector does when an event passes the size cap.
+    Oversized,
 }
 
 struct Stub {
@@ -232,6 +234,11 @@ impl Backend for Stub {
                 })
                 .chain(stream::pending()),
             ),
+            Live::Oversized => Box::pin(stream::once(async {
+                Err(BackendError::Server(
+                    "the live stream sent an event larger than 1 MiB".into(),
+                ))
+            })),
             Live::OneChangeThenEnds => {
                 let hold = self.hold.clone();
                 Box::pin(stream::once(async move {
@@ -441,4 +448,18 @@ async fn a_stream_that_delivers_changes_reconnects_promptly() {
     );
     assert!(feed.count(|e| matches!(e, SyncEvent::TicketDeleted(_))) >= 30);
     assert!(feed.count(|e| matches!(e, SyncEvent::Synced)) >= 20);
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_oversized_event_is_shown_and_backed_off() {
+    let feed = Feed::start(Live::Oversized, false).await;
+    tokio::time::sleep(MINUTE).await;
+    let attempts = feed.within_first_minute(&feed.stub.streams);
+    assert!((4..=10).contains(&attempts), "{attempts} streams opened");
+    let shown = feed.events.lock().unwrap().iter().any(|(_, e)| {
+        matches!(e, SyncEvent::Connection(Connection::Reconnecting { reason } | Connection::Offline { reason })
+            if reason.contains("the live stream sent an event larger than 1 MiB"))
+    });
+    assert!(shown, "the status bar does not say why");
+    assert_eq!(feed.count(|e| matches!(e, SyncEvent::Synced)), 1);
 }
