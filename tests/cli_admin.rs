@@ -47,14 +47,39 @@ async fn operators_are_listed_revoked_and_rotated_from_the_command_line() {
     let db = db_path.as_path();
     let ana = token(&deskterm(
         db,
-        &["operator", "add", "--name", "Ana", "--email", "ana@example.com", "--role", "admin"],
+        &[
+            "operator",
+            "add",
+            "--name",
+            "Ana",
+            "--email",
+            "ana@example.com",
+            "--role",
+            "admin",
+        ],
     ));
     let bruno = token(&deskterm(
         db,
-        &["operator", "add", "--name", "Bruno", "--email", "bruno@example.com"],
+        &[
+            "operator",
+            "add",
+            "--name",
+            "Bruno",
+            "--email",
+            "bruno@example.com",
+        ],
     ));
     let bad_role = Command::new(env!("CARGO_BIN_EXE_deskterm"))
-        .args(["operator", "add", "--name", "X", "--email", "x@example.com", "--role", "boss"])
+        .args([
+            "operator",
+            "add",
+            "--name",
+            "X",
+            "--email",
+            "x@example.com",
+            "--role",
+            "boss",
+        ])
         .arg("--db")
         .arg(db)
         .output()
@@ -62,7 +87,11 @@ async fn operators_are_listed_revoked_and_rotated_from_the_command_line() {
     assert!(!bad_role.status.success());
 
     let list = deskterm(db, &["operator", "list"]);
-    let rows: Vec<Vec<&str>> = list.lines().skip(1).map(|l| l.split('\t').collect()).collect();
+    let rows: Vec<Vec<&str>> = list
+        .lines()
+        .skip(1)
+        .map(|l| l.split('\t').collect())
+        .collect();
     assert_eq!(
         rows,
         [
@@ -94,7 +123,10 @@ async fn operators_are_listed_revoked_and_rotated_from_the_command_line() {
     deskterm(db, &["operator", "revoke", "bruno@example.com"]);
     assert_eq!(status(&http, &url, &bruno).await, 401);
     let list = deskterm(db, &["operator", "list"]);
-    assert!(list.contains("2\tBruno\tbruno@example.com\tagent\trevoked\t0"), "{list}");
+    assert!(
+        list.contains("2\tBruno\tbruno@example.com\tagent\trevoked\t0"),
+        "{list}"
+    );
 
     // Rotated by id: the old token fails at once, the new one works.
     let rotated = token(&deskterm(db, &["token", "rotate", "1"]));

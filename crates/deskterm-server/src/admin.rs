@@ -136,15 +136,14 @@ pub async fn add_channel(db: &Db, name: &str) -> anyhow::Result<String> {
         anyhow::bail!("the channel {name} exists already");
     }
     let now = time::to_db(time::now());
-    let channel_id = sqlx::query(
-        "INSERT INTO channels (name, name_folded, created_at) VALUES (?, ?, ?)",
-    )
-    .bind(&name)
-    .bind(fold(&name))
-    .bind(&now)
-    .execute(tx.conn())
-    .await?
-    .last_insert_rowid();
+    let channel_id =
+        sqlx::query("INSERT INTO channels (name, name_folded, created_at) VALUES (?, ?, ?)")
+            .bind(&name)
+            .bind(fold(&name))
+            .bind(&now)
+            .execute(tx.conn())
+            .await?
+            .last_insert_rowid();
     let token = new_token(CHANNEL_TOKEN_PREFIX)?;
     sqlx::query("INSERT INTO channel_tokens (channel_id, hash, created_at) VALUES (?, ?, ?)")
         .bind(channel_id)

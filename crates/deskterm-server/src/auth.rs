@@ -5,8 +5,8 @@
 use std::net::{IpAddr, SocketAddr};
 
 use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
-use axum::http::{HeaderValue, StatusCode, header};
 use axum::http::request::Parts;
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use deskterm_api::{ChangeKind, OperatorId, OperatorRef, Role};
@@ -132,7 +132,11 @@ pub async fn add_operator_as(
     // The operator list of `GET /meta` changed.
     tx.record(time::now(), ChangeKind::MetaChanged).await?;
     tx.commit().await?;
-    tracing::info!("operator {} ({}) added as {role}", operator.id, operator.name);
+    tracing::info!(
+        "operator {} ({}) added as {role}",
+        operator.id,
+        operator.name
+    );
     Ok((operator, token))
 }
 
@@ -261,22 +265,22 @@ fn too_many_failures(wait: std::time::Duration) -> Response {
 
 /// The presented token, checked against the failed-sign-in limits: `Err` is
 /// the answer to give at once (401 without a usable header, 429 when limited).
-fn presented(state: &AppState, parts: &Parts) -> Result<(Option<IpAddr>, TokenKey), Response> {
+fn presented(state: &AppState, parts: &Parts) -> Result<(Option<IpAddr>, TokenKey), Box<Response>> {
     let address = client_address(parts);
     match bearer(parts) {
         Ok(token) => {
             let key = token_hash(token);
             match state.failed_auth.refused(address, Some(&key)) {
-                Some(wait) => Err(too_many_failures(wait)),
+                Some(wait) => Err(Box::new(too_many_failures(wait))),
                 None => Ok((address, key)),
             }
         }
         Err(e) => {
             if let Some(wait) = state.failed_auth.refused(address, None) {
-                return Err(too_many_failures(wait));
+                return Err(Box::new(too_many_failures(wait)));
             }
             state.failed_auth.failed(address, None);
-            Err(e.into_response())
+            Err(Box::new(e.into_response()))
         }
     }
 }
@@ -292,7 +296,7 @@ pub(crate) async fn require_operator(
     let (mut parts, body) = request.into_parts();
     let (address, key) = match presented(&state, &parts) {
         Ok(p) => p,
-        Err(answer) => return answer,
+        Err(answer) => return *answer,
     };
     match operator_by_token(&state.db, &key).await {
         Ok(Some(caller)) => {
@@ -326,7 +330,7 @@ pub(crate) async fn require_channel(
     let (mut parts, body) = request.into_parts();
     let (address, key) = match presented(&state, &parts) {
         Ok(p) => p,
-        Err(answer) => return answer,
+        Err(answer) => return *answer,
     };
     match channel_by_token(&state.db, &key).await {
         Ok(Some(channel)) => {

@@ -83,7 +83,11 @@ impl FailedAuth {
 
     /// How long to wait when a request with `token` from `address` must be
     /// refused without looking at the token; `None` lets it through.
-    pub(crate) fn refused(&self, address: Option<IpAddr>, token: Option<&TokenKey>) -> Option<Duration> {
+    pub(crate) fn refused(
+        &self,
+        address: Option<IpAddr>,
+        token: Option<&TokenKey>,
+    ) -> Option<Duration> {
         let now = Instant::now();
         let window = self.limits.window;
         let mut t = self.tables();
@@ -99,7 +103,13 @@ impl FailedAuth {
             return None;
         }
         let address = address?;
-        blocked(&mut t.addresses, &address, self.limits.per_address, window, now)
+        blocked(
+            &mut t.addresses,
+            &address,
+            self.limits.per_address,
+            window,
+            now,
+        )
     }
 
     /// Counts a failed sign-in.
@@ -166,7 +176,10 @@ fn count<K: Eq + Hash + Copy>(
 ) {
     if let Some(f) = table.get_mut(&key) {
         if now.duration_since(f.first) >= window {
-            *f = Failures { first: now, count: 1 };
+            *f = Failures {
+                first: now,
+                count: 1,
+            };
         } else {
             f.count = f.count.saturating_add(1);
         }
@@ -180,7 +193,13 @@ fn count<K: Eq + Hash + Copy>(
             table.remove(&stalest);
         }
     }
-    table.insert(key, Failures { first: now, count: 1 });
+    table.insert(
+        key,
+        Failures {
+            first: now,
+            count: 1,
+        },
+    );
 }
 
 /// `Retry-After` seconds for a wait: rounded up, at least one.

@@ -32,13 +32,11 @@ mod store;
 mod text;
 mod time;
 
-pub use admin::{
-    OperatorSummary, add_channel, list_operators, revoke_operator, rotate_token,
-};
+pub use admin::{OperatorSummary, add_channel, list_operators, revoke_operator, rotate_token};
 pub use auth::{add_operator, add_operator_as, issue_token};
 pub use auth_limit::AuthLimits;
-pub use deskterm_api::Role;
 pub use db::{Db, is_empty};
+pub use deskterm_api::Role;
 pub use server::{RunningServer, serve, spawn, spawn_with_limits};
 
 /// Every route of the API under `/api/v1`, with `db` as its state. Live

@@ -729,7 +729,8 @@ async fn an_inbound_message_opens_a_ticket_or_joins_the_open_one() {
     let h = Helpdesk::start().await;
     let long = format!("Hola, {} fin", "la impresora no imprime ".repeat(5));
     let r = h
-        .inbound("whatsapp",
+        .inbound(
+            "whatsapp",
             &json!({"name": "Nuevo Cliente", "phone": "+34 611 222 333", "body": long}),
         )
         .await;
@@ -750,7 +751,8 @@ async fn an_inbound_message_opens_a_ticket_or_joins_the_open_one() {
 
     // The same sender, spaced differently: same contact, same ticket.
     let r = h
-        .inbound("whatsapp",
+        .inbound(
+            "whatsapp",
             &json!({"name": "", "phone": "+34611222333", "body": "¿alguien?"}),
         )
         .await;
@@ -769,7 +771,8 @@ async fn an_inbound_message_opens_a_ticket_or_joins_the_open_one() {
         .await;
     assert_eq!(r.status(), StatusCode::OK);
     let r = h
-        .inbound("whatsapp",
+        .inbound(
+            "whatsapp",
             &json!({"name": "Nuevo Cliente", "phone": "+34 611 222 333", "body": "otra cosa"}),
         )
         .await;
@@ -781,7 +784,8 @@ async fn an_inbound_message_opens_a_ticket_or_joins_the_open_one() {
 
     // By e-mail, on another channel: another contact.
     let r = h
-        .inbound("email",
+        .inbound(
+            "email",
             &json!({"name": "Eva", "email": "eva@example.com", "body": "Factura"}),
         )
         .await;

@@ -46,7 +46,10 @@ async fn a_token_failing_again_and_again_gets_429_with_retry_after() {
     let wait = retry_after(&r);
     assert!((1..=3600).contains(&wait), "{wait}");
     let p = problem(r, StatusCode::TOO_MANY_REQUESTS).await;
-    assert!(p["detail"].as_str().unwrap().contains("failed sign-ins"), "{p}");
+    assert!(
+        p["detail"].as_str().unwrap().contains("failed sign-ins"),
+        "{p}"
+    );
     // Other tokens from the same address are not held back.
     assert_eq!(get_me(&h, &h.token).await.status(), StatusCode::OK);
     problem(get_me(&h, "dkt_other").await, StatusCode::UNAUTHORIZED).await;
@@ -63,7 +66,11 @@ async fn an_address_trying_many_tokens_gets_429_but_working_tokens_pass() {
     // Ana signs in before the guessing starts.
     assert_eq!(get_me(&h, &h.token).await.status(), StatusCode::OK);
     for i in 0..5 {
-        problem(get_me(&h, &format!("dkt_guess{i}")).await, StatusCode::UNAUTHORIZED).await;
+        problem(
+            get_me(&h, &format!("dkt_guess{i}")).await,
+            StatusCode::UNAUTHORIZED,
+        )
+        .await;
     }
     let r = get_me(&h, "dkt_guess-next").await;
     assert!(retry_after(&r) >= 1);
@@ -133,7 +140,11 @@ async fn a_revoked_operator_is_refused_on_the_very_next_request() {
         problem(get_me(&h, token).await, StatusCode::UNAUTHORIZED).await;
     }
     assert!(deskterm_server::issue_token(&h.db, bruno.id).await.is_err());
-    assert!(deskterm_server::rotate_token(&h.db, &bruno.id.to_string()).await.is_err());
+    assert!(
+        deskterm_server::rotate_token(&h.db, &bruno.id.to_string())
+            .await
+            .is_err()
+    );
     let listed = deskterm_server::list_operators(&h.db).await.unwrap();
     let b = listed.iter().find(|o| o.id == bruno.id).unwrap();
     assert!(b.revoked);
@@ -145,7 +156,9 @@ async fn a_revoked_operator_is_refused_on_the_very_next_request() {
 #[tokio::test]
 async fn a_rotated_away_token_is_refused_on_the_very_next_request() {
     let h = Helpdesk::start().await;
-    let other = deskterm_server::issue_token(&h.db, h.operator.id).await.unwrap();
+    let other = deskterm_server::issue_token(&h.db, h.operator.id)
+        .await
+        .unwrap();
     assert_eq!(get_me(&h, &h.token).await.status(), StatusCode::OK);
     let new = deskterm_server::rotate_token(&h.db, "ana@example.com")
         .await
@@ -154,5 +167,9 @@ async fn a_rotated_away_token_is_refused_on_the_very_next_request() {
         problem(get_me(&h, old).await, StatusCode::UNAUTHORIZED).await;
     }
     assert_eq!(get_me(&h, &new).await.status(), StatusCode::OK);
-    assert!(deskterm_server::rotate_token(&h.db, "nobody@example.com").await.is_err());
+    assert!(
+        deskterm_server::rotate_token(&h.db, "nobody@example.com")
+            .await
+            .is_err()
+    );
 }

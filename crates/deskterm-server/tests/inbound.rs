@@ -119,7 +119,12 @@ async fn inbound_fields_follow_the_contact_and_message_rules() {
         json!({"name": "", "phone": "3", "body": "no name: called by the phone"}),
     ] {
         let r = h.inbound("web", &body).await;
-        assert_eq!(r.status(), StatusCode::CREATED, "{}", r.text().await.unwrap());
+        assert_eq!(
+            r.status(),
+            StatusCode::CREATED,
+            "{}",
+            r.text().await.unwrap()
+        );
     }
     let before = h.ticket_count().await;
     // One past them, or missing: 422 naming the field, nothing stored.
@@ -128,7 +133,10 @@ async fn inbound_fields_follow_the_contact_and_message_rules() {
             json!({"name": name(CONTACT_MAX + 1), "phone": "4", "body": "x"}),
             "name",
         ),
-        (json!({"name": name(200_000), "phone": "4", "body": "x"}), "name"),
+        (
+            json!({"name": name(200_000), "phone": "4", "body": "x"}),
+            "name",
+        ),
         (
             json!({"name": "A", "phone": "9".repeat(CONTACT_MAX + 1), "body": "x"}),
             "phone",
@@ -137,7 +145,10 @@ async fn inbound_fields_follow_the_contact_and_message_rules() {
             json!({"name": "A", "email": email(CONTACT_MAX + 1), "body": "x"}),
             "email",
         ),
-        (json!({"name": "A", "email": "not-an-email", "body": "x"}), "email"),
+        (
+            json!({"name": "A", "email": "not-an-email", "body": "x"}),
+            "email",
+        ),
         (
             json!({"name": "A", "phone": "4", "body": "b".repeat(BODY_MAX_CHARS + 1)}),
             "body",

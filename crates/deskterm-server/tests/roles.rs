@@ -69,12 +69,20 @@ impl World {
         };
         let t = self
             .h
-            .ticket(json!({"title": "Printer", "contact_id": self.contact, "operator_id": operator}))
+            .ticket(
+                json!({"title": "Printer", "contact_id": self.contact, "operator_id": operator}),
+            )
             .await;
         t["id"].as_i64().unwrap()
     }
 
-    async fn send(&self, admin: bool, method: Method, path: &str, body: Option<Value>) -> reqwest::Response {
+    async fn send(
+        &self,
+        admin: bool,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> reqwest::Response {
         let mut req = self
             .h
             .http
@@ -95,8 +103,13 @@ impl World {
         match what {
             OnTicket::Get => self.send(admin, Method::GET, &path, None).await,
             OnTicket::Patch => {
-                self.send(admin, Method::PATCH, &path, Some(json!({"priority": "urgent"})))
-                    .await
+                self.send(
+                    admin,
+                    Method::PATCH,
+                    &path,
+                    Some(json!({"priority": "urgent"})),
+                )
+                .await
             }
             OnTicket::Delete => self.send(admin, Method::DELETE, &path, None).await,
             OnTicket::AddNote => {
@@ -152,12 +165,19 @@ async fn every_ticket_endpoint_by_role_and_whose_ticket() {
         for (is_admin, expected) in [(false, agent), (true, admin)] {
             let r = w.on_ticket(is_admin, whose, what).await;
             let role = if is_admin { "admin" } else { "agent" };
-            assert_eq!(r.status(), expected, "{what:?} on {whose:?} ticket as {role}");
+            assert_eq!(
+                r.status(),
+                expected,
+                "{what:?} on {whose:?} ticket as {role}"
+            );
             if expected == REFUSED {
                 let p = problem(r, REFUSED).await;
                 let detail = p["detail"].as_str().unwrap();
                 assert!(detail.contains("needs the admin role"), "{detail}");
-                assert!(detail.contains("another operator's") || detail.contains("unassigned"), "{detail}");
+                assert!(
+                    detail.contains("another operator's") || detail.contains("unassigned"),
+                    "{detail}"
+                );
             }
         }
     }
@@ -168,7 +188,12 @@ async fn a_refused_edit_changes_nothing() {
     let w = World::new().await;
     let id = w.ticket(false, Whose::Other).await;
     let r = w
-        .send(false, Method::PATCH, &format!("/tickets/{id}"), Some(json!({"operator_id": w.agent.0})))
+        .send(
+            false,
+            Method::PATCH,
+            &format!("/tickets/{id}"),
+            Some(json!({"operator_id": w.agent.0})),
+        )
         .await;
     problem(r, REFUSED).await;
     let t = w.h.get_json(&format!("/tickets/{id}")).await;
@@ -183,14 +208,32 @@ async fn every_other_endpoint_by_role() {
     // (method, path, body, agent's answer, admin's answer)
     let matrix: Vec<(Method, String, Option<Value>, StatusCode, StatusCode)> = vec![
         (Method::GET, "/me".into(), None, OK, OK),
-        (Method::PATCH, "/me".into(), Some(json!({"receive_ticket_emails": false})), OK, OK),
+        (
+            Method::PATCH,
+            "/me".into(),
+            Some(json!({"receive_ticket_emails": false})),
+            OK,
+            OK,
+        ),
         (Method::GET, "/meta".into(), None, OK, OK),
         (Method::GET, "/tickets".into(), None, OK, OK),
         (Method::GET, "/changes".into(), None, OK, OK),
         (Method::GET, "/contacts".into(), None, OK, OK),
         (Method::GET, format!("/contacts/{contact}"), None, OK, OK),
-        (Method::GET, format!("/contacts/{contact}/tickets"), None, OK, OK),
-        (Method::GET, format!("/contacts/{contact}/messages"), None, OK, OK),
+        (
+            Method::GET,
+            format!("/contacts/{contact}/tickets"),
+            None,
+            OK,
+            OK,
+        ),
+        (
+            Method::GET,
+            format!("/contacts/{contact}/messages"),
+            None,
+            OK,
+            OK,
+        ),
         (
             Method::POST,
             "/tickets".into(),
@@ -198,7 +241,13 @@ async fn every_other_endpoint_by_role() {
             CREATED,
             CREATED,
         ),
-        (Method::POST, "/contacts".into(), Some(json!({"name": "Eva"})), CREATED, CREATED),
+        (
+            Method::POST,
+            "/contacts".into(),
+            Some(json!({"name": "Eva"})),
+            CREATED,
+            CREATED,
+        ),
         (
             Method::POST,
             format!("/contacts/{contact}/messages"),
@@ -222,16 +271,29 @@ async fn every_other_endpoint_by_role() {
     }
     // Custom statuses: admins only; keys are unique, so one call each.
     let p = problem(
-        w.send(false, Method::POST, "/statuses", Some(json!({"label": "Waiting", "macro": "in_progress"})))
-            .await,
+        w.send(
+            false,
+            Method::POST,
+            "/statuses",
+            Some(json!({"label": "Waiting", "macro": "in_progress"})),
+        )
+        .await,
         REFUSED,
     )
     .await;
     let detail = p["detail"].as_str().unwrap();
-    assert!(detail.contains("adding a custom status needs the admin role"), "{detail}");
+    assert!(
+        detail.contains("adding a custom status needs the admin role"),
+        "{detail}"
+    );
     assert!(detail.contains("agent"), "{detail}");
     let r = w
-        .send(true, Method::POST, "/statuses", Some(json!({"label": "Waiting", "macro": "in_progress"})))
+        .send(
+            true,
+            Method::POST,
+            "/statuses",
+            Some(json!({"label": "Waiting", "macro": "in_progress"})),
+        )
         .await;
     assert_eq!(r.status(), CREATED);
 }
@@ -261,7 +323,10 @@ async fn a_database_from_before_roles_keeps_its_first_operator_as_admin() {
         let mut before_roles = sqlx::migrate!("./migrations");
         before_roles.migrations = std::borrow::Cow::Owned(before_roles.migrations[..1].to_vec());
         before_roles.run(&pool).await.unwrap();
-        for (name, email) in [("First", "first@example.com"), ("Second", "second@example.com")] {
+        for (name, email) in [
+            ("First", "first@example.com"),
+            ("Second", "second@example.com"),
+        ] {
             sqlx::query(
                 "INSERT INTO operators (name, name_folded, email, email_folded, created_at) \
                  VALUES (?, ?, ?, ?, '2026-01-01T00:00:00.000Z')",

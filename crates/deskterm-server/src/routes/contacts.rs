@@ -8,9 +8,9 @@ use serde::Deserialize;
 
 use super::AppState;
 use crate::auth::Caller;
-use crate::roles::{Action, permit};
 use crate::extract::{Body, IdempotencyKey, Params, PathParam};
 use crate::problem::{ApiError, ApiResult, FieldErrors};
+use crate::roles::{Action, permit};
 use crate::rules;
 use crate::store::contacts::{self, NewContactRow};
 use crate::store::idempotency::{self, Answer, Scope};

@@ -88,8 +88,7 @@ pub(super) async fn send(
                 format!("ticket {} is about another contact", t.reference),
             ),
             Some(t) => {
-                action =
-                    Action::AnswerCustomer(Ownership::of(&caller, t.operator.map(|o| o.id)));
+                action = Action::AnswerCustomer(Ownership::of(&caller, t.operator.map(|o| o.id)));
                 ticket_channel = Some(t.channel);
             }
         }
