@@ -4,7 +4,7 @@
 //!
 //! Successful requests are never limited. On a shared jump host every
 //! operator comes from one address, so one client with a stale token must
-//! not lock the others out: a token that worked recently from anywhere
+//! not lock the others out: a token that worked within the last hours
 //! passes a blocked address (it is still checked, so a revoked one fails).
 //! A guesser cannot get onto that list without a valid token.
 //!
@@ -42,6 +42,10 @@ impl Default for AuthLimits {
 const FAILURE_ENTRIES_MAX: usize = 10_000;
 /// Most recently good tokens remembered at once.
 const GOOD_TOKENS_MAX: usize = 1_000;
+/// How long a token that worked may pass a blocked address: a working day,
+/// so an operator back from a break is not locked out by a neighbour's
+/// misconfigured client.
+const GOOD_TOKEN_MEMORY: Duration = Duration::from_secs(12 * 3600);
 
 /// A token as the limiter knows it: its SHA-256, never the token itself.
 pub(crate) type TokenKey = [u8; 32];
@@ -64,7 +68,7 @@ pub(crate) struct FailedAuth {
 struct Tables {
     tokens: HashMap<TokenKey, Failures>,
     addresses: HashMap<IpAddr, Failures>,
-    /// Tokens that signed in within the window, with when they last did.
+    /// Tokens that signed in lately, with when they last did.
     good: HashMap<TokenKey, Instant>,
 }
 
@@ -98,7 +102,7 @@ impl FailedAuth {
         }
         let known_good = token
             .and_then(|k| t.good.get(k))
-            .is_some_and(|at| now.duration_since(*at) < window);
+            .is_some_and(|at| now.duration_since(*at) < GOOD_TOKEN_MEMORY);
         if known_good {
             return None;
         }
@@ -129,10 +133,10 @@ impl FailedAuth {
     /// Notes a successful sign-in: the token may pass a blocked address for a while.
     pub(crate) fn succeeded(&self, token: &TokenKey) {
         let now = Instant::now();
-        let window = self.limits.window;
         let mut t = self.tables();
         if t.good.len() >= GOOD_TOKENS_MAX && !t.good.contains_key(token) {
-            t.good.retain(|_, at| now.duration_since(*at) < window);
+            t.good
+                .retain(|_, at| now.duration_since(*at) < GOOD_TOKEN_MEMORY);
             if t.good.len() >= GOOD_TOKENS_MAX
                 && let Some(stalest) = t.good.iter().min_by_key(|(_, at)| **at).map(|(k, _)| *k)
             {

@@ -5,7 +5,7 @@
 //! minutes before the moment of loading:
 //!
 //! ```json
-//! { "operators": [{"name": "Ana", "email": "ana@example.com"}],
+//! { "operators": [{"name": "Ana", "email": "ana@example.com", "role": "admin"}],
 //!   "statuses": [{"key": "waiting_parts", "label": "Waiting for parts", "macro": "in_progress"}],
 //!   "contacts": [{"name": "Carla", "phone": "+34 600 000 001", "email": null, "channel": "whatsapp"}],
 //!   "tickets": [{"reference": null, "title": "Printer jam", "description": "", "status": "open",
