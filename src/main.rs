@@ -1,5 +1,6 @@
 //! `deskterm`: the operator console (default), the reference server
-//! (`deskterm serve`) and its administration (`deskterm operator add`).
+//! (`deskterm serve`) and its administration (`deskterm operator`, `deskterm
+//! token`, `deskterm channel`).
 
 use std::io::IsTerminal;
 use std::net::SocketAddr;
@@ -55,6 +56,16 @@ enum Cmd {
         #[command(subcommand)]
         command: OperatorCmd,
     },
+    /// Manage the operators' bearer tokens of a reference server database.
+    Token {
+        #[command(subcommand)]
+        command: TokenCmd,
+    },
+    /// Manage the channels customers' messages arrive on.
+    Channel {
+        #[command(subcommand)]
+        command: ChannelCmd,
+    },
     /// Show the local caches and the changes still waiting to be sent.
     Outbox,
     /// Manage the local caches.
@@ -87,6 +98,50 @@ enum OperatorCmd {
         /// E-mail address.
         #[arg(long)]
         email: String,
+        /// What the operator may do: `agent` works tickets; `admin` also manages
+        /// custom statuses and any ticket. Agent by default, so a forgotten flag
+        /// never hands out admin rights.
+        #[arg(long, default_value_t = deskterm_server::Role::Agent)]
+        role: deskterm_server::Role,
+    },
+    /// List the operators: id, name, e-mail, role, active or revoked, token count (never tokens).
+    List {
+        /// SQLite database file of the server.
+        #[arg(long)]
+        db: PathBuf,
+    },
+    /// Revoke an operator: every token of theirs stops working at once.
+    Revoke {
+        /// SQLite database file of the server.
+        #[arg(long)]
+        db: PathBuf,
+        /// The operator's id or e-mail address.
+        operator: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum TokenCmd {
+    /// Replace every token of an operator with a new one, printed alone on stdout.
+    Rotate {
+        /// SQLite database file of the server.
+        #[arg(long)]
+        db: PathBuf,
+        /// The operator's id or e-mail address.
+        operator: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum ChannelCmd {
+    /// Add a channel and print its token (only the token, on stdout): the
+    /// credential of `POST /api/v1/channels/NAME/inbound`.
+    Add {
+        /// SQLite database file of the server.
+        #[arg(long)]
+        db: PathBuf,
+        /// Channel name, e.g. `whatsapp`.
+        name: String,
     },
 }
 
@@ -100,9 +155,13 @@ fn main() -> ExitCode {
             demo,
             log,
         }) => run_server(listen, db, demo, &log),
-        Some(Cmd::Operator {
-            command: OperatorCmd::Add { db, name, email },
-        }) => add_operator(db, &name, &email),
+        Some(Cmd::Operator { command }) => manage_operators(command),
+        Some(Cmd::Token {
+            command: TokenCmd::Rotate { db, operator },
+        }) => rotate_token(db, &operator),
+        Some(Cmd::Channel {
+            command: ChannelCmd::Add { db, name },
+        }) => add_channel(db, &name),
         Some(Cmd::Outbox) => show_outbox(cli.config, cli.data_dir),
         Some(Cmd::Cache {
             command: CacheCmd::Clear { discard_unsent },
@@ -324,13 +383,85 @@ fn clear_caches(
     })
 }
 
-fn add_operator(db_path: PathBuf, name: &str, email: &str) -> anyhow::Result<()> {
+/// Runs `work` on the server database at `db_path`.
+fn with_server_db<T>(
+    db_path: &std::path::Path,
+    work: impl AsyncFnOnce(&deskterm_server::Db) -> anyhow::Result<T>,
+) -> anyhow::Result<T> {
     runtime()?.block_on(async move {
-        let db = deskterm_server::Db::open(&db_path)
+        let db = deskterm_server::Db::open(db_path)
             .await
             .map_err(|e| anyhow::anyhow!("cannot open {}: {e:#}", db_path.display()))?;
-        let (_, token) = deskterm_server::add_operator(&db, name, email).await?;
-        println!("{token}");
-        Ok(())
+        work(&db).await
     })
+}
+
+fn manage_operators(command: OperatorCmd) -> anyhow::Result<()> {
+    match command {
+        OperatorCmd::Add {
+            db,
+            name,
+            email,
+            role,
+        } => add_operator(db, &name, &email, role),
+        OperatorCmd::List { db } => list_operators(db),
+        OperatorCmd::Revoke { db, operator } => revoke_operator(db, &operator),
+    }
+}
+
+fn add_operator(
+    db_path: PathBuf,
+    name: &str,
+    email: &str,
+    role: deskterm_server::Role,
+) -> anyhow::Result<()> {
+    let token = with_server_db(&db_path, async |db| {
+        let (_, token) = deskterm_server::add_operator_as(db, name, email, role).await?;
+        Ok(token)
+    })?;
+    println!("{token}");
+    Ok(())
+}
+
+fn list_operators(db_path: PathBuf) -> anyhow::Result<()> {
+    let operators = with_server_db(&db_path, async |db| {
+        deskterm_server::list_operators(db).await
+    })?;
+    println!("id\tname\temail\trole\tstate\ttokens");
+    for o in operators {
+        let state = if o.revoked { "revoked" } else { "active" };
+        println!(
+            "{}\t{}\t{}\t{}\t{state}\t{}",
+            o.id,
+            deskterm::sanitize::line(&o.name),
+            deskterm::sanitize::line(&o.email),
+            o.role,
+            o.tokens
+        );
+    }
+    Ok(())
+}
+
+fn revoke_operator(db_path: PathBuf, operator: &str) -> anyhow::Result<()> {
+    let id = with_server_db(&db_path, async |db| {
+        deskterm_server::revoke_operator(db, operator).await
+    })?;
+    eprintln!("operator {id} revoked: their tokens no longer work");
+    Ok(())
+}
+
+fn rotate_token(db_path: PathBuf, operator: &str) -> anyhow::Result<()> {
+    let token = with_server_db(&db_path, async |db| {
+        deskterm_server::rotate_token(db, operator).await
+    })?;
+    println!("{token}");
+    Ok(())
+}
+
+fn add_channel(db_path: PathBuf, name: &str) -> anyhow::Result<()> {
+    let token = with_server_db(&db_path, async |db| {
+        deskterm_server::add_channel(db, name).await
+    })?;
+    println!("{token}");
+    Ok(())
 }

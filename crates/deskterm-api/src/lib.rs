@@ -178,6 +178,64 @@ pub struct Me {
     pub receive_ticket_emails: bool,
 }
 
+/// What an operator may do. Agents work tickets; admins also manage
+/// operators, channels and custom statuses, and may edit or delete any ticket.
+///
+/// The rules for tickets (an agent edits, answers and deletes their own
+/// tickets, edits and answers unassigned ones, and only adds notes to another
+/// operator's ticket) are the server's one policy table; a refused request is
+/// answered `403` with a problem document naming the action and the role it needs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Works tickets. The default: a forgotten flag must not hand out admin rights.
+    #[default]
+    Agent,
+    /// Also manages operators, channels and custom statuses.
+    Admin,
+}
+
+impl Role {
+    /// Wire name: `agent` or `admin`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Agent => "agent",
+            Role::Admin => "admin",
+        }
+    }
+}
+
+impl std::fmt::Display for Role {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for Role {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Role, String> {
+        match s {
+            "agent" => Ok(Role::Agent),
+            "admin" => Ok(Role::Admin),
+            other => Err(format!("{other:?} is not a role (agent or admin)")),
+        }
+    }
+}
+
+/// What `GET /me` and `PATCH /me` answer: the operator and their [`Role`].
+/// The role sits beside [`Me`] (flattened on the wire) so clients that read
+/// only [`Me`] keep working.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MeWithRole {
+    /// The operator's profile.
+    #[serde(flatten)]
+    pub me: Me,
+    /// What the operator may do; `agent` from servers without roles.
+    #[serde(default)]
+    pub role: Role,
+}
+
 /// Body of `PATCH /me`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MePatch {
@@ -635,6 +693,10 @@ pub struct NewMessage {
 }
 
 /// Body of `POST /channels/{channel}/inbound`: a customer message arriving.
+///
+/// The request carries the channel's own token (`deskterm channel add NAME`),
+/// never an operator's; name, phone, e-mail and text follow the same limits
+/// as contacts and messages (422 otherwise).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InboundMessage {
     /// Sender's name.

@@ -5,7 +5,7 @@
 //! minutes before the moment of loading:
 //!
 //! ```json
-//! { "operators": [{"name": "Ana", "email": "ana@example.com"}],
+//! { "operators": [{"name": "Ana", "email": "ana@example.com", "role": "admin"}],
 //!   "statuses": [{"key": "waiting_parts", "label": "Waiting for parts", "macro": "in_progress"}],
 //!   "contacts": [{"name": "Carla", "phone": "+34 600 000 001", "email": null, "channel": "whatsapp"}],
 //!   "tickets": [{"reference": null, "title": "Printer jam", "description": "", "status": "open",
@@ -23,7 +23,7 @@
 
 use chrono::{DateTime, SubsecRound, TimeDelta, Utc};
 use deskterm_api::{
-    Direction, MacroStatus, NewContact, NewTicket, OperatorRef, Priority, StatusDef,
+    Direction, MacroStatus, NewContact, NewTicket, OperatorRef, Priority, Role, StatusDef,
 };
 use serde::{Deserialize, Serialize};
 
@@ -64,6 +64,9 @@ pub struct DemoOperator {
     pub name: String,
     /// E-mail address, unique.
     pub email: String,
+    /// Role; the first operator is an admin and the others agents when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<Role>,
 }
 
 /// A custom status.
@@ -204,7 +207,11 @@ pub async fn load(db: &Db, data: &DemoData, now: DateTime<Utc>) -> anyhow::Resul
         let what = format!("operators[{i}]");
         let (name, email) =
             check_operator(&op.name, &op.email).map_err(|e| anyhow::anyhow!("{what}: {e}"))?;
-        let operator = insert_operator(tx.conn(), &name, &email)
+        // The first operator runs the demo helpdesk (custom statuses need an admin).
+        let role = op
+            .role
+            .unwrap_or(if i == 0 { Role::Admin } else { Role::Agent });
+        let operator = insert_operator(tx.conn(), &name, &email, role)
             .await
             .map_err(|e| anyhow::anyhow!("{what}: {e}"))?;
         operators.push(operator);
@@ -410,6 +417,7 @@ pub async fn load(db: &Db, data: &DemoData, now: DateTime<Utc>) -> anyhow::Resul
                 body,
                 channel,
                 created_at: *at,
+                channel_token_id: None,
             },
         )
         .await?;

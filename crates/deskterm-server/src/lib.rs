@@ -14,7 +14,9 @@
 
 #![warn(missing_docs)]
 
+mod admin;
 mod auth;
+mod auth_limit;
 mod db;
 pub mod demo;
 mod editing;
@@ -22,6 +24,7 @@ mod extract;
 mod feed;
 mod listing;
 mod problem;
+mod roles;
 mod routes;
 mod rules;
 mod server;
@@ -29,9 +32,12 @@ mod store;
 mod text;
 mod time;
 
-pub use auth::{add_operator, issue_token};
+pub use admin::{OperatorSummary, add_channel, list_operators, revoke_operator, rotate_token};
+pub use auth::{add_operator, add_operator_as, issue_token};
+pub use auth_limit::AuthLimits;
 pub use db::{Db, is_empty};
-pub use server::{RunningServer, serve, spawn};
+pub use deskterm_api::Role;
+pub use server::{RunningServer, serve, spawn, spawn_with_limits};
 
 /// Every route of the API under `/api/v1`, with `db` as its state. Live
 /// streams of this router end only when their clients leave; [`spawn`] and

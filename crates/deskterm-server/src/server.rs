@@ -6,6 +6,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::Duration;
 
 use axum::Router;
+use axum::extract::ConnectInfo;
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
@@ -13,6 +14,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio::task::{JoinHandle, JoinSet};
 
+use crate::auth_limit::AuthLimits;
 use crate::db::Db;
 use crate::routes::{self, AppState};
 
@@ -82,12 +84,21 @@ impl Drop for RunningServer {
 
 /// Binds `listen` (port 0 picks a free one) and serves the API on it in a background task.
 pub async fn spawn(db: Db, listen: SocketAddr) -> anyhow::Result<RunningServer> {
+    spawn_with_limits(db, listen, AuthLimits::default()).await
+}
+
+/// [`spawn`], limiting failed sign-ins by `limits` instead of the defaults.
+pub async fn spawn_with_limits(
+    db: Db,
+    listen: SocketAddr,
+    limits: AuthLimits,
+) -> anyhow::Result<RunningServer> {
     let listener = TcpListener::bind(listen)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
     let addr = listener.local_addr()?;
     let (control, stop) = watch::channel(Stop::Running);
-    let task = tokio::spawn(run(AppState::new(db), listener, stop));
+    let task = tokio::spawn(run(AppState::with_limits(db, limits), listener, stop));
     tracing::info!("serving the helpdesk API on http://{addr}");
     Ok(RunningServer {
         addr,
@@ -128,8 +139,8 @@ async fn run(state: AppState, listener: TcpListener, mut stop: watch::Receiver<S
         tokio::select! {
             how = stop_requested(&mut stop) => break how,
             accepted = listener.accept() => match accepted {
-                Ok((stream, _peer)) => {
-                    connections.spawn(connection(app.clone(), stream, stop.clone()));
+                Ok((stream, peer)) => {
+                    connections.spawn(connection(app.clone(), stream, peer, stop.clone()));
                 }
                 Err(e) => {
                     // Out of file descriptors and the like: wait rather than spin.
@@ -157,9 +168,16 @@ async fn run(state: AppState, listener: TcpListener, mut stop: watch::Receiver<S
 }
 
 /// Serves one HTTP/1 connection; on a graceful stop it finishes the request under way.
-async fn connection(app: Router, stream: TcpStream, mut stop: watch::Receiver<Stop>) {
+async fn connection(
+    app: Router,
+    stream: TcpStream,
+    peer: SocketAddr,
+    mut stop: watch::Receiver<Stop>,
+) {
     let mut builder = http1::Builder::new();
     builder.timer(TokioTimer::new());
+    // Each request knows its client's address, as axum's `ConnectInfo`.
+    let app = app.layer(axum::Extension(ConnectInfo(peer)));
     let conn = builder.serve_connection(TokioIo::new(stream), TowerToHyperService::new(app));
     tokio::pin!(conn);
     let mut closing = false;

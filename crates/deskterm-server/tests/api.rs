@@ -729,8 +729,8 @@ async fn an_inbound_message_opens_a_ticket_or_joins_the_open_one() {
     let h = Helpdesk::start().await;
     let long = format!("Hola, {} fin", "la impresora no imprime ".repeat(5));
     let r = h
-        .post(
-            "/channels/whatsapp/inbound",
+        .inbound(
+            "whatsapp",
             &json!({"name": "Nuevo Cliente", "phone": "+34 611 222 333", "body": long}),
         )
         .await;
@@ -751,8 +751,8 @@ async fn an_inbound_message_opens_a_ticket_or_joins_the_open_one() {
 
     // The same sender, spaced differently: same contact, same ticket.
     let r = h
-        .post(
-            "/channels/whatsapp/inbound",
+        .inbound(
+            "whatsapp",
             &json!({"name": "", "phone": "+34611222333", "body": "¿alguien?"}),
         )
         .await;
@@ -771,8 +771,8 @@ async fn an_inbound_message_opens_a_ticket_or_joins_the_open_one() {
         .await;
     assert_eq!(r.status(), StatusCode::OK);
     let r = h
-        .post(
-            "/channels/whatsapp/inbound",
+        .inbound(
+            "whatsapp",
             &json!({"name": "Nuevo Cliente", "phone": "+34 611 222 333", "body": "otra cosa"}),
         )
         .await;
@@ -784,8 +784,8 @@ async fn an_inbound_message_opens_a_ticket_or_joins_the_open_one() {
 
     // By e-mail, on another channel: another contact.
     let r = h
-        .post(
-            "/channels/email/inbound",
+        .inbound(
+            "email",
             &json!({"name": "Eva", "email": "eva@example.com", "body": "Factura"}),
         )
         .await;

@@ -477,18 +477,6 @@ async fn bad_notes_contacts_and_messages_change_nothing() {
             format!("/contacts/{contact}/messages"),
             json!({"body": "x", "ticket_id": 999}),
         ),
-        (
-            "/channels/web/inbound".to_owned(),
-            json!({"name": "X", "body": "no address"}),
-        ),
-        (
-            "/channels/web/inbound".to_owned(),
-            json!({"name": "X", "phone": "1", "body": " "}),
-        ),
-        (
-            "/channels/web/inbound".to_owned(),
-            json!({"name": "X", "email": "not-an-email", "body": "x"}),
-        ),
         ("/contacts".to_owned(), json!({"name": " "})),
         (
             "/contacts".to_owned(),

@@ -205,8 +205,8 @@ async fn a_foreign_cursor_gets_a_resync_event_then_live_changes() {
     let data: Value = serde_json::from_str(&resync.data).unwrap();
     assert_eq!(data, json!({"latest_seq": latest}));
     h.contact("Carla", None, None).await;
-    h.post(
-        "/channels/web/inbound",
+    h.inbound(
+        "web",
         &json!({"name": "Eva", "email": "eva@example.com", "body": "hola"}),
     )
     .await;

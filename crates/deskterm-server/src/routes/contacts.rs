@@ -10,6 +10,7 @@ use super::AppState;
 use crate::auth::Caller;
 use crate::extract::{Body, IdempotencyKey, Params, PathParam};
 use crate::problem::{ApiError, ApiResult, FieldErrors};
+use crate::roles::{Action, permit};
 use crate::rules;
 use crate::store::contacts::{self, NewContactRow};
 use crate::store::idempotency::{self, Answer, Scope};
@@ -66,6 +67,7 @@ pub(super) async fn create(
     IdempotencyKey(key): IdempotencyKey,
     Body(new): Body<NewContact>,
 ) -> ApiResult<Answer> {
+    permit(&caller, Action::AddContact)?;
     let scope = Scope::of(caller.id, "POST /contacts".to_owned(), key);
     let mut errors = FieldErrors::default();
     let valid = rules::contact(&new, &mut errors);

@@ -1,21 +1,28 @@
-//! `GET /me`, `PATCH /me`: the signed-in operator and their profile option.
+//! `GET /me`, `PATCH /me`: the signed-in operator, their role and their profile option.
 
 use axum::Json;
 use axum::extract::State;
-use deskterm_api::{Me, MePatch};
+use deskterm_api::{MePatch, MeWithRole};
 
 use super::AppState;
 use crate::auth::Caller;
 use crate::extract::Body;
 use crate::problem::{ApiError, ApiResult};
+use crate::roles::{Action, permit};
 use crate::store::operators;
 
-/// The signed-in operator.
-pub(super) async fn get(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Me>> {
-    operators::me(state.db.pool(), caller.id)
+/// The signed-in operator and their role.
+pub(super) async fn get(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> ApiResult<Json<MeWithRole>> {
+    let me = operators::me(state.db.pool(), caller.id)
         .await?
-        .map(Json)
-        .ok_or_else(|| ApiError::unauthorized("the operator no longer exists"))
+        .ok_or_else(|| ApiError::unauthorized("the operator no longer exists"))?;
+    Ok(Json(MeWithRole {
+        me,
+        role: caller.role,
+    }))
 }
 
 /// Changes the operator's profile option.
@@ -23,7 +30,8 @@ pub(super) async fn patch(
     State(state): State<AppState>,
     caller: Caller,
     Body(patch): Body<MePatch>,
-) -> ApiResult<Json<Me>> {
+) -> ApiResult<Json<MeWithRole>> {
+    permit(&caller, Action::EditProfile)?;
     let mut tx = state.db.write().await?;
     if let Some(on) = patch.receive_ticket_emails {
         operators::set_receive_ticket_emails(tx.conn(), caller.id, on).await?;
@@ -32,5 +40,8 @@ pub(super) async fn patch(
         .await?
         .ok_or_else(|| ApiError::unauthorized("the operator no longer exists"))?;
     tx.commit().await?;
-    Ok(Json(me))
+    Ok(Json(MeWithRole {
+        me,
+        role: caller.role,
+    }))
 }

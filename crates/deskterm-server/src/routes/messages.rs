@@ -5,22 +5,24 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use deskterm_api::{
-    ChangeKind, ChatMessage, ContactId, Direction, InboundMessage, NewMessage, NewTicket,
+    ChangeKind, ChatMessage, ContactId, Direction, InboundMessage, NewContact, NewMessage,
+    NewTicket,
 };
 use serde::Deserialize;
 
 use super::AppState;
 use super::contacts::page_limit;
-use crate::auth::Caller;
+use crate::auth::{Caller, ChannelCaller};
 use crate::editing::{self, Times};
 use crate::extract::{Body, IdempotencyKey, Params, PathParam};
 use crate::problem::{ApiError, ApiResult, FieldErrors};
+use crate::roles::{Action, Ownership, permit};
 use crate::rules::{self, DEFAULT_CHANNEL};
 use crate::store::contacts::{self, NewContactRow};
 use crate::store::idempotency::{self, Answer, Scope};
 use crate::store::messages::{self, NewMessageRow};
 use crate::store::tickets;
-use crate::text::title_from_body;
+use crate::text::{fold, non_blank, title_from_body};
 use crate::time;
 
 /// Messages per page when the client does not say.
@@ -77,6 +79,7 @@ pub(super) async fn send(
         .await?
         .ok_or_else(|| ApiError::not_found(format!("contact {contact_id}")))?;
     let mut ticket_channel = None;
+    let mut action = Action::WriteToContact;
     if let Some(ticket_id) = new.ticket_id {
         match tickets::get(tx.conn(), ticket_id).await? {
             None => errors.add("ticket_id", format!("there is no ticket {ticket_id}")),
@@ -84,9 +87,13 @@ pub(super) async fn send(
                 "ticket_id",
                 format!("ticket {} is about another contact", t.reference),
             ),
-            Some(t) => ticket_channel = Some(t.channel),
+            Some(t) => {
+                action = Action::AnswerCustomer(Ownership::of(&caller, t.operator.map(|o| o.id)));
+                ticket_channel = Some(t.channel);
+            }
         }
     }
+    permit(&caller, action)?;
     errors.check()?;
     let channel = ticket_channel
         .or(contact.channel)
@@ -101,6 +108,7 @@ pub(super) async fn send(
             body: &body,
             channel: &channel,
             created_at: now,
+            channel_token_id: None,
         },
         now,
         &scope,
@@ -123,36 +131,55 @@ async fn store(
     idempotency::commit_with(tx, scope.as_ref(), answer).await
 }
 
-/// A customer's message arriving on `channel`: the sender is found by phone
-/// or e-mail (or created), and the message joins their newest ticket in
-/// progress, or opens a new one.
+/// A customer's message arriving on `channel`, posted with that channel's
+/// token: the sender is found by phone or e-mail (or created), and the
+/// message joins their newest ticket in progress, or opens a new one. Name,
+/// phone, e-mail and text follow the rules of contacts and messages.
+///
+/// An `Idempotency-Key` is not honoured here yet: stored answers are keyed
+/// by operator, and a channel is none.
 pub(super) async fn inbound(
     State(state): State<AppState>,
-    caller: Caller,
+    sender: ChannelCaller,
     PathParam(channel): PathParam<String>,
-    IdempotencyKey(key): IdempotencyKey,
     Body(msg): Body<InboundMessage>,
 ) -> ApiResult<Answer> {
-    let scope = Scope::of(caller.id, format!("POST /channels/{channel}/inbound"), key);
-    let mut errors = FieldErrors::default();
-    let channel = rules::channel(&channel, "channel", &mut errors);
-    let body = rules::body(&msg.body, &mut errors);
-    let phone = rules::contact_field(msg.phone.as_deref(), "phone", &mut errors);
-    let email = rules::contact_field(msg.email.as_deref(), "email", &mut errors);
-    if phone.is_none() && email.is_none() {
-        errors.add("phone", "a phone or an e-mail is needed to know who wrote");
+    if fold(channel.trim()) != fold(&sender.channel) {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            format!(
+                "this token belongs to the channel {0:?}; it posts only to /channels/{0}/inbound",
+                sender.channel
+            ),
+        ));
     }
+    let mut errors = FieldErrors::default();
+    let body = rules::body(&msg.body, &mut errors);
+    // A sender without a name is called by their phone or e-mail.
     let name = match msg.name.trim() {
-        "" => phone.clone().or_else(|| email.clone()).unwrap_or_default(),
+        "" => non_blank(msg.phone.as_deref())
+            .or_else(|| non_blank(msg.email.as_deref()))
+            .unwrap_or_default(),
         name => name.to_owned(),
     };
+    let contact = rules::contact(
+        &NewContact {
+            name,
+            phone: msg.phone,
+            email: msg.email,
+            channel: Some(sender.channel),
+        },
+        &mut errors,
+    );
+    if contact.phone.is_none() && contact.email.is_none() {
+        errors.add("phone", "a phone or an e-mail is needed to know who wrote");
+    }
     errors.check()?;
+    let (name, phone, email) = (contact.name, contact.phone, contact.email);
+    let channel = contact.channel.unwrap_or_default();
 
     let now = time::now();
     let mut tx = state.db.write().await?;
-    if let Some(answer) = idempotency::find(tx.conn(), scope.as_ref()).await? {
-        return Ok(answer);
-    }
     let contact_id =
         match contacts::find_by_address(tx.conn(), phone.as_deref(), email.as_deref()).await? {
             Some(id) => id,
@@ -204,9 +231,10 @@ pub(super) async fn inbound(
             body: &body,
             channel: &channel,
             created_at: now,
+            channel_token_id: Some(sender.token_id),
         },
         now,
-        &scope,
+        &None,
     )
     .await
 }

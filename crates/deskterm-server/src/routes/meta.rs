@@ -6,8 +6,10 @@ use axum::http::StatusCode;
 use deskterm_api::{ChangeKind, Meta, NewStatus, Priority, ServerCapabilities, StatusDef};
 
 use super::AppState;
+use crate::auth::Caller;
 use crate::extract::Body;
 use crate::problem::{ApiError, ApiResult, FieldErrors};
+use crate::roles::{Action, permit};
 use crate::rules::{STATUS_KEY_MAX_CHARS, STATUS_LABEL_MAX_CHARS};
 use crate::store::{categories, operators, statuses};
 use crate::text::{chars, is_status_key, status_key_from_label};
@@ -50,11 +52,13 @@ pub(super) async fn get(State(state): State<AppState>) -> ApiResult<Json<Meta>> 
     }))
 }
 
-/// Adds a custom status; its macro-status is required.
+/// Adds a custom status (admins only); its macro-status is required.
 pub(super) async fn add_status(
     State(state): State<AppState>,
+    caller: Caller,
     Body(new): Body<NewStatus>,
 ) -> ApiResult<(StatusCode, Json<StatusDef>)> {
+    permit(&caller, Action::AddStatus)?;
     let mut errors = FieldErrors::default();
     let label = new.label.trim().to_owned();
     if label.is_empty() {

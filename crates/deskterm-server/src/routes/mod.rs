@@ -1,5 +1,7 @@
 //! The HTTP API under `/api/v1`: one module per resource, all behind the
-//! operator check, every error a problem document.
+//! operator check (inbound messages behind the channel check), writes
+//! checked against the role policy of [`crate::roles`], every error a
+//! problem document.
 
 mod changes;
 mod contacts;
@@ -21,7 +23,8 @@ use deskterm_api::{BASE_PATH, REQUEST_BODY_MAX_BYTES};
 use tokio::sync::watch;
 use tower_http::trace::TraceLayer;
 
-use crate::auth::require_operator;
+use crate::auth::{require_channel, require_operator};
+use crate::auth_limit::{AuthLimits, FailedAuth};
 use crate::db::Db;
 use crate::problem::ApiError;
 
@@ -31,14 +34,22 @@ pub(crate) struct AppState {
     pub(crate) db: Db,
     /// Turns `true` when the server stops; live streams end then.
     pub(crate) stopping: Arc<watch::Sender<bool>>,
+    /// Failed sign-ins, per token and per address.
+    pub(crate) failed_auth: Arc<FailedAuth>,
 }
 
 impl AppState {
-    /// State for a server that is not stopping.
+    /// State for a server that is not stopping, with the default limits.
     pub(crate) fn new(db: Db) -> AppState {
+        AppState::with_limits(db, AuthLimits::default())
+    }
+
+    /// State for a server that is not stopping, limiting failed sign-ins by `limits`.
+    pub(crate) fn with_limits(db: Db, limits: AuthLimits) -> AppState {
         AppState {
             db,
             stopping: Arc::new(watch::channel(false).0),
+            failed_auth: Arc::new(FailedAuth::new(limits)),
         }
     }
 }
@@ -64,13 +75,21 @@ pub(crate) fn build(state: AppState) -> Router {
             "/contacts/{id}/messages",
             get(messages::list).post(messages::send),
         )
-        .route("/channels/{channel}/inbound", post(messages::inbound))
         .route("/changes", get(changes::page))
         .route("/events", get(events::stream))
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
             require_operator,
         ))
+        // Customers' messages come with their channel's token, never an operator's.
+        .merge(
+            Router::new()
+                .route("/channels/{channel}/inbound", post(messages::inbound))
+                .route_layer(middleware::from_fn_with_state(
+                    state.clone(),
+                    require_channel,
+                )),
+        )
         .method_not_allowed_fallback(method_not_allowed);
     Router::new()
         .nest(BASE_PATH, api)

@@ -9,6 +9,7 @@ use super::AppState;
 use crate::auth::Caller;
 use crate::extract::{Body, IdempotencyKey, PathParam};
 use crate::problem::{ApiError, ApiResult, FieldErrors};
+use crate::roles::{Action, Ownership, permit};
 use crate::rules;
 use crate::store::idempotency::{self, Answer, Scope};
 use crate::store::{notes, tickets};
@@ -42,9 +43,11 @@ pub(super) async fn add(
     if let Some(answer) = idempotency::find(tx.conn(), scope.as_ref()).await? {
         return Ok(answer);
     }
-    if tickets::get(tx.conn(), id).await?.is_none() {
-        return Err(ApiError::not_found(format!("ticket {id}")));
-    }
+    let ticket = tickets::get(tx.conn(), id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("ticket {id}")))?;
+    let whose = Ownership::of(&caller, ticket.operator.map(|o| o.id));
+    permit(&caller, Action::AddNote(whose))?;
     errors.check()?;
     let note = notes::insert(tx.conn(), id, caller.id, &body, now).await?;
     tx.record(now, ChangeKind::NoteAdded(note.clone())).await?;

@@ -13,6 +13,7 @@ use crate::editing::{self, Times};
 use crate::extract::{Body, IdempotencyKey, IfMatch, Params, PathParam};
 use crate::listing::Listing;
 use crate::problem::{ApiError, ApiResult};
+use crate::roles::{Action, Ownership, permit};
 use crate::store::idempotency::{self, Answer, Scope};
 use crate::store::{statuses, tickets};
 use crate::time;
@@ -58,6 +59,7 @@ pub(super) async fn create(
     IdempotencyKey(key): IdempotencyKey,
     Body(new): Body<NewTicket>,
 ) -> ApiResult<Answer> {
+    permit(&caller, Action::OpenTicket)?;
     let scope = Scope::of(caller.id, "POST /tickets".to_owned(), key);
     let now = time::now();
     let mut tx = state.db.write().await?;
@@ -93,13 +95,14 @@ pub(super) async fn get(
 /// Applies a merge patch; `If-Match` must name the current version.
 pub(super) async fn patch(
     State(state): State<AppState>,
+    caller: Caller,
     PathParam(id): PathParam<TicketId>,
     if_match: IfMatch,
     Body(patch): Body<TicketPatch>,
 ) -> ApiResult<Answer> {
     let now = time::now();
     let mut tx = state.db.write().await?;
-    let current = current_if_matches(&mut tx, id, &if_match).await?;
+    let current = current_if_matches(&mut tx, id, &if_match, &caller, Action::EditTicket).await?;
     let outcome = editing::patch(tx.conn(), id, &patch, now).await?;
     let ticket = outcome.ticket;
     if ticket.version != current.version {
@@ -113,13 +116,16 @@ pub(super) async fn patch(
     Ok(Answer::json(StatusCode::OK, &ticket)?.etag(etag(ticket.version)))
 }
 
-/// The ticket a write is about, if the client's `If-Match` names its current
-/// version: 428 without one, 404 when there is no such ticket, 412 with the
+/// The ticket a write is about, if the caller may `action` it and the
+/// client's `If-Match` names its current version: 428 without one, 404 when
+/// there is no such ticket, 403 when the role does not allow it, 412 with the
 /// current ticket when the client's copy is stale.
 async fn current_if_matches(
     tx: &mut crate::db::WriteTx,
     id: TicketId,
     if_match: &IfMatch,
+    caller: &Caller,
+    action: fn(Ownership) -> Action,
 ) -> ApiResult<deskterm_api::Ticket> {
     if *if_match == IfMatch::Missing {
         return Err(ApiError::precondition_required());
@@ -127,6 +133,8 @@ async fn current_if_matches(
     let current = tickets::get(tx.conn(), id)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("ticket {id}")))?;
+    let whose = Ownership::of(caller, current.operator.as_ref().map(|o| o.id));
+    permit(caller, action(whose))?;
     if !if_match.matches(current.version) {
         return Err(ApiError::precondition_failed(current));
     }
@@ -136,11 +144,12 @@ async fn current_if_matches(
 /// Deletes a ticket and its notes; `If-Match` must name the current version.
 pub(super) async fn delete(
     State(state): State<AppState>,
+    caller: Caller,
     PathParam(id): PathParam<TicketId>,
     if_match: IfMatch,
 ) -> ApiResult<Response> {
     let mut tx = state.db.write().await?;
-    current_if_matches(&mut tx, id, &if_match).await?;
+    current_if_matches(&mut tx, id, &if_match, &caller, Action::DeleteTicket).await?;
     tickets::delete(tx.conn(), id).await?;
     tx.record(time::now(), ChangeKind::TicketDeleted { id })
         .await?;

@@ -81,6 +81,8 @@ pub(crate) struct NewMessageRow<'a> {
     pub(crate) body: &'a str,
     pub(crate) channel: &'a str,
     pub(crate) created_at: DateTime<Utc>,
+    /// The channel token that brought an inbound message.
+    pub(crate) channel_token_id: Option<i64>,
 }
 
 /// Adds a message and returns it as stored.
@@ -90,7 +92,7 @@ pub(crate) async fn insert(
 ) -> Result<ChatMessage, sqlx::Error> {
     let id = sqlx::query(
         "INSERT INTO messages (contact_id, ticket_id, direction, operator_id, body, channel, \
-             created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+             created_at, channel_token_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(m.contact_id)
     .bind(m.ticket_id)
@@ -99,6 +101,7 @@ pub(crate) async fn insert(
     .bind(m.body)
     .bind(m.channel)
     .bind(time::to_db(m.created_at))
+    .bind(m.channel_token_id)
     .execute(&mut *conn)
     .await?
     .last_insert_rowid();

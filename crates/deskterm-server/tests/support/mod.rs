@@ -20,18 +20,32 @@ pub struct Helpdesk {
 }
 
 impl Helpdesk {
-    /// A fresh helpdesk with the operator "Ana Test".
+    /// A fresh helpdesk with the admin "Ana Test".
     pub async fn start() -> Helpdesk {
+        Helpdesk::start_with_limits(deskterm_server::AuthLimits::default()).await
+    }
+
+    /// A fresh helpdesk with the admin "Ana Test", limiting failed sign-ins by `limits`.
+    pub async fn start_with_limits(limits: deskterm_server::AuthLimits) -> Helpdesk {
         let dir = tempfile::tempdir().expect("temp dir");
         let db = Db::open(&dir.path().join("nested").join("helpdesk.db"))
             .await
             .expect("open db");
-        let (operator, token) = deskterm_server::add_operator(&db, "Ana Test", "ana@example.com")
-            .await
-            .expect("operator");
-        let server = deskterm_server::spawn(db.clone(), "127.0.0.1:0".parse().expect("addr"))
-            .await
-            .expect("spawn");
+        let (operator, token) = deskterm_server::add_operator_as(
+            &db,
+            "Ana Test",
+            "ana@example.com",
+            deskterm_server::Role::Admin,
+        )
+        .await
+        .expect("operator");
+        let server = deskterm_server::spawn_with_limits(
+            db.clone(),
+            "127.0.0.1:0".parse().expect("addr"),
+            limits,
+        )
+        .await
+        .expect("spawn");
         Helpdesk {
             dir,
             db,
@@ -59,6 +73,32 @@ impl Helpdesk {
         self.http
             .request(method, self.url(path))
             .bearer_auth(&self.token)
+    }
+
+    /// A customer's message posted to `/channels/{channel}/inbound` with the
+    /// channel's token (the channel is added the first time).
+    pub async fn inbound(&self, channel: &str, body: &Value) -> Response {
+        let token = self.channel_token(channel).await;
+        self.http
+            .post(self.url(&format!("/channels/{channel}/inbound")))
+            .bearer_auth(token)
+            .json(body)
+            .send()
+            .await
+            .expect("POST inbound")
+    }
+
+    /// The token of `channel`, added when new (kept in the temp dir, by name).
+    pub async fn channel_token(&self, channel: &str) -> String {
+        let file = self.dir.path().join(format!("channel-{channel}.token"));
+        if let Ok(token) = std::fs::read_to_string(&file) {
+            return token;
+        }
+        let token = deskterm_server::add_channel(&self.db, channel)
+            .await
+            .expect("channel");
+        std::fs::write(&file, &token).expect("keep channel token");
+        token
     }
 
     pub async fn get(&self, path: &str) -> Response {

@@ -1,0 +1,167 @@
+//! `POST /channels/{channel}/inbound`: only the channel's own token, and the
+//! same field rules as contacts and messages.
+
+mod support;
+
+use deskterm_api::BODY_MAX_CHARS;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use support::{Helpdesk, problem};
+
+/// Longest contact name, phone or e-mail (the server's rule).
+const CONTACT_MAX: usize = 200;
+
+async fn post_with(h: &Helpdesk, channel: &str, token: Option<&str>) -> reqwest::Response {
+    let mut req = h
+        .http
+        .post(h.url(&format!("/channels/{channel}/inbound")))
+        .json(&json!({"name": "Eva", "email": "eva@example.com", "body": "hola"}));
+    if let Some(token) = token {
+        req = req.bearer_auth(token);
+    }
+    req.send().await.unwrap()
+}
+
+#[tokio::test]
+async fn only_the_channels_own_token_posts_there() {
+    let h = Helpdesk::start().await;
+    let web = h.channel_token("web").await;
+    let email = h.channel_token("email").await;
+    assert!(web.starts_with("dkc_"), "channel tokens are recognisable");
+
+    problem(post_with(&h, "web", None).await, StatusCode::UNAUTHORIZED).await;
+    problem(
+        post_with(&h, "web", Some("dkc_not-a-token")).await,
+        StatusCode::UNAUTHORIZED,
+    )
+    .await;
+
+    // An operator, even an admin, cannot post as a customer.
+    let p = problem(
+        post_with(&h, "web", Some(&h.token)).await,
+        StatusCode::FORBIDDEN,
+    )
+    .await;
+    assert!(
+        p["detail"].as_str().unwrap().contains("channel's token"),
+        "{p}"
+    );
+
+    // Another channel's token.
+    let p = problem(
+        post_with(&h, "web", Some(&email)).await,
+        StatusCode::FORBIDDEN,
+    )
+    .await;
+    assert!(p["detail"].as_str().unwrap().contains("\"email\""), "{p}");
+
+    // A channel token is nothing anywhere else.
+    let r = h
+        .http
+        .get(h.url("/tickets"))
+        .bearer_auth(&web)
+        .send()
+        .await
+        .unwrap();
+    let p = problem(r, StatusCode::UNAUTHORIZED).await;
+    assert!(p["detail"].as_str().unwrap().contains("inbound"), "{p}");
+    assert_eq!(h.ticket_count().await, 0);
+
+    // The right one.
+    let r = post_with(&h, "web", Some(&web)).await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let m: Value = r.json().await.unwrap();
+    assert_eq!(m["channel"], "web");
+    assert!(m["operator"].is_null());
+    assert_eq!(h.ticket_count().await, 1);
+    assert!(deskterm_server::add_channel(&h.db, "WEB").await.is_err());
+}
+
+#[tokio::test]
+async fn the_message_records_the_channel_token_that_brought_it() {
+    let h = Helpdesk::start().await;
+    let r = h
+        .inbound(
+            "whatsapp",
+            &json!({"name": "Eva", "phone": "+34 600 1", "body": "hola"}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let m: Value = r.json().await.unwrap();
+    let pool = sqlx::SqlitePool::connect(&format!(
+        "sqlite://{}",
+        h.dir.path().join("nested").join("helpdesk.db").display()
+    ))
+    .await
+    .unwrap();
+    let (channel,): (String,) = sqlx::query_as(
+        "SELECT c.name FROM messages m JOIN channel_tokens t ON t.id = m.channel_token_id \
+         JOIN channels c ON c.id = t.channel_id WHERE m.id = ?",
+    )
+    .bind(m["id"].as_i64().unwrap())
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(channel, "whatsapp");
+}
+
+#[tokio::test]
+async fn inbound_fields_follow_the_contact_and_message_rules() {
+    let h = Helpdesk::start().await;
+    let name = |n: usize| "n".repeat(n);
+    let email = |n: usize| format!("{}@x.io", "e".repeat(n - 5));
+    // At the limits: accepted.
+    for body in [
+        json!({"name": name(CONTACT_MAX), "phone": "1", "body": "x"}),
+        json!({"name": "A", "phone": "9".repeat(CONTACT_MAX), "body": "x"}),
+        json!({"name": "A", "email": email(CONTACT_MAX), "body": "x"}),
+        json!({"name": "A", "phone": "2", "body": "b".repeat(BODY_MAX_CHARS)}),
+        json!({"name": "", "phone": "3", "body": "no name: called by the phone"}),
+    ] {
+        let r = h.inbound("web", &body).await;
+        assert_eq!(
+            r.status(),
+            StatusCode::CREATED,
+            "{}",
+            r.text().await.unwrap()
+        );
+    }
+    let before = h.ticket_count().await;
+    // One past them, or missing: 422 naming the field, nothing stored.
+    for (body, field) in [
+        (
+            json!({"name": name(CONTACT_MAX + 1), "phone": "4", "body": "x"}),
+            "name",
+        ),
+        (
+            json!({"name": name(200_000), "phone": "4", "body": "x"}),
+            "name",
+        ),
+        (
+            json!({"name": "A", "phone": "9".repeat(CONTACT_MAX + 1), "body": "x"}),
+            "phone",
+        ),
+        (
+            json!({"name": "A", "email": email(CONTACT_MAX + 1), "body": "x"}),
+            "email",
+        ),
+        (
+            json!({"name": "A", "email": "not-an-email", "body": "x"}),
+            "email",
+        ),
+        (
+            json!({"name": "A", "phone": "4", "body": "b".repeat(BODY_MAX_CHARS + 1)}),
+            "body",
+        ),
+        (json!({"name": "A", "phone": "4", "body": " "}), "body"),
+        (json!({"name": "A", "body": "no address"}), "phone"),
+    ] {
+        let p = problem(
+            h.inbound("web", &body).await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+        assert!(p["errors"][field].is_string(), "{field}: {p}");
+    }
+    assert_eq!(h.ticket_count().await, before);
+}
