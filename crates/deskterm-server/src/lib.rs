@@ -21,6 +21,7 @@ mod editing;
 mod extract;
 mod feed;
 mod listing;
+pub mod private_files;
 mod problem;
 mod routes;
 mod rules;
