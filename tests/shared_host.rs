@@ -1,7 +1,8 @@
 //! On a shared host, what deskterm writes is readable by its owner alone:
 //! files 0600, directories 0700, under the usual umask 022; older files and
 //! deskterm's own directories lose group and world access when reopened;
-//! directories the user named are left alone.
+//! directories the user named are left alone. Logs written to a file carry
+//! no terminal control codes.
 
 use std::io::{BufRead, BufReader};
 use std::os::unix::fs::PermissionsExt;
@@ -129,11 +130,16 @@ fn the_log_file_is_private() {
 /// Starts `deskterm serve --db <db>` in `cwd`, waits until it listens, and
 /// returns it (the caller kills it).
 fn serve(cwd: &Path, db: &str) -> std::process::Child {
+    serve_with(cwd, &["--db", db], Stdio::null())
+}
+
+fn serve_with(cwd: &Path, args: &[&str], stderr: Stdio) -> std::process::Child {
     let mut child = Command::new(env!("CARGO_BIN_EXE_deskterm"))
         .current_dir(cwd)
-        .args(["serve", "--listen", "127.0.0.1:0", "--db", db])
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .args(args)
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(stderr)
         .spawn()
         .unwrap();
     let stdout = child.stdout.take().unwrap();
@@ -176,4 +182,18 @@ fn deskterm_serve_creates_its_database_private_but_leaves_the_directory_named() 
     assert_private_database(&db);
     child.kill().unwrap();
     child.wait().unwrap();
+}
+
+#[test]
+fn deskterm_serve_logs_to_a_file_without_colour_codes() {
+    let root = tempfile::tempdir().unwrap();
+    let log = root.path().join("serve.log");
+    let stderr = std::fs::File::create(&log).unwrap();
+    // Loading the demo data logs a record before the server listens.
+    let mut child = serve_with(root.path(), &["--db", "h.db", "--demo"], stderr.into());
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(text.contains("demo data loaded"), "{text}");
+    assert!(!text.contains('\u{1b}'), "colour codes in a log file: {text:?}");
 }
