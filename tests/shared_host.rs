@@ -195,5 +195,8 @@ fn deskterm_serve_logs_to_a_file_without_colour_codes() {
     child.wait().unwrap();
     let text = std::fs::read_to_string(&log).unwrap();
     assert!(text.contains("demo data loaded"), "{text}");
-    assert!(!text.contains('\u{1b}'), "colour codes in a log file: {text:?}");
+    assert!(
+        !text.contains('\u{1b}'),
+        "colour codes in a log file: {text:?}"
+    );
 }
