@@ -224,7 +224,7 @@ impl Config {
             .filter_map(|(what, file)| {
                 let mode = deskterm_server::private_files::open_to_others(file).ok()??;
                 Some(format!(
-                    "{what} {} holds a token and other users may access it (mode {mode:04o}); run: chmod 600 {}",
+                    "{what} {} holds a token other users can access (mode {mode:04o}): run chmod 600 {}",
                     file.display(),
                     file.display()
                 ))
