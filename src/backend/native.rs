@@ -71,6 +71,12 @@ impl NativeBackend {
                 parsed.host_str().unwrap_or(url)
             );
         }
+        if !https && !loopback {
+            tracing::warn!(
+                "the operator token travels in clear to {} (allow_insecure_http = true)",
+                parsed.host_str().unwrap_or(url)
+            );
+        }
         let private_ca = match &transport.ca_file {
             Some(path) => ca_certificates(path)?,
             None => Vec::new(),

@@ -41,8 +41,9 @@ impl std::fmt::Debug for Db {
 }
 
 impl Db {
-    /// Opens (creating it and its directory if missing, readable by its owner
-    /// alone) the database at `path`, in WAL mode with foreign keys on, and brings its schema up to date.
+    /// Opens (creating it and its directory if missing, readable by its
+    /// owner alone) the database at `path`, in WAL mode with foreign keys on,
+    /// and brings its schema up to date.
     pub async fn open(path: &Path) -> anyhow::Result<Db> {
         // Every ticket and chat is in it: only its owner may read it, on any host.
         let tightened = crate::private_files::prepare_database(path)
