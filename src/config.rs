@@ -9,6 +9,10 @@ use serde::Deserialize;
 
 use crate::tui::keymap::KeymapSource;
 
+mod token_command;
+
+pub use token_command::TOKEN_COMMAND_TIMEOUT;
+
 /// Environment variable naming the config file.
 pub const ENV_CONFIG: &str = "DESKTERM_CONFIG";
 /// Environment variable overriding the data directory.
@@ -34,6 +38,9 @@ pub struct Config {
     /// Key binding overrides, by context.
     #[serde(default)]
     pub keys: KeymapSource,
+    /// Warnings about the file itself (a token other users may read), for the operator.
+    #[serde(skip)]
+    pub warnings: Vec<String>,
 }
 
 /// A remote deskterm server.
@@ -48,6 +55,15 @@ pub struct ServerConfig {
     /// A file holding the token (first line).
     #[serde(default)]
     pub token_file: Option<PathBuf>,
+    /// A shell command printing the token (first line of its output).
+    #[serde(default)]
+    pub token_command: Option<String>,
+    /// Send the token over plain `http://` to a host other than this one.
+    #[serde(default)]
+    pub allow_insecure_http: bool,
+    /// PEM file of a private certificate authority trusted besides the system's.
+    #[serde(default)]
+    pub ca_file: Option<PathBuf>,
 }
 
 impl std::fmt::Debug for ServerConfig {
@@ -56,6 +72,9 @@ impl std::fmt::Debug for ServerConfig {
             .field("url", &self.url)
             .field("token", &self.token.as_ref().map(|_| "<hidden>"))
             .field("token_file", &self.token_file)
+            .field("token_command", &self.token_command)
+            .field("allow_insecure_http", &self.allow_insecure_http)
+            .field("ca_file", &self.ca_file)
             .finish()
     }
 }
@@ -92,12 +111,24 @@ pub struct Remote {
     pub url: String,
     /// Operator token.
     pub token: String,
+    /// How the token may travel.
+    pub transport: Transport,
+}
+
+/// How the token may travel to the server.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Transport {
+    /// Plain `http://` to a host other than this one is allowed (the token can be read on the way).
+    pub allow_insecure_http: bool,
+    /// A private certificate authority (PEM) trusted besides the system's roots.
+    pub ca_file: Option<PathBuf>,
 }
 
 impl std::fmt::Debug for Remote {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Remote")
             .field("url", &self.url)
+            .field("transport", &self.transport)
             .finish_non_exhaustive()
     }
 }
@@ -108,12 +139,17 @@ impl Config {
     /// dir if it exists. Environment overrides are applied on top.
     pub fn load(explicit: Option<&Path>) -> anyhow::Result<Config> {
         let from_env = std::env::var_os(ENV_CONFIG).map(PathBuf::from);
-        let mut config = match explicit.map(Path::to_path_buf).or(from_env) {
-            Some(path) => Config::read(&path)?,
-            None => match default_path() {
-                Some(path) if path.exists() => Config::read(&path)?,
-                _ => Config::default(),
-            },
+        let path = match explicit.map(Path::to_path_buf).or(from_env) {
+            Some(path) => Some(path),
+            None => default_path().filter(|p| p.exists()),
+        };
+        let mut config = match &path {
+            Some(path) => {
+                let mut config = Config::read(path)?;
+                config.warnings = config.exposed_tokens(path);
+                config
+            }
+            None => Config::default(),
         };
         config.apply_env(|name| std::env::var(name).ok());
         Ok(config)
@@ -134,8 +170,23 @@ impl Config {
             if server.url.trim().is_empty() {
                 return Err("[server] url is empty".into());
             }
-            if server.token.is_some() && server.token_file.is_some() {
-                return Err("[server] has both token and token_file; keep one".into());
+            let sources = [
+                server.token.is_some(),
+                server.token_file.is_some(),
+                server.token_command.is_some(),
+            ];
+            if sources.into_iter().filter(|&s| s).count() > 1 {
+                return Err(
+                    "[server] has more than one of token, token_file and token_command; keep one"
+                        .into(),
+                );
+            }
+            if server
+                .token_command
+                .as_deref()
+                .is_some_and(|c| c.trim().is_empty())
+            {
+                return Err("[server] token_command is empty".into());
             }
         }
         Ok(config)
@@ -153,7 +204,32 @@ impl Config {
         {
             server.token = Some(token);
             server.token_file = None;
+            server.token_command = None;
         }
+    }
+
+    /// Warnings, as ssh gives for a private key, when the config file at
+    /// `path` holds a token or names a token file that other users may read.
+    fn exposed_tokens(&self, path: &Path) -> Vec<String> {
+        let Some(server) = &self.server else {
+            return Vec::new();
+        };
+        let holders = [
+            server.token.as_ref().map(|_| ("the config file", path)),
+            server.token_file.as_deref().map(|f| ("the token file", f)),
+        ];
+        holders
+            .into_iter()
+            .flatten()
+            .filter_map(|(what, file)| {
+                let mode = deskterm_server::private_files::open_to_others(file).ok()??;
+                Some(format!(
+                    "{what} {} holds a token other users can access (mode {mode:04o}): run chmod 600 {}",
+                    file.display(),
+                    file.display()
+                ))
+            })
+            .collect()
     }
 
     /// The remote server to use, or `None` for the embedded one.
@@ -161,16 +237,17 @@ impl Config {
         let Some(server) = &self.server else {
             return Ok(None);
         };
-        let token = match (&server.token, &server.token_file) {
-            (Some(t), _) => t.clone(),
-            (None, Some(path)) => {
+        let token = match (&server.token, &server.token_file, &server.token_command) {
+            (Some(t), _, _) => t.clone(),
+            (None, Some(path), _) => {
                 let text = std::fs::read_to_string(path).map_err(|e| {
                     anyhow::anyhow!("cannot read the token file {}: {e}", path.display())
                 })?;
                 text.lines().next().unwrap_or("").trim().to_owned()
             }
-            (None, None) => anyhow::bail!(
-                "[server] needs a token (token, token_file, or ${ENV_TOKEN}) to sign in to {}",
+            (None, None, Some(command)) => token_command::run(command, TOKEN_COMMAND_TIMEOUT)?,
+            (None, None, None) => anyhow::bail!(
+                "[server] needs a token (token, token_file, token_command, or ${ENV_TOKEN}) to sign in to {}",
                 server.url
             ),
         };
@@ -180,6 +257,10 @@ impl Config {
         Ok(Some(Remote {
             url: server.url.trim().to_owned(),
             token,
+            transport: Transport {
+                allow_insecure_http: server.allow_insecure_http,
+                ca_file: server.ca_file.clone(),
+            },
         }))
     }
 
@@ -247,5 +328,90 @@ mod tests {
         assert_eq!(remote.url, "http://b:2");
         assert_eq!(remote.token, "tok");
         assert!(!format!("{remote:?}").contains("tok\""));
+        let mut c =
+            Config::parse("[server]\nurl = \"http://a:1\"\ntoken_command = \"false\"\n").unwrap();
+        c.apply_env(|name| (name == ENV_TOKEN).then(|| "tok".into()));
+        assert_eq!(c.remote().unwrap().unwrap().token, "tok");
+    }
+
+    #[test]
+    fn one_token_source_at_most() {
+        let sources = [
+            "token = \"a\"",
+            "token_file = \"/f\"",
+            "token_command = \"pass show helpdesk\"",
+        ];
+        for (i, a) in sources.iter().enumerate() {
+            for b in &sources[i + 1..] {
+                let text = format!("[server]\nurl = \"https://h\"\n{a}\n{b}\n");
+                let err = Config::parse(&text).unwrap_err();
+                assert!(err.contains("more than one"), "{a} + {b}: {err}");
+            }
+        }
+        assert!(Config::parse("[server]\nurl = \"https://h\"\ntoken_command = \" \"\n").is_err());
+    }
+
+    #[test]
+    fn the_token_can_come_from_a_command() {
+        let c = Config::parse(
+            "[server]\nurl = \"https://h\"\ntoken_command = \"echo dkt_from_pass\"\n",
+        )
+        .unwrap();
+        assert_eq!(c.remote().unwrap().unwrap().token, "dkt_from_pass");
+        let c =
+            Config::parse("[server]\nurl = \"https://h\"\ntoken_command = \"exit 3\"\n").unwrap();
+        let err = c.remote().unwrap_err().to_string();
+        assert!(err.contains("token_command `exit 3` failed"), "{err}");
+    }
+
+    #[test]
+    fn transport_options_reach_the_remote() {
+        let c = Config::parse("[server]\nurl = \"http://h\"\ntoken = \"t\"\n").unwrap();
+        assert_eq!(c.remote().unwrap().unwrap().transport, Transport::default());
+        let c = Config::parse(
+            "[server]\nurl = \"http://h\"\ntoken = \"t\"\nallow_insecure_http = true\nca_file = \"/ca.pem\"\n",
+        )
+        .unwrap();
+        let transport = c.remote().unwrap().unwrap().transport;
+        assert!(transport.allow_insecure_http);
+        assert_eq!(transport.ca_file, Some(PathBuf::from("/ca.pem")));
+    }
+
+    #[test]
+    fn a_token_other_users_may_read_is_warned_about() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("config.toml");
+        let chmod = |path: &Path, mode: u32| {
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+        };
+        std::fs::write(
+            &file,
+            "[server]\nurl = \"https://h\"\ntoken = \"dkt_inline\"\n",
+        )
+        .unwrap();
+        chmod(&file, 0o644);
+        let warnings = Config::load(Some(&file)).unwrap().warnings;
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(warnings[0].contains("mode 0644"), "{warnings:?}");
+        assert!(warnings[0].contains("chmod 600"), "{warnings:?}");
+        assert!(!warnings[0].contains("dkt_inline"), "{warnings:?}");
+        chmod(&file, 0o600);
+        assert!(Config::load(Some(&file)).unwrap().warnings.is_empty());
+
+        let token = dir.path().join("token");
+        std::fs::write(&token, "dkt_in_file\n").unwrap();
+        chmod(&token, 0o640);
+        let text = format!("[server]\nurl = \"https://h\"\ntoken_file = {:?}\n", token);
+        std::fs::write(&file, text).unwrap();
+        chmod(&file, 0o644);
+        let warnings = Config::load(Some(&file)).unwrap().warnings;
+        assert_eq!(
+            warnings.len(),
+            1,
+            "only the token file holds a token: {warnings:?}"
+        );
+        assert!(warnings[0].contains("token file"), "{warnings:?}");
+        assert!(!warnings[0].contains("dkt_in_file"), "{warnings:?}");
     }
 }

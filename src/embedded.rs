@@ -5,10 +5,10 @@
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 
-use deskterm_server::{Db, RunningServer};
+use deskterm_server::{Db, RunningServer, private_files};
 use serde::{Deserialize, Serialize};
 
-use crate::config::Remote;
+use crate::config::{Remote, Transport};
 
 /// The demo data set shipped in `assets/`.
 pub const DEMO_DATA: &str = include_str!("../assets/demo.json");
@@ -34,12 +34,16 @@ struct Credentials {
 
 /// Starts the embedded server from `data_dir`.
 pub async fn start(data_dir: &Path) -> anyhow::Result<Embedded> {
-    std::fs::create_dir_all(data_dir).map_err(|e| {
+    // The data directory is deskterm's own: nobody else on the host may look in.
+    let tightened = private_files::own_dir(data_dir).map_err(|e| {
         anyhow::anyhow!(
             "cannot create the data directory {}: {e}",
             data_dir.display()
         )
     })?;
+    if let Some(t) = tightened {
+        tracing::warn!("{t}");
+    }
     let db_path = data_dir.join(DB_FILE);
     let db = Db::open(&db_path)
         .await
@@ -71,6 +75,7 @@ pub async fn start(data_dir: &Path) -> anyhow::Result<Embedded> {
         remote: Remote {
             url: server.url(),
             token: credentials.token,
+            transport: Transport::default(),
         },
         server,
     })
@@ -101,23 +106,32 @@ async fn token_works(url: &str, token: &str) -> bool {
 }
 
 fn read(path: &Path) -> Option<Credentials> {
-    let text = std::fs::read_to_string(path).ok()?;
+    use std::io::Read;
+    // An older file may still be open to other users: it signs in as an operator.
+    let (mut file, tightened) =
+        private_files::open(path, std::fs::OpenOptions::new().read(true)).ok()?;
+    if let Some(t) = tightened {
+        tracing::warn!("{t}");
+    }
+    let mut text = String::new();
+    file.read_to_string(&mut text).ok()?;
     serde_json::from_str(&text).ok()
 }
 
 fn save(path: &Path, c: &Credentials) -> anyhow::Result<()> {
     use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
     let text = serde_json::to_string(c)?;
     let tmp: PathBuf = path.with_extension("tmp");
-    let mut file = std::fs::OpenOptions::new()
-        .create(true)
-        .write(true)
-        .truncate(true)
-        // The token signs in as an operator: only its owner may read it.
-        .mode(0o600)
-        .open(&tmp)
-        .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", tmp.display()))?;
+    // The token signs in as an operator: only its owner may read it (a
+    // leftover temporary file loses other users' access before it is written).
+    let (mut file, _) = private_files::open(
+        &tmp,
+        std::fs::OpenOptions::new()
+            .create(true)
+            .write(true)
+            .truncate(true),
+    )
+    .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", tmp.display()))?;
     file.write_all(text.as_bytes())
         .and_then(|()| file.sync_all())
         .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", tmp.display()))?;

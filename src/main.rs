@@ -196,6 +196,13 @@ fn run_console(config_path: Option<PathBuf>, data_dir: Option<PathBuf>) -> anyho
     if !std::io::stdin().is_terminal() || !std::io::stdout().is_terminal() {
         anyhow::bail!("deskterm needs a terminal (run `deskterm serve` for the server alone)");
     }
+    // The data directory is deskterm's own: its caches and log are nobody else's business.
+    let data_dir_tightened = deskterm_server::private_files::own_dir(&data_dir).map_err(|e| {
+        anyhow::anyhow!(
+            "cannot create the data directory {}: {e}",
+            data_dir.display()
+        )
+    })?;
     let log_file = config
         .log
         .file
@@ -203,6 +210,12 @@ fn run_console(config_path: Option<PathBuf>, data_dir: Option<PathBuf>) -> anyho
         .unwrap_or_else(|| data_dir.join("deskterm.log"));
     logging::to_file(&log_file, &config.log.level)?;
     tracing::info!("deskterm {} starting", env!("CARGO_PKG_VERSION"));
+    if let Some(t) = data_dir_tightened {
+        tracing::warn!("{t}");
+    }
+    for warning in &config.warnings {
+        tracing::warn!("{warning}");
+    }
 
     runtime()?.block_on(async move {
         let (remote, server) = match remote {
@@ -213,7 +226,7 @@ fn run_console(config_path: Option<PathBuf>, data_dir: Option<PathBuf>) -> anyho
                 (e.remote, Some(e.server))
             }
         };
-        let backend = NativeBackend::new(&remote.url, &remote.token)?;
+        let backend = NativeBackend::with_transport(&remote.url, &remote.token, &remote.transport)?;
         // The embedded server's port changes every run: its cache is keyed by its database instead.
         let identity = if server.is_some() {
             format!("embedded:{}", data_dir.join(embedded::DB_FILE).display())
@@ -227,9 +240,16 @@ fn run_console(config_path: Option<PathBuf>, data_dir: Option<PathBuf>) -> anyho
         let now = chrono::Utc::now();
         let first_op = u64::try_from(now.timestamp_micros()).unwrap_or(1);
         let mut app = App::new(keymap, now, tz, first_op);
-        if let Some(notice) = opened.notice {
+        // The status bar holds one message: every start-up notice goes in it.
+        let notices: Vec<String> = config
+            .warnings
+            .iter()
+            .cloned()
+            .chain(opened.notice)
+            .collect();
+        if !notices.is_empty() {
             app.update(deskterm::tui::app::Msg::Sync(
-                deskterm::sync::SyncEvent::Notice(notice),
+                deskterm::sync::SyncEvent::Notice(notices.join("; ")),
             ));
         }
         let ending = tui::run(app, engine).await;

@@ -1,5 +1,6 @@
 //! Connector to a deskterm server (the reference backend) over its v1 HTTP API.
 
+use std::path::Path;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -14,6 +15,7 @@ use serde::de::DeserializeOwned;
 
 use super::sse::{self, Frame};
 use super::{Backend, BackendError, BackendResult, Capabilities, LiveEvent, LiveStream};
+use crate::config::Transport;
 use crate::sanitize;
 
 /// How long an ordinary request may take, end to end.
@@ -41,8 +43,15 @@ impl std::fmt::Debug for NativeBackend {
 }
 
 impl NativeBackend {
-    /// A connector for the server at `url` (e.g. `http://127.0.0.1:8080`).
+    /// A connector for the server at `url` (e.g. `https://helpdesk.example.com`)
+    /// with the safe transport: plain `http://` only to this host, TLS
+    /// checked against the system's roots.
     pub fn new(url: &str, token: &str) -> anyhow::Result<Self> {
+        NativeBackend::with_transport(url, token, &Transport::default())
+    }
+
+    /// A connector for the server at `url`, the token travelling as `transport` allows.
+    pub fn with_transport(url: &str, token: &str, transport: &Transport) -> anyhow::Result<Self> {
         let parsed = url::Url::parse(url)
             .map_err(|e| anyhow::anyhow!("the server URL {url:?} is not a URL: {e}"))?;
         if !matches!(parsed.scheme(), "http" | "https") {
@@ -53,10 +62,35 @@ impl NativeBackend {
             Some(url::Host::Ipv4(a)) if a.is_loopback()
         ) || matches!(parsed.host(), Some(url::Host::Ipv6(a)) if a.is_loopback())
             || parsed.host_str() == Some("localhost");
+        let https = parsed.scheme() == "https";
+        if !https && !loopback && !transport.allow_insecure_http {
+            // Anyone on the way could read the token and sign in as this operator.
+            anyhow::bail!(
+                "refusing to send the operator token over plain http:// to {}: use an https:// URL, \
+                 or set allow_insecure_http = true in [server] if the network to it is trusted",
+                parsed.host_str().unwrap_or(url)
+            );
+        }
+        if !https && !loopback {
+            tracing::warn!(
+                "the operator token travels in clear to {} (allow_insecure_http = true)",
+                parsed.host_str().unwrap_or(url)
+            );
+        }
+        let private_ca = match &transport.ca_file {
+            Some(path) => ca_certificates(path)?,
+            None => Vec::new(),
+        };
         let builder = || {
+            // reqwest's default TLS is rustls checking with rustls-platform-verifier: on
+            // Linux the system's roots (as rustls-native-certs finds them, SSL_CERT_FILE
+            // and SSL_CERT_DIR included); a private CA is trusted besides them.
             let b = reqwest::Client::builder()
                 .connect_timeout(CONNECT_TIMEOUT)
-                .user_agent(concat!("deskterm/", env!("CARGO_PKG_VERSION")));
+                .user_agent(concat!("deskterm/", env!("CARGO_PKG_VERSION")))
+                .tls_certs_merge(private_ca.clone())
+                // A redirect must not carry the token from https:// down to plain http://.
+                .https_only(https);
             // A proxy configured for the web must not swallow a local server.
             if loopback { b.no_proxy() } else { b }
         };
@@ -92,6 +126,25 @@ impl NativeBackend {
     }
 }
 
+/// The certificates of the private certificate authority in the PEM file `path`.
+fn ca_certificates(path: &Path) -> anyhow::Result<Vec<reqwest::Certificate>> {
+    let pem = std::fs::read(path)
+        .map_err(|e| anyhow::anyhow!("cannot read the ca_file {}: {e}", path.display()))?;
+    let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
+        anyhow::anyhow!(
+            "the ca_file {} is not PEM certificates: {e}",
+            path.display()
+        )
+    })?;
+    if certs.is_empty() {
+        anyhow::bail!(
+            "the ca_file {} holds no PEM certificate (-----BEGIN CERTIFICATE-----)",
+            path.display()
+        );
+    }
+    Ok(certs)
+}
+
 fn transport_error(e: reqwest::Error) -> BackendError {
     if e.is_timeout() {
         BackendError::Timeout
@@ -104,6 +157,12 @@ fn transport_error(e: reqwest::Error) -> BackendError {
         while let Some(s) = source {
             msg = format!("{msg}: {s}");
             source = s.source();
+        }
+        if msg.contains("invalid peer certificate") {
+            msg.push_str(
+                " (the server's certificate is not trusted: if a private authority issued it, \
+                 name its certificate in ca_file in [server])",
+            );
         }
         BackendError::Network(msg)
     }
@@ -422,6 +481,47 @@ mod tests {
         assert!(NativeBackend::new("ftp://x", "t").is_err());
         assert!(NativeBackend::new("not a url", "t").is_err());
         assert!(NativeBackend::new("http://127.0.0.1:9", "t").is_ok());
+    }
+
+    #[test]
+    fn the_token_travels_in_clear_only_to_this_host() {
+        for url in [
+            "http://127.0.0.1:8080",
+            "http://127.0.0.2",
+            "http://[::1]:8080",
+            "http://localhost:8080/",
+            "https://example.com",
+        ] {
+            assert!(NativeBackend::new(url, "t").is_ok(), "{url}");
+        }
+        for url in [
+            "http://example.com",
+            "http://10.0.0.5:8080",
+            "http://[2001:db8::1]",
+        ] {
+            let err = NativeBackend::new(url, "t").unwrap_err().to_string();
+            assert!(err.contains("allow_insecure_http = true"), "{url}: {err}");
+        }
+        let allowed = Transport {
+            allow_insecure_http: true,
+            ca_file: None,
+        };
+        assert!(NativeBackend::with_transport("http://example.com", "t", &allowed).is_ok());
+    }
+
+    #[test]
+    fn a_ca_file_must_hold_certificates() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("ca.pem");
+        let with_ca = Transport {
+            allow_insecure_http: false,
+            ca_file: Some(file.clone()),
+        };
+        let err = NativeBackend::with_transport("https://h", "t", &with_ca).unwrap_err();
+        assert!(err.to_string().contains("cannot read the ca_file"), "{err}");
+        std::fs::write(&file, "not a certificate\n").unwrap();
+        let err = NativeBackend::with_transport("https://h", "t", &with_ca).unwrap_err();
+        assert!(err.to_string().contains("no PEM certificate"), "{err}");
     }
 
     #[test]

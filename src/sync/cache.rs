@@ -10,6 +10,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use deskterm_api::{ChatMessage, ContactId, Me, Meta, Note, Ticket, TicketId};
+use deskterm_server::private_files;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -108,11 +109,14 @@ impl Cache {
     /// cache, is of a newer schema, or is corrupt is renamed aside and a
     /// fresh cache is created in its place.
     pub async fn open(path: &Path) -> anyhow::Result<Opened> {
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(|e| {
+        if let Some(dir) = path.parent()
+            && let Some(t) = private_files::own_dir(dir).map_err(|e| {
                 anyhow::anyhow!("cannot create the cache directory {}: {e}", dir.display())
-            })?;
+            })?
+        {
+            tracing::warn!("{t}");
         }
+        prepare(path)?;
         match Cache::try_open(path).await {
             Ok(cache) => Ok(Opened {
                 cache,
@@ -121,6 +125,7 @@ impl Cache {
             Err(reason) => {
                 let aside = set_aside(path)?;
                 tracing::warn!("cache {} set aside: {reason}", path.display());
+                prepare(path)?;
                 let cache = Cache::try_open(path).await.map_err(|e| {
                     anyhow::anyhow!("cannot create the cache {}: {e}", path.display())
                 })?;
@@ -568,6 +573,18 @@ pub fn files(data_dir: &Path) -> Vec<PathBuf> {
 
 fn parse<T: DeserializeOwned>(text: &str) -> Option<T> {
     serde_json::from_str(text).ok()
+}
+
+/// Creates the cache file readable by its owner alone before SQLite opens it
+/// (its `-wal` and `-shm` files take its mode), or tightens an existing one:
+/// it holds every ticket, chat and unsent change.
+fn prepare(path: &Path) -> anyhow::Result<()> {
+    let tightened = private_files::prepare_database(path)
+        .map_err(|e| anyhow::anyhow!("cannot create the cache {}: {e}", path.display()))?;
+    for t in tightened {
+        tracing::warn!("{t}");
+    }
+    Ok(())
 }
 
 /// Renames an unusable cache (and its WAL files) out of the way.

@@ -41,13 +41,15 @@ impl std::fmt::Debug for Db {
 }
 
 impl Db {
-    /// Opens (creating it and its directory if missing) the database at
-    /// `path`, in WAL mode with foreign keys on, and brings its schema up to date.
+    /// Opens (creating it and its directory if missing, readable by its
+    /// owner alone) the database at `path`, in WAL mode with foreign keys on,
+    /// and brings its schema up to date.
     pub async fn open(path: &Path) -> anyhow::Result<Db> {
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|e| {
-                anyhow::anyhow!("cannot create the directory {}: {e}", dir.display())
-            })?;
+        // Every ticket and chat is in it: only its owner may read it, on any host.
+        let tightened = crate::private_files::prepare_database(path)
+            .map_err(|e| anyhow::anyhow!("cannot create the database {}: {e}", path.display()))?;
+        for t in tightened {
+            tracing::warn!("{t}");
         }
         let options = SqliteConnectOptions::new()
             .filename(path)

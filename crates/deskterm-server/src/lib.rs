@@ -23,6 +23,7 @@ mod editing;
 mod extract;
 mod feed;
 mod listing;
+pub mod private_files;
 mod problem;
 mod roles;
 mod routes;
