@@ -104,7 +104,10 @@ pub async fn run(mut app: App, mut sync: SyncHandle) -> anyhow::Result<Ending> {
         let Some(msg) = msg else { continue };
         let mut effects = app.update(msg);
         // Take whatever else is already queued before drawing: one frame per burst.
-        while let Some(msg) = keys.ready().and_then(input_msg) {
+        // Keys after a quit are left unread, as they were before.
+        while !effects.iter().any(|e| matches!(e, Effect::Exit))
+            && let Some(msg) = keys.ready().and_then(input_msg)
+        {
             effects.extend(app.update(msg));
         }
         while let Ok(event) = sync.events.try_recv() {
