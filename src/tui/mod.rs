@@ -6,6 +6,7 @@ pub mod app;
 mod chat;
 mod detail;
 pub mod help;
+mod input;
 pub mod keymap;
 pub mod layout;
 mod list;
@@ -19,13 +20,13 @@ mod wrap;
 
 use std::time::Duration;
 
-use crossterm::event::{Event, EventStream};
+use crossterm::event::Event;
 use crossterm::terminal::{BeginSynchronizedUpdate, EndSynchronizedUpdate};
-use futures_util::StreamExt;
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::time::Instant;
 
 use app::{App, Effect, Msg};
+use input::Keyboard;
 use terminal::TerminalGuard;
 
 use crate::sync::{Command, Connection, SyncEvent, SyncHandle};
@@ -51,7 +52,8 @@ pub async fn run(mut app: App, mut sync: SyncHandle) -> anyhow::Result<Ending> {
     let mut guard = TerminalGuard::enter()?;
     let size = guard.terminal.size()?;
     app.update(Msg::Resize(size.width, size.height));
-    let mut keys = EventStream::new();
+    let mut keys = Keyboard::open()?;
+    let mut resized = signal(SignalKind::window_change())?;
     let mut sigterm = signal(SignalKind::terminate())?;
     let mut sighup = signal(SignalKind::hangup())?;
     // In raw mode ctrl-c is a key; a SIGINT can still come from `kill -INT`.
@@ -73,12 +75,16 @@ pub async fn run(mut app: App, mut sync: SyncHandle) -> anyhow::Result<Ending> {
         // Idle means idle: without pending changes nothing wakes this loop but input.
         let msg = tokio::select! {
             event = keys.next() => match event {
-                Some(Ok(Event::Key(key))) => Some(Msg::Key(key)),
-                Some(Ok(Event::Paste(text))) => Some(Msg::Paste(text)),
-                Some(Ok(Event::Resize(w, h))) => Some(Msg::Resize(w, h)),
-                Some(Ok(_)) => None,
+                Some(Ok(event)) => input_msg(event),
                 Some(Err(e)) => return Err(anyhow::anyhow!("reading the terminal failed: {e}")),
                 None => break Ending::Signal,
+            },
+            _ = resized.recv() => match crossterm::terminal::size() {
+                Ok((w, h)) => Some(Msg::Resize(w, h)),
+                Err(e) => {
+                    tracing::warn!("cannot read the terminal's new size: {e}");
+                    None
+                }
             },
             event = sync.events.recv() => match event {
                 Some(event) => Some(Msg::Sync(event)),
@@ -98,6 +104,12 @@ pub async fn run(mut app: App, mut sync: SyncHandle) -> anyhow::Result<Ending> {
         let Some(msg) = msg else { continue };
         let mut effects = app.update(msg);
         // Take whatever else is already queued before drawing: one frame per burst.
+        // Keys after a quit are left unread, as they were before.
+        while !effects.iter().any(|e| matches!(e, Effect::Exit))
+            && let Some(msg) = keys.ready().and_then(input_msg)
+        {
+            effects.extend(app.update(msg));
+        }
         while let Ok(event) = sync.events.try_recv() {
             effects.extend(app.update(Msg::Sync(event)));
         }
@@ -109,6 +121,15 @@ pub async fn run(mut app: App, mut sync: SyncHandle) -> anyhow::Result<Ending> {
     drop(guard);
     stop_engine(&mut sync).await;
     Ok(ending)
+}
+
+/// The message for a key or a paste.
+fn input_msg(event: Event) -> Option<Msg> {
+    match event {
+        Event::Key(key) => Some(Msg::Key(key)),
+        Event::Paste(text) => Some(Msg::Paste(text)),
+        _ => None,
+    }
 }
 
 /// Hands effects to the engine; true when the interface should exit.

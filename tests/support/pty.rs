@@ -125,6 +125,23 @@ impl Session {
         );
     }
 
+    /// Resizes the terminal, as a window drag does (the program gets SIGWINCH).
+    pub fn resize(&self, rows: u16, cols: u16) {
+        self.screen
+            .lock()
+            .unwrap()
+            .screen_mut()
+            .set_size(rows, cols);
+        self._master
+            .resize(PtySize {
+                rows,
+                cols,
+                pixel_width: 0,
+                pixel_height: 0,
+            })
+            .expect("resize the pty");
+    }
+
     pub fn keys(&mut self, keys: &str) {
         self.writer.write_all(keys.as_bytes()).expect("type");
         self.writer.flush().expect("flush");
@@ -165,4 +182,23 @@ pub fn detail_reference(screen: &str) -> Option<String> {
 /// The status bar: the last line of the screen.
 pub fn status_line(screen: &str) -> &str {
     screen.lines().rfind(|l| !l.trim().is_empty()).unwrap_or("")
+}
+
+/// The API of the embedded server of a running session, from its log and
+/// its demo credentials.
+pub fn embedded_api(data_dir: &Path) -> super::Api {
+    let log = std::fs::read_to_string(data_dir.join("deskterm.log")).expect("log file");
+    let url = log
+        .lines()
+        .filter_map(|l| l.split("embedded server at ").nth(1))
+        .next_back()
+        .expect("the log names the embedded server")
+        .trim()
+        .to_owned();
+    let creds: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(data_dir.join("demo-operator.json")).expect("credentials"),
+    )
+    .expect("credentials are JSON");
+    let token = creds["token"].as_str().expect("token").to_owned();
+    super::Api { url, token }
 }
