@@ -349,12 +349,12 @@ fn row_text(row: &[String], from: usize) -> String {
     row[from.min(row.len())..].concat()
 }
 
-/// Waits for the program to react (or two seconds, for an action that
-/// changes nothing), then for a finished frame followed by quiet, with
-/// nothing still loading.
-fn settle_after(s: &Session, bytes_before: usize) {
+/// Waits for the program to react (up to `react`: an action may change
+/// nothing), then for a finished frame followed by quiet, with nothing still
+/// loading.
+fn settle_after(s: &Session, bytes_before: usize, react: Duration) {
     let start = Instant::now();
-    while s.bytes_seen() == bytes_before && start.elapsed() < Duration::from_secs(2) {
+    while s.bytes_seen() == bytes_before && start.elapsed() < react {
         std::thread::sleep(Duration::from_millis(10));
     }
     let mut last = s.bytes_seen();
@@ -394,7 +394,7 @@ fn frame_finished(out: &[u8]) -> bool {
 fn press(s: &mut Session, keys: &str) {
     let before = s.bytes_seen();
     s.keys(keys);
-    settle_after(s, before);
+    settle_after(s, before, Duration::from_secs(2));
 }
 
 /// Every list row has its columns where the header has them.
@@ -476,11 +476,12 @@ fn assert_same_as_a_fresh_draw(s: &Session, cols: u16, context: &str) {
     let incremental = grid(s);
     let text = s.text();
     let before = s.bytes_seen();
+    // A resize always redraws: wait for it however long it takes.
     s.resize(cols - 1, ROWS);
-    settle_after(s, before);
+    settle_after(s, before, Duration::from_secs(60));
     let before = s.bytes_seen();
     s.resize(cols, ROWS);
-    settle_after(s, before);
+    settle_after(s, before, Duration::from_secs(60));
     let fresh = grid(s);
     for (y, (a, b)) in incremental.iter().zip(&fresh).enumerate() {
         if let Some(x) = a.iter().zip(b).position(|(a, b)| a != b) {
@@ -601,7 +602,7 @@ async fn hostile_text_neither_drives_the_terminal_nor_breaks_the_layout() {
         s.wait_for("the hostile tickets", Duration::from_secs(60), |t| {
             t.contains("connected") && t.contains("HD-") && !t.contains("loading")
         });
-        settle_after(&s, 0);
+        settle_after(&s, 0, Duration::ZERO);
         assert_list_aligned(&s, cols, &context);
 
         // Down the whole list: a step, then a page, comparing with a fresh
