@@ -1,17 +1,63 @@
 //! Text from a backend is untrusted: a customer can paste anything into a chat,
 //! and a ticket title is typed by whoever opened it. Before it reaches the
 //! domain it is cleaned so that it can never emit terminal control sequences
-//! (colour, cursor moves, window titles, clipboard writes, hyperlinks) or
-//! reorder what the operator sees with bidirectional overrides.
+//! (colour, cursor moves, window titles, clipboard writes, hyperlinks),
+//! reorder what the operator sees with bidirectional overrides, or take a
+//! different number of cells in the terminal than ratatui reserves for it
+//! (which shifts list columns and leaves cells of one ticket in another's
+//! pane).
+//!
+//! The rules, class by class:
+//!
+//! - **Controls.** `\n` is kept ([`line`]: a space); `\r\n` and a lone `\r`
+//!   are a line break; `\t` is four spaces; every other C0/C1 control and DEL
+//!   is dropped.
+//! - **Escape sequences** (7-bit `ESC …` and 8-bit C1 introducers) are dropped
+//!   whole. A CSI ends at its final byte, at the first byte that cannot belong
+//!   to it, or after 64 bytes. An OSC/DCS/APC/PM/SOS string ends at BEL, ST,
+//!   CAN or SUB; one with no terminator on its line loses only its introducer,
+//!   so it cannot hide the rest of the text.
+//! - **U+2028/U+2029** are a line break ([`line`]: a space).
+//! - **Invisible characters** — format characters and other default-ignorable
+//!   code points: soft hyphen, zero-width space/joiners (ZWJ included), bidi
+//!   controls, word joiner and invisible operators, BOM, U+180E, U+034F, the
+//!   Hangul fillers U+115F/U+1160/U+3164/U+FFA0, U+FFF9–U+FFFB, variation
+//!   selectors (VS1–VS16 and U+E0100…), tag characters — are dropped.
+//! - **Emoji sequences** fall apart into their pieces, each with the width of
+//!   a lone character: skin-tone modifiers and the keycap mark are dropped
+//!   (`👍🏽` → `👍`, `1️⃣` → `1`), a ZWJ family becomes its members side by
+//!   side, `❤️` becomes the one-cell `❤`, and a flag's regional indicators
+//!   become ASCII letters in brackets (`🇪🇸` → `[ES]`).
+//! - **Combining marks** (every other zero-width character) are kept after a
+//!   visible character, at most two per character; the rest are dropped.
+//! - **Replaced by `�`:** noncharacters, and characters whose width the
+//!   terminals do not share (U+17A4, U+17D8). The halfwidth katakana sound
+//!   marks U+FF9E/U+FF9F become their combining forms.
+//!
+//! Everything else — accented Latin, CJK (two cells), single emoji (two
+//! cells) — is kept as it is; text with nothing to clean is returned without
+//! being rebuilt. What remains takes, character by character, the width
+//! ratatui gives each grapheme.
 
-/// Cleans multi-line text: keeps `\n`, turns `\t` into spaces, drops every
-/// escape sequence and every other control or bidi-override character.
+mod escape;
+mod width;
+
+#[cfg(test)]
+mod props;
+#[cfg(test)]
+mod tests;
+
+use escape::{Introducer, Skip};
+use width::{Class, MARKS_PER_BASE};
+
+/// Cleans multi-line text: keeps line breaks, drops every escape sequence and
+/// every character without a stable width (see the module documentation).
 pub fn text(input: &str) -> String {
     clean(input, false)
 }
 
-/// Cleans a single-line value (title, name, reference): like [`text`], and
-/// line breaks become spaces.
+/// Cleans a single-line value (title, name, reference, status-bar message):
+/// like [`text`], and line breaks become spaces.
 pub fn line(input: &str) -> String {
     clean(input, true)
 }
@@ -24,77 +70,130 @@ fn clean(input: &str, single_line: bool) -> String {
     {
         return input.to_owned();
     }
-    let mut out = String::with_capacity(input.len());
-    let mut chars = input.chars().peekable();
-    while let Some(c) = chars.next() {
+    let mut out = Cleaned {
+        text: String::with_capacity(input.len()),
+        single_line,
+        marks: None,
+    };
+    // Strings before this offset are known to have no terminator on their line.
+    let mut unterminated_before = 0;
+    let mut at = 0;
+    while let Some(c) = input[at..].chars().next() {
+        at += c.len_utf8();
+        let introducer = match c {
+            '\u{1b}' => match input[at..].chars().next().and_then(escape::after_esc) {
+                Some(kind) => {
+                    at += 1;
+                    Some(kind)
+                }
+                // A lone ESC, or one before a character no sequence takes.
+                None => continue,
+            },
+            c => escape::c1(c),
+        };
+        if let Some(kind) = introducer {
+            at = match kind {
+                Introducer::Csi => escape::csi_end(input, at),
+                Introducer::String if at < unterminated_before => at,
+                Introducer::String => match escape::string_end(input, at) {
+                    Skip::To(end) => end,
+                    Skip::Unterminated => {
+                        unterminated_before = escape::line_end(input, at);
+                        at
+                    }
+                },
+                Introducer::Designation => match input[at..].chars().next() {
+                    Some(d @ '\u{20}'..='\u{7e}') => at + d.len_utf8(),
+                    _ => at,
+                },
+                Introducer::Short => at,
+            };
+            continue;
+        }
         match c {
-            '\n' if single_line => out.push(' '),
-            '\n' => out.push('\n'),
+            '\n' => out.line_break(),
             '\t' => out.push_str("    "),
             '\r' => {
                 // "\r\n" is a line break from another platform; a lone "\r" would
                 // move the cursor back over what was already drawn.
-                if chars.peek() != Some(&'\n') {
-                    out.push(if single_line { ' ' } else { '\n' });
+                if !input[at..].starts_with('\n') {
+                    out.line_break();
                 }
             }
-            '\u{1b}' => skip_escape(&mut chars),
-            // 8-bit CSI / OSC / DCS and friends introduce sequences of their own.
-            '\u{9b}' => skip_csi(&mut chars),
-            '\u{90}' | '\u{9d}' | '\u{98}' | '\u{9e}' | '\u{9f}' => skip_string(&mut chars),
-            c if needs_care(c) => {}
-            c => out.push(c),
+            c if c.is_control() => {}
+            c => match width::class(c) {
+                Class::Keep => out.push(c),
+                Class::Mark => out.mark(c),
+                Class::Map(m) if width::class(m) == Class::Mark => out.mark(m),
+                Class::Map(m) => out.push(m),
+                Class::Regional(letter) => {
+                    let pair = input[at..]
+                        .chars()
+                        .next()
+                        .and_then(|n| match width::class(n) {
+                            Class::Regional(second) => Some((n, second)),
+                            _ => None,
+                        });
+                    out.push('[');
+                    out.push(letter);
+                    if let Some((n, second)) = pair {
+                        at += n.len_utf8();
+                        out.push(second);
+                    }
+                    out.push(']');
+                }
+                Class::Break => out.line_break(),
+                Class::Drop => {}
+            },
         }
     }
-    out
+    out.text
 }
 
+/// Cleaned text being built, with what the next mark may attach to.
+struct Cleaned {
+    text: String,
+    single_line: bool,
+    /// Marks on the last visible character; `None` after a line break or at the start.
+    marks: Option<usize>,
+}
+
+impl Cleaned {
+    fn push(&mut self, c: char) {
+        self.text.push(c);
+        self.marks = Some(0);
+    }
+
+    fn push_str(&mut self, s: &str) {
+        self.text.push_str(s);
+        self.marks = Some(0);
+    }
+
+    fn mark(&mut self, c: char) {
+        if let Some(n) = &mut self.marks
+            && *n < MARKS_PER_BASE
+        {
+            *n += 1;
+            self.text.push(c);
+        }
+    }
+
+    fn line_break(&mut self) {
+        if self.single_line {
+            self.push(' ');
+        } else {
+            self.text.push('\n');
+            self.marks = None;
+        }
+    }
+}
+
+/// Whether a character is anything but text shown as it is.
 fn needs_care(c: char) -> bool {
-    c.is_control() && c != '\n' || is_bidi_control(c)
-}
-
-fn is_bidi_control(c: char) -> bool {
-    matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{200e}' | '\u{200f}' | '\u{061c}')
-}
-
-type Chars<'a> = std::iter::Peekable<std::str::Chars<'a>>;
-
-/// Skips what follows an ESC: a CSI, an OSC/DCS/APC/PM/SOS string, or a
-/// two-character sequence.
-fn skip_escape(chars: &mut Chars<'_>) {
-    match chars.next() {
-        Some('[') => skip_csi(chars),
-        Some(']' | 'P' | '_' | '^' | 'X') => skip_string(chars),
-        // Character-set designations take one more character.
-        Some('(' | ')' | '*' | '+' | '-' | '.' | '/' | '#' | '%' | ' ') => {
-            chars.next();
-        }
-        _ => {}
-    }
-}
-
-/// A CSI sequence ends with a byte in `@`..=`~`.
-fn skip_csi(chars: &mut Chars<'_>) {
-    for c in chars.by_ref() {
-        if ('@'..='~').contains(&c) {
-            break;
-        }
-    }
-}
-
-/// A string sequence ends with BEL, ST (`ESC \`) or the 8-bit ST.
-fn skip_string(chars: &mut Chars<'_>) {
-    while let Some(c) = chars.next() {
-        match c {
-            '\u{7}' | '\u{9c}' => break,
-            '\u{1b}' => {
-                if chars.peek() == Some(&'\\') {
-                    chars.next();
-                }
-                break;
-            }
-            _ => {}
-        }
+    if c.is_ascii() {
+        c.is_ascii_control() && c != '\n'
+    } else {
+        c.is_control() || width::class(c) != Class::Keep
     }
 }
 
@@ -174,56 +273,5 @@ pub fn change(c: &mut deskterm_api::Change) {
         ChangeKind::NoteAdded(n) => note(n),
         ChangeKind::MessageAdded(m) => message(m),
         ChangeKind::TicketDeleted { .. } | ChangeKind::MetaChanged => {}
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn plain_text_is_untouched() {
-        assert_eq!(
-            text("¿Dónde está mi pedido? 📦"),
-            "¿Dónde está mi pedido? 📦"
-        );
-        assert_eq!(text("línea 1\nlínea 2"), "línea 1\nlínea 2");
-    }
-
-    #[test]
-    fn colour_and_cursor_sequences_are_removed() {
-        assert_eq!(text("\u{1b}[31mred\u{1b}[0m"), "red");
-        assert_eq!(text("a\u{1b}[2J\u{1b}[Hb"), "ab");
-        assert_eq!(text("x\u{9b}31my"), "xy");
-    }
-
-    #[test]
-    fn osc_title_and_hyperlinks_are_removed() {
-        assert_eq!(text("\u{1b}]0;pwned\u{7}ok"), "ok");
-        assert_eq!(
-            text("\u{1b}]8;;http://x\u{1b}\\link\u{1b}]8;;\u{1b}\\"),
-            "link"
-        );
-        assert_eq!(text("\u{1b}]52;c;ZXZpbA==\u{7}clip"), "clip");
-    }
-
-    #[test]
-    fn controls_and_bidi_overrides_are_dropped() {
-        assert_eq!(text("a\u{7}b\u{8}c\u{7f}d"), "abcd");
-        assert_eq!(text("abc\u{202e}fed"), "abcfed");
-        assert_eq!(text("one\r\ntwo\rthree"), "one\ntwo\nthree");
-        assert_eq!(text("a\tb"), "a    b");
-    }
-
-    #[test]
-    fn single_line_flattens_breaks() {
-        assert_eq!(line("first\nsecond"), "first second");
-        assert_eq!(line("t\u{1b}[1mitle"), "title");
-    }
-
-    #[test]
-    fn truncated_sequences_do_not_eat_the_world() {
-        assert_eq!(text("end\u{1b}"), "end");
-        assert_eq!(text("end\u{1b}["), "end");
     }
 }

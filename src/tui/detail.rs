@@ -5,14 +5,14 @@ use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
+use ratatui::widgets::{Block, Borders, Paragraph};
 
 use super::action::Action;
 use super::app::{App, Pane};
 use super::keymap::Context;
 use super::render::{pane_block, when};
 use super::theme;
-use super::wrap::push_wrapped;
+use super::wrap::{cut_lines, push_wrapped};
 use crate::query::{Sla, sla};
 use crate::sync::Write;
 
@@ -112,10 +112,9 @@ pub fn draw(app: &App, frame: &mut Frame<'_>, area: Rect) {
     };
     let [fields_area, notes_area] =
         Layout::vertical([Constraint::Min(3), Constraint::Length(notes_height)]).areas(inner);
+    let lines = cut_lines(lines, usize::from(fields_area.width));
     frame.render_widget(
-        Paragraph::new(lines)
-            .wrap(Wrap { trim: false })
-            .scroll((app.detail_scroll, 0)),
+        Paragraph::new(lines).scroll((app.detail_scroll, 0)),
         fields_area,
     );
     draw_notes(app, t.id, frame, notes_area);

@@ -168,7 +168,9 @@ fn status_bar(app: &App, frame: &mut Frame<'_>, area: Rect) {
             Level::Error => theme::error(),
         };
         spans.push(Span::raw(" "));
-        spans.push(Span::styled(text, style));
+        // Errors quote servers, URLs and customers' text: everything shown
+        // here is cleaned here, whoever set it.
+        spans.push(Span::styled(crate::sanitize::line(&text), style));
     }
     let help_key = app
         .keymap

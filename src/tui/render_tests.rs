@@ -172,3 +172,38 @@ fn new_ticket_form() {
     press(&mut app, KeyCode::Tab);
     insta::assert_snapshot!(screen(&app));
 }
+
+#[test]
+fn status_bar_messages_are_cleaned_like_customer_text() {
+    use crate::sync::{Connection, SyncEvent};
+    let status_line = |app: &App| {
+        let (w, h) = app.size;
+        let mut terminal = Terminal::new(TestBackend::new(w, h)).unwrap();
+        terminal.draw(|f| render::draw(app, f)).unwrap();
+        let buffer = terminal.backend().buffer();
+        (0..w)
+            .map(|x| buffer[(x, h - 1)].symbol().to_owned())
+            .collect::<String>()
+    };
+    let mut app = loaded_app(140, 30);
+    app.update(Msg::Sync(SyncEvent::Error(
+        "\u{1b}]0;pwned\u{7}disk \u{202e}full\u{2028}again \u{9d}tail".into(),
+    )));
+    let shown = status_line(&app);
+    assert!(shown.contains("disk full again tail"), "{shown:?}");
+    assert!(
+        !shown.contains("pwned") && !shown.contains('\u{202e}'),
+        "{shown:?}"
+    );
+
+    app.status.message = None;
+    app.update(Msg::Sync(SyncEvent::Connection(Connection::Offline {
+        reason: "refused by \u{1b}[31mproxy\u{1b}[0m \u{1f44d}\u{1f3fd}".into(),
+    })));
+    let shown = status_line(&app);
+    assert!(shown.contains("refused by proxy \u{1f44d}"), "{shown:?}");
+    assert!(
+        !shown.contains("[31m") && !shown.contains('\u{1f3fd}'),
+        "{shown:?}"
+    );
+}

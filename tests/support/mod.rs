@@ -57,11 +57,16 @@ pub fn demo(tickets: usize) -> Value {
 impl World {
     /// Starts a server with `tickets` tickets.
     pub async fn new(tickets: usize) -> World {
+        World::with_data(demo(tickets)).await
+    }
+
+    /// Starts a server with this helpdesk (in the demo-data format).
+    pub async fn with_data(data: Value) -> World {
         let dir = tempfile::tempdir().expect("temp dir");
         let db_path = dir.path().join("helpdesk.db");
         let db = deskterm_server::Db::open(&db_path).await.expect("open db");
         let data: deskterm_server::demo::DemoData =
-            serde_json::from_value(demo(tickets)).expect("demo data");
+            serde_json::from_value(data).expect("demo data");
         let operator = deskterm_server::demo::load(&db, &data, chrono::Utc::now())
             .await
             .expect("load demo");

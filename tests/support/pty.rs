@@ -16,15 +16,20 @@ pub struct Session {
     bytes: Arc<Mutex<Vec<u8>>>,
     writer: Box<dyn Write + Send>,
     pub child: Box<dyn portable_pty::Child + Send + Sync>,
-    _master: Box<dyn portable_pty::MasterPty + Send>,
+    master: Box<dyn portable_pty::MasterPty + Send>,
 }
 
 impl Session {
     pub fn start(data_dir: &Path, env: &[(&str, &str)]) -> Session {
+        Session::start_sized(data_dir, env, COLS, ROWS)
+    }
+
+    /// Like [`Session::start`], on a terminal of `cols` × `rows`.
+    pub fn start_sized(data_dir: &Path, env: &[(&str, &str)], cols: u16, rows: u16) -> Session {
         let pty = native_pty_system()
             .openpty(PtySize {
-                rows: ROWS,
-                cols: COLS,
+                rows,
+                cols,
                 pixel_width: 0,
                 pixel_height: 0,
             })
@@ -47,18 +52,23 @@ impl Session {
         drop(pty.slave);
         let mut reader = pty.master.try_clone_reader().expect("pty reader");
         let writer = pty.master.take_writer().expect("pty writer");
-        let screen = Arc::new(Mutex::new(vt100::Parser::new(ROWS, COLS, 0)));
+        let screen = Arc::new(Mutex::new(vt100::Parser::new(rows, cols, 0)));
         let bytes = Arc::new(Mutex::new(Vec::new()));
         {
             let screen = screen.clone();
             let bytes = bytes.clone();
             std::thread::spawn(move || {
                 let mut buf = [0u8; 8192];
+                let mut pending = Vec::new();
                 loop {
                     match reader.read(&mut buf) {
                         Ok(0) | Err(_) => break,
                         Ok(n) => {
-                            screen.lock().unwrap().process(&buf[..n]);
+                            pending.extend_from_slice(&buf[..n]);
+                            let whole = whole_chars(&pending);
+                            let drawn = show_replacement_characters(&pending[..whole]);
+                            screen.lock().unwrap().process(&drawn);
+                            pending.drain(..whole);
                             bytes.lock().unwrap().extend_from_slice(&buf[..n]);
                         }
                     }
@@ -70,8 +80,30 @@ impl Session {
             bytes,
             writer,
             child,
-            _master: pty.master,
+            master: pty.master,
         }
+    }
+
+    /// Resizes the terminal (the program gets SIGWINCH).
+    pub fn resize(&self, cols: u16, rows: u16) {
+        self.screen
+            .lock()
+            .unwrap()
+            .screen_mut()
+            .set_size(rows, cols);
+        self.master
+            .resize(PtySize {
+                rows,
+                cols,
+                pixel_width: 0,
+                pixel_height: 0,
+            })
+            .expect("resize the pty");
+    }
+
+    /// Every byte the program wrote to the terminal so far.
+    pub fn output(&self) -> Vec<u8> {
+        self.bytes.lock().unwrap().clone()
     }
 
     pub fn text(&self) -> String {
@@ -167,6 +199,43 @@ impl Drop for Session {
     fn drop(&mut self) {
         let _ = self.child.kill();
     }
+}
+
+/// How many leading bytes of `bytes` end on a character boundary (a UTF-8
+/// sequence cut by the read waits for the next one).
+fn whole_chars(bytes: &[u8]) -> usize {
+    let tail = bytes.len().saturating_sub(3);
+    for start in (tail..bytes.len()).rev() {
+        let lead = bytes[start];
+        let len = match lead {
+            0x00..=0x7f => return bytes.len(),
+            0xc0..=0xdf => 2,
+            0xe0..=0xef => 3,
+            0xf0..=0xf7 => 4,
+            _ => continue,
+        };
+        return if start + len > bytes.len() {
+            start
+        } else {
+            bytes.len()
+        };
+    }
+    bytes.len()
+}
+
+/// vt100 ignores U+FFFD (it takes it for broken input), where terminals draw
+/// it in one cell: the parser gets a `?` in its place.
+fn show_replacement_characters(bytes: &[u8]) -> Vec<u8> {
+    const REPLACEMENT: &[u8] = "\u{fffd}".as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut rest = bytes;
+    while let Some(at) = rest.windows(3).position(|w| w == REPLACEMENT) {
+        out.extend_from_slice(&rest[..at]);
+        out.push(b'?');
+        rest = &rest[at + 3..];
+    }
+    out.extend_from_slice(rest);
+    out
 }
 
 /// The reference shown in the detail pane's title (`┌ HD-000123 ───`).
