@@ -132,7 +132,7 @@ fn a_resized_window_is_redrawn_to_its_new_size() {
     s.wait_for("the demo tickets", Duration::from_secs(60), |t| {
         t.contains("connected") && t.contains("tickets")
     });
-    s.resize(30, 100);
+    s.resize(100, 30);
     // The list's top border ends in its corner at the new right edge.
     s.wait_for("a frame 100 columns wide", Duration::from_secs(15), |t| {
         t.lines()

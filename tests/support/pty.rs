@@ -157,23 +157,6 @@ impl Session {
         );
     }
 
-    /// Resizes the terminal, as a window drag does (the program gets SIGWINCH).
-    pub fn resize(&self, rows: u16, cols: u16) {
-        self.screen
-            .lock()
-            .unwrap()
-            .screen_mut()
-            .set_size(rows, cols);
-        self._master
-            .resize(PtySize {
-                rows,
-                cols,
-                pixel_width: 0,
-                pixel_height: 0,
-            })
-            .expect("resize the pty");
-    }
-
     pub fn keys(&mut self, keys: &str) {
         self.writer.write_all(keys.as_bytes()).expect("type");
         self.writer.flush().expect("flush");
