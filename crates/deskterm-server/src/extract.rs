@@ -57,8 +57,12 @@ fn is_json(content_type: Option<&header::HeaderValue>) -> bool {
         || (essence.starts_with("application/") && essence.ends_with("+json"))
 }
 
-/// Reads JSON, telling syntax errors (400) from shape errors (422, by field).
+/// Reads a JSON object, telling syntax errors (400) from shape errors (422,
+/// by field). Only an object is a request body: serde would also read a
+/// struct from an array by position, so `["title", null, null, "urgent"]`
+/// would silently become a patch.
 pub(crate) fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    require_object(bytes)?;
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let inner = e.inner();
@@ -84,6 +88,29 @@ pub(crate) fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiErro
     de.end()
         .map_err(|e| ApiError::bad_request(format!("the body is not valid JSON: {e}")))?;
     Ok(value)
+}
+
+/// Refuses any body but an object: valid JSON of another kind is 422
+/// naming it, and text that is not JSON at all is 400 (a struct read from a
+/// broken array would otherwise report a field of an array).
+fn require_object(bytes: &[u8]) -> Result<(), ApiError> {
+    let Some(first) = bytes.iter().find(|b| !b.is_ascii_whitespace()) else {
+        return Ok(());
+    };
+    let kind = match first {
+        b'{' => return Ok(()),
+        b'[' => "an array",
+        b'"' => "a string",
+        b'n' => "null",
+        b't' | b'f' => "a boolean",
+        _ => "a number",
+    };
+    serde_json::from_slice::<serde::de::IgnoredAny>(bytes)
+        .map_err(|e| ApiError::bad_request(format!("the body is not valid JSON: {e}")))?;
+    Err(ApiError::invalid_field(
+        "body",
+        format!("the body must be a JSON object, not {kind}"),
+    ))
 }
 
 /// serde_json messages end with " at line L column C"; a field map does not need that.
