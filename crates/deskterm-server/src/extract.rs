@@ -9,10 +9,12 @@ use axum::http::{StatusCode, header};
 use deskterm_api::IDEMPOTENCY_KEY_HEADER;
 use serde::de::DeserializeOwned;
 
+use crate::limits::{BodyReadLimit, Limits};
 use crate::problem::ApiError;
 
 /// A JSON request body. Wrong content type is 415, unreadable JSON 400, a
-/// body too large 413, and JSON of the wrong shape 422 naming the field.
+/// body too large 413, one that does not arrive within the server's body
+/// read limit 408, and JSON of the wrong shape 422 naming the field.
 #[derive(Debug)]
 pub(crate) struct Body<T>(pub(crate) T);
 
@@ -26,7 +28,18 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Body<T> {
                 "the body must be JSON (Content-Type: application/json)",
             ));
         }
-        let bytes = Bytes::from_request(request, state).await.map_err(|e| {
+        let limit = request
+            .extensions()
+            .get::<BodyReadLimit>()
+            .map_or(Limits::default().body_read, |l| l.0);
+        let read = tokio::time::timeout(limit, Bytes::from_request(request, state)).await;
+        let read = read.map_err(|_| {
+            ApiError::new(
+                StatusCode::REQUEST_TIMEOUT,
+                format!("the body did not arrive within {} s", limit.as_secs_f64()),
+            )
+        })?;
+        let bytes = read.map_err(|e| {
             if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
                 ApiError::new(
                     StatusCode::PAYLOAD_TOO_LARGE,

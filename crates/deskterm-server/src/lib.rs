@@ -14,24 +14,32 @@
 
 #![warn(missing_docs)]
 
+mod access_log;
+mod activity;
 mod auth;
 mod db;
 pub mod demo;
 mod editing;
 mod extract;
 mod feed;
+mod limits;
 mod listing;
 mod problem;
+mod retention;
 mod routes;
 mod rules;
 mod server;
 mod store;
 mod text;
 mod time;
+mod tls;
 
 pub use auth::{add_operator, issue_token};
 pub use db::{Db, is_empty};
-pub use server::{RunningServer, serve, spawn};
+pub use limits::Limits;
+pub use retention::{DEFAULT_FEED_RETENTION_DAYS, Retention, days};
+pub use server::{Options, RunningServer, serve, serve_with, spawn, spawn_with};
+pub use tls::Tls;
 
 /// Every route of the API under `/api/v1`, with `db` as its state. Live
 /// streams of this router end only when their clients leave; [`spawn`] and

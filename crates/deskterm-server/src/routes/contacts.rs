@@ -66,7 +66,7 @@ pub(super) async fn create(
     IdempotencyKey(key): IdempotencyKey,
     Body(new): Body<NewContact>,
 ) -> ApiResult<Answer> {
-    let scope = Scope::of(caller.id, "POST /contacts".to_owned(), key);
+    let scope = Scope::of(caller.id, "POST /contacts".to_owned(), key, &new)?;
     let mut errors = FieldErrors::default();
     let valid = rules::contact(&new, &mut errors);
     errors.check()?;

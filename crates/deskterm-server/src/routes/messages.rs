@@ -65,7 +65,8 @@ pub(super) async fn send(
         caller.id,
         format!("POST /contacts/{contact_id}/messages"),
         key,
-    );
+        &new,
+    )?;
     let mut errors = FieldErrors::default();
     let body = rules::body(&new.body, &mut errors);
     let now = time::now();
@@ -133,7 +134,12 @@ pub(super) async fn inbound(
     IdempotencyKey(key): IdempotencyKey,
     Body(msg): Body<InboundMessage>,
 ) -> ApiResult<Answer> {
-    let scope = Scope::of(caller.id, format!("POST /channels/{channel}/inbound"), key);
+    let scope = Scope::of(
+        caller.id,
+        format!("POST /channels/{channel}/inbound"),
+        key,
+        &msg,
+    )?;
     let mut errors = FieldErrors::default();
     let channel = rules::channel(&channel, "channel", &mut errors);
     let body = rules::body(&msg.body, &mut errors);

@@ -19,7 +19,6 @@ use axum::middleware;
 use axum::routing::{get, post};
 use deskterm_api::{BASE_PATH, REQUEST_BODY_MAX_BYTES};
 use tokio::sync::watch;
-use tower_http::trace::TraceLayer;
 
 use crate::auth::require_operator;
 use crate::db::Db;
@@ -76,7 +75,7 @@ pub(crate) fn build(state: AppState) -> Router {
         .nest(BASE_PATH, api)
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(REQUEST_BODY_MAX_BYTES))
-        .layer(TraceLayer::new_for_http())
+        .layer(crate::access_log::layer())
         .with_state(state)
 }
 

@@ -34,7 +34,7 @@ pub(super) async fn add(
     IdempotencyKey(key): IdempotencyKey,
     Body(new): Body<NewNote>,
 ) -> ApiResult<Answer> {
-    let scope = Scope::of(caller.id, format!("POST /tickets/{id}/notes"), key);
+    let scope = Scope::of(caller.id, format!("POST /tickets/{id}/notes"), key, &new)?;
     let mut errors = FieldErrors::default();
     let body = rules::body(&new.body, &mut errors);
     let now = time::now();

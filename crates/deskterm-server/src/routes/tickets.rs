@@ -58,7 +58,7 @@ pub(super) async fn create(
     IdempotencyKey(key): IdempotencyKey,
     Body(new): Body<NewTicket>,
 ) -> ApiResult<Answer> {
-    let scope = Scope::of(caller.id, "POST /tickets".to_owned(), key);
+    let scope = Scope::of(caller.id, "POST /tickets".to_owned(), key, &new)?;
     let now = time::now();
     let mut tx = state.db.write().await?;
     if let Some(answer) = idempotency::find(tx.conn(), scope.as_ref()).await? {
