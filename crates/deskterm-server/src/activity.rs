@@ -115,3 +115,34 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Watched<S> {
         Pin::new(&mut self.inner).poll_shutdown(cx)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    #[tokio::test]
+    async fn a_stream_is_stalled_only_once_nothing_moves() {
+        let idle = Duration::from_secs(2);
+        let (near, mut far) = tokio::io::duplex(64);
+        let activity = Activity::new();
+        let mut watched = Watched::new(near, activity.clone());
+        let talk = async {
+            for _ in 0..60 {
+                watched.write_all(b"x").await.unwrap();
+                let mut byte = [0u8; 1];
+                far.read_exact(&mut byte).await.unwrap();
+                far.write_all(b"y").await.unwrap();
+                watched.read_exact(&mut byte).await.unwrap();
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        };
+        tokio::select! {
+            () = talk => {}
+            () = activity.stalled(idle) => panic!("a stream moving every 50 ms counted as stalled"),
+        }
+        let waited = tokio::time::timeout(Duration::from_secs(30), activity.stalled(idle)).await;
+        assert!(waited.is_ok(), "a still stream never counted as stalled");
+        assert!(activity.still_for() >= idle);
+    }
+}
