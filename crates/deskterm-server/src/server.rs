@@ -75,7 +75,11 @@ impl RunningServer {
             IpAddr::V6(ip) if ip.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
             ip => ip,
         };
-        format!("{}://{}", self.scheme, SocketAddr::new(ip, self.addr.port()))
+        format!(
+            "{}://{}",
+            self.scheme,
+            SocketAddr::new(ip, self.addr.port())
+        )
     }
 
     /// Stops gracefully: no new connections, requests under way finish, live

@@ -99,7 +99,10 @@ async fn headers_that_never_finish_are_cut_even_when_they_trickle() {
     let (mut reader, mut writer) = stream.split();
     let trickle = async {
         // One byte at a time, each well within any per-read timeout.
-        for byte in b"GET /api/v1/me HTTP/1.1\r\nHost: helpdesk\r\nX-Slow: ".iter().cycle() {
+        for byte in b"GET /api/v1/me HTTP/1.1\r\nHost: helpdesk\r\nX-Slow: "
+            .iter()
+            .cycle()
+        {
             if writer.write_all(&[*byte]).await.is_err() {
                 return;
             }

@@ -50,7 +50,10 @@ async fn log_of_searches(level: &str) -> String {
 #[tokio::test]
 async fn at_info_the_log_has_method_and_path_but_no_query() {
     let log = log_of_searches("info").await;
-    assert!(log.contains("GET") && log.contains("/api/v1/contacts"), "{log}");
+    assert!(
+        log.contains("GET") && log.contains("/api/v1/contacts"),
+        "{log}"
+    );
     assert!(log.contains("/api/v1/tickets"), "{log}");
     assert!(!log.to_lowercase().contains("secretname"), "{log}");
 }

@@ -89,7 +89,10 @@ async fn the_api_is_served_over_tls_only() {
         .get(format!("{url}/api/v1/me"))
         .send()
         .await;
-    assert!(stranger.is_err(), "a certificate from an untrusted CA was accepted");
+    assert!(
+        stranger.is_err(),
+        "a certificate from an untrusted CA was accepted"
+    );
     server.shutdown().await;
 }
 
@@ -119,5 +122,8 @@ fn unusable_certificate_files_are_refused_clearly() {
     assert!(e.contains("cannot read the TLS private key"), "{e}");
     let e = tls_error(&cert, &certs.path("other-key.pem"));
     assert!(e.contains("do not go together"), "{e}");
-    assert!(!e.contains("PRIVATE KEY-----"), "no key material in errors: {e}");
+    assert!(
+        !e.contains("PRIVATE KEY-----"),
+        "no key material in errors: {e}"
+    );
 }
