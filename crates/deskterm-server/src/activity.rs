@@ -1,22 +1,30 @@
-//! A connection's last sign of life: the stream records when a byte last
-//! moved either way, so the server can close connections that stalled.
+//! A connection's signs of life: the stream records when a byte last moved
+//! either way and whether the client ever sent one, so the server can close
+//! connections that stalled, and at its cap make room by closing one that
+//! never said anything.
 
 use std::io;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::sync::Notify;
 use tokio::time::Instant;
 
-/// When a byte last moved on a connection, shared between its stream and its watcher.
+/// When a byte last moved on a connection, shared between its stream, its
+/// connection task and the accept loop.
 #[derive(Debug, Clone)]
 pub(crate) struct Activity {
     start: Instant,
     /// Milliseconds after `start`.
     last: Arc<AtomicU64>,
+    /// Whether the client has sent a byte yet.
+    heard: Arc<AtomicBool>,
+    /// Asks the connection to close.
+    close: Arc<Notify>,
 }
 
 impl Activity {
@@ -24,7 +32,29 @@ impl Activity {
         Activity {
             start: Instant::now(),
             last: Arc::new(AtomicU64::new(0)),
+            heard: Arc::new(AtomicBool::new(false)),
+            close: Arc::new(Notify::new()),
         }
+    }
+
+    /// Whether the client has not sent a single byte yet.
+    pub(crate) fn silent(&self) -> bool {
+        !self.heard.load(Ordering::Relaxed)
+    }
+
+    /// Whether the connection task is gone (only the caller holds this).
+    pub(crate) fn ended(&self) -> bool {
+        Arc::strong_count(&self.close) == 1
+    }
+
+    /// Asks the connection to close.
+    pub(crate) fn evict(&self) {
+        self.close.notify_one();
+    }
+
+    /// Resolves once the connection is asked to close.
+    pub(crate) async fn evicted(&self) {
+        self.close.notified().await;
     }
 
     fn touch(&self) {
@@ -72,6 +102,7 @@ impl<S: AsyncRead + Unpin> AsyncRead for Watched<S> {
         let before = buf.filled().len();
         let result = Pin::new(&mut self.inner).poll_read(cx, buf);
         if buf.filled().len() > before {
+            self.activity.heard.store(true, Ordering::Relaxed);
             self.activity.touch();
         }
         result

@@ -17,6 +17,7 @@
 mod access_log;
 mod activity;
 mod auth;
+mod cap;
 mod db;
 pub mod demo;
 mod editing;

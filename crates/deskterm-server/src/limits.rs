@@ -20,8 +20,10 @@ pub struct Limits {
     /// closed: a client that stops reading its answer, or stops sending a
     /// body nobody reads. Keep it above the 15 s keep-alive of live streams.
     pub idle: Duration,
-    /// Connections served at once. At the cap the server stops accepting
-    /// until one closes; new ones wait in the kernel's backlog meanwhile.
+    /// Connections served at once. At the cap the oldest connection whose
+    /// client has not sent a byte yet is closed to make room; when every
+    /// client has, the server stops accepting until one closes, and new
+    /// ones wait in the kernel's backlog meanwhile.
     pub max_connections: usize,
 }
 

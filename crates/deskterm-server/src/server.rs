@@ -5,7 +5,6 @@
 
 use std::future::Future;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
-use std::sync::Arc;
 use std::time::Duration;
 
 use axum::http::{HeaderValue, StatusCode, header};
@@ -16,11 +15,11 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
+use tokio::sync::{OwnedSemaphorePermit, watch};
 use tokio::task::{JoinHandle, JoinSet};
-use tokio::time::Instant;
 
 use crate::activity::{Activity, Watched};
+use crate::cap::Cap;
 use crate::db::Db;
 use crate::limits::{BodyReadLimit, Limits};
 use crate::retention::{self, Retention};
@@ -38,9 +37,6 @@ pub struct Options {
     /// Serve HTTPS with this identity instead of plain HTTP.
     pub tls: Option<Tls>,
 }
-
-/// How often the log may say that the connection cap was reached.
-const CAP_WARNING_EVERY: Duration = Duration::from_secs(60);
 
 /// How long a graceful stop waits for requests under way before cutting them.
 const GRACE: Duration = Duration::from_secs(5);
@@ -208,37 +204,40 @@ async fn run(
         retention,
         state.stopping.subscribe(),
     ));
-    // At the cap no connection is accepted until one closes: new ones wait
-    // in the kernel's backlog, and the timeouts free the slots of idle ones.
-    let slots = Arc::new(Semaphore::new(limits.max_connections.max(1)));
-    let mut cap_warned: Option<Instant> = None;
+    let mut cap = Cap::new(limits.max_connections);
     let mut connections = JoinSet::new();
     let how = loop {
-        let slot = if let Ok(slot) = slots.clone().try_acquire_owned() {
-            slot
-        } else {
-            if cap_warned.is_none_or(|at| at.elapsed() >= CAP_WARNING_EVERY) {
-                cap_warned = Some(Instant::now());
-                tracing::warn!(
-                    "{} connections open, the most allowed; new ones wait until one closes",
-                    limits.max_connections
-                );
-            }
+        let mut slot = cap.try_slot();
+        if slot.is_none() && !cap.can_make_room() {
+            cap.warn_full();
             tokio::select! {
                 how = stop_requested(&mut stop) => break how,
-                slot = slots.clone().acquire_owned() => match slot {
-                    Ok(slot) => slot,
-                    Err(_) => break Stop::Kill, // never closed
+                free = cap.slot() => match free {
+                    Some(free) => slot = Some(free),
+                    None => break Stop::Kill,
                 },
                 Some(_) = connections.join_next(), if !connections.is_empty() => continue,
             }
-        };
+        }
         tokio::select! {
             how = stop_requested(&mut stop) => break how,
             accepted = listener.accept() => match accepted {
                 Ok((stream, _peer)) => {
-                    let tls = tls.clone();
-                    connections.spawn(connection(app.clone(), stream, tls, limits, stop.clone(), slot));
+                    let slot = match slot {
+                        Some(slot) => slot,
+                        None => {
+                            cap.make_room();
+                            tokio::select! {
+                                how = stop_requested(&mut stop) => break how,
+                                free = cap.slot() => match free {
+                                    Some(free) => free,
+                                    None => break Stop::Kill,
+                                },
+                            }
+                        }
+                    };
+                    let (activity, tls) = (cap.track(), tls.clone());
+                    connections.spawn(connection(app.clone(), stream, activity, tls, limits, stop.clone(), slot));
                 }
                 Err(e) => {
                     // Out of file descriptors and the like: wait rather than spin.
@@ -277,22 +276,28 @@ async fn close_after_timeout(mut response: Response) -> Response {
     response
 }
 
-/// Serves one connection, holding a slot of the cap until it ends: the TLS
-/// handshake first when the server speaks TLS (within the header timeout).
+/// Serves one connection, holding a slot of the cap until it ends (or it is
+/// evicted): the TLS handshake first when the server speaks TLS (within the
+/// header timeout).
 async fn connection(
     app: Router,
     stream: TcpStream,
+    activity: Activity,
     tls: Option<Tls>,
     limits: Limits,
     stop: watch::Receiver<Stop>,
     _slot: OwnedSemaphorePermit,
 ) {
-    let activity = Activity::new();
     let stream = Watched::new(stream, activity.clone());
     let Some(tls) = tls else {
         return http(app, stream, activity, limits, stop).await;
     };
-    match tokio::time::timeout(limits.header_read, tls.acceptor().accept(stream)).await {
+    let handshake = tokio::time::timeout(limits.header_read, tls.acceptor().accept(stream));
+    let handshake = tokio::select! {
+        done = handshake => done,
+        () = activity.evicted() => return,
+    };
+    match handshake {
         Ok(Ok(stream)) => http(app, stream, activity, limits, stop).await,
         Ok(Err(e)) => tracing::debug!("TLS handshake failed: {e}"),
         Err(_) => tracing::debug!(
@@ -335,6 +340,10 @@ async fn http<S>(
             }
             _ = activity.stalled(limits.idle) => {
                 tracing::debug!("closing a connection still for {:?}", limits.idle);
+                return;
+            }
+            () = activity.evicted() => {
+                tracing::debug!("closing a silent connection to make room for a new one");
                 return;
             }
         }
