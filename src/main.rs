@@ -37,20 +37,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Cmd {
     /// Run the reference helpdesk server.
-    Serve {
-        /// Address to listen on.
-        #[arg(long, default_value = "127.0.0.1:8080")]
-        listen: SocketAddr,
-        /// SQLite database file (created if missing).
-        #[arg(long, default_value = "./helpdesk.db")]
-        db: PathBuf,
-        /// Load the demo data set when the database is empty.
-        #[arg(long)]
-        demo: bool,
-        /// Log filter for standard error.
-        #[arg(long, default_value = "info")]
-        log: String,
-    },
+    Serve(ServeArgs),
     /// Manage the operators of a reference server database.
     Operator {
         #[command(subcommand)]
@@ -149,12 +136,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         None => run_console(cli.config, cli.data_dir),
-        Some(Cmd::Serve {
-            listen,
-            db,
-            demo,
-            log,
-        }) => run_server(listen, db, demo, &log),
+        Some(Cmd::Serve(args)) => run_server(args),
         Some(Cmd::Operator { command }) => manage_operators(command),
         Some(Cmd::Token {
             command: TokenCmd::Rotate { db, operator },
@@ -261,13 +243,106 @@ fn run_console(config_path: Option<PathBuf>, data_dir: Option<PathBuf>) -> anyho
     })
 }
 
-fn run_server(listen: SocketAddr, db_path: PathBuf, demo: bool, log: &str) -> anyhow::Result<()> {
-    logging::to_stderr(log)?;
+/// The options of `deskterm serve`.
+#[derive(clap::Args)]
+struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+    /// SQLite database file (created if missing).
+    #[arg(long, default_value = "./helpdesk.db")]
+    db: PathBuf,
+    /// Load the demo data set when the database is empty.
+    #[arg(long)]
+    demo: bool,
+    /// Log filter for standard error (search queries are logged only at debug).
+    #[arg(long, default_value = "info")]
+    log: String,
+    /// Serve HTTPS with this PEM certificate chain (needs --tls-key). Without
+    /// it, serve plain HTTP on loopback behind a TLS proxy.
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The PEM private key of --tls-cert.
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// Connections served at once; more wait until one closes (kept below
+    /// the open-file limit).
+    #[arg(long, value_name = "N", default_value_t = default_max_connections(),
+          value_parser = clap::value_parser!(u32).range(1..))]
+    max_connections: u32,
+    /// Seconds a client has to send a request's headers (also how long an
+    /// idle kept-alive connection is kept).
+    #[arg(long, value_name = "SECS", default_value_t = deskterm_server::Limits::default().header_read.as_secs(),
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    header_timeout: u64,
+    /// Seconds a client has to send a request's body.
+    #[arg(long, value_name = "SECS", default_value_t = deskterm_server::Limits::default().body_read.as_secs(),
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    body_timeout: u64,
+    /// Seconds a connection may move no byte either way before it is closed
+    /// (above the 15 s keep-alive of live streams).
+    #[arg(long, value_name = "SECS", default_value_t = deskterm_server::Limits::default().idle.as_secs(),
+          value_parser = clap::value_parser!(u64).range(20..=86400))]
+    idle_timeout: u64,
+    /// Days the change feed is kept; a client away longer reloads everything.
+    #[arg(long, value_name = "DAYS", default_value_t = deskterm_server::DEFAULT_FEED_RETENTION_DAYS,
+          value_parser = clap::value_parser!(u32).range(1..=36500))]
+    feed_retention_days: u32,
+}
+
+fn default_max_connections() -> u32 {
+    u32::try_from(deskterm_server::Limits::default().max_connections).unwrap_or(u32::MAX)
+}
+
+impl ServeArgs {
+    /// The server options these flags ask for; reads the TLS files.
+    fn options(&self) -> anyhow::Result<deskterm_server::Options> {
+        use std::time::Duration;
+        let limits = deskterm_server::Limits {
+            header_read: Duration::from_secs(self.header_timeout),
+            body_read: Duration::from_secs(self.body_timeout),
+            idle: Duration::from_secs(self.idle_timeout),
+            max_connections: usize::try_from(self.max_connections).unwrap_or(usize::MAX),
+        };
+        let (fitted, files) = limits.fit_open_file_limit();
+        if fitted.max_connections < limits.max_connections {
+            eprintln!(
+                "deskterm: serving at most {} connections at once, below the open-file limit of {}",
+                fitted.max_connections,
+                files.unwrap_or_default()
+            );
+        }
+        let limits = fitted;
+        let tls = match (&self.tls_cert, &self.tls_key) {
+            (Some(cert), Some(key)) => Some(deskterm_server::Tls::from_pem_files(cert, key)?),
+            _ => None,
+        };
+        Ok(deskterm_server::Options {
+            limits,
+            retention: deskterm_server::Retention {
+                feed: deskterm_server::days(self.feed_retention_days),
+                ..deskterm_server::Retention::default()
+            },
+            tls,
+            auth: deskterm_server::AuthLimits::default(),
+        })
+    }
+}
+
+fn run_server(args: ServeArgs) -> anyhow::Result<()> {
+    logging::to_stderr(&args.log)?;
+    let options = args.options()?;
+    let scheme = if options.tls.is_some() {
+        "https"
+    } else {
+        "http"
+    };
+    let (listen, db_path) = (args.listen, args.db);
     runtime()?.block_on(async move {
         let db = deskterm_server::Db::open(&db_path)
             .await
             .map_err(|e| anyhow::anyhow!("cannot open {}: {e:#}", db_path.display()))?;
-        if demo && deskterm_server::is_empty(&db).await? {
+        if args.demo && deskterm_server::is_empty(&db).await? {
             let data: deskterm_server::demo::DemoData =
                 serde_json::from_str(embedded::DEMO_DATA)
                     .map_err(|e| anyhow::anyhow!("the built-in demo data is broken: {e}"))?;
@@ -281,8 +356,8 @@ fn run_server(listen: SocketAddr, db_path: PathBuf, demo: bool, log: &str) -> an
             .await
             .map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
         let addr = listener.local_addr()?;
-        println!("deskterm server listening on http://{addr}");
-        deskterm_server::serve(db, listener, shutdown_signal()).await
+        println!("deskterm server listening on {scheme}://{addr}");
+        deskterm_server::serve_with(db, listener, options, shutdown_signal()).await
     })
 }
 

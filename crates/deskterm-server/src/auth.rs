@@ -176,6 +176,8 @@ pub(crate) struct Caller {
 pub(crate) struct ChannelCaller {
     /// Id of the channel token, recorded on the message it brings.
     pub(crate) token_id: i64,
+    /// Id of the channel, which owns the idempotency keys of its messages.
+    pub(crate) channel_id: i64,
     /// The channel's name, as added.
     pub(crate) channel: String,
 }
@@ -228,16 +230,19 @@ async fn channel_by_token(
     db: &Db,
     presented: &TokenKey,
 ) -> Result<Option<ChannelCaller>, ApiError> {
-    let row: Option<(Vec<u8>, i64, String)> = sqlx::query_as(
-        "SELECT t.hash, t.id, c.name FROM channel_tokens t \
+    let row: Option<(Vec<u8>, i64, i64, String)> = sqlx::query_as(
+        "SELECT t.hash, t.id, c.id, c.name FROM channel_tokens t \
          JOIN channels c ON c.id = t.channel_id WHERE t.hash = ?",
     )
     .bind(presented.as_slice())
     .fetch_optional(db.pool())
     .await?;
-    Ok(row.and_then(|(stored, token_id, channel)| {
-        bool::from(stored.as_slice().ct_eq(presented.as_slice()))
-            .then_some(ChannelCaller { token_id, channel })
+    Ok(row.and_then(|(stored, token_id, channel_id, channel)| {
+        bool::from(stored.as_slice().ct_eq(presented.as_slice())).then_some(ChannelCaller {
+            token_id,
+            channel_id,
+            channel,
+        })
     }))
 }
 

@@ -9,10 +9,12 @@ use axum::http::{StatusCode, header};
 use deskterm_api::IDEMPOTENCY_KEY_HEADER;
 use serde::de::DeserializeOwned;
 
+use crate::limits::{BodyReadLimit, Limits};
 use crate::problem::ApiError;
 
 /// A JSON request body. Wrong content type is 415, unreadable JSON 400, a
-/// body too large 413, and JSON of the wrong shape 422 naming the field.
+/// body too large 413, one that does not arrive within the server's body
+/// read limit 408, and JSON of the wrong shape 422 naming the field.
 #[derive(Debug)]
 pub(crate) struct Body<T>(pub(crate) T);
 
@@ -26,7 +28,18 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Body<T> {
                 "the body must be JSON (Content-Type: application/json)",
             ));
         }
-        let bytes = Bytes::from_request(request, state).await.map_err(|e| {
+        let limit = request
+            .extensions()
+            .get::<BodyReadLimit>()
+            .map_or(Limits::default().body_read, |l| l.0);
+        let read = tokio::time::timeout(limit, Bytes::from_request(request, state)).await;
+        let read = read.map_err(|_| {
+            ApiError::new(
+                StatusCode::REQUEST_TIMEOUT,
+                format!("the body did not arrive within {} s", limit.as_secs_f64()),
+            )
+        })?;
+        let bytes = read.map_err(|e| {
             if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
                 ApiError::new(
                     StatusCode::PAYLOAD_TOO_LARGE,
@@ -57,15 +70,24 @@ fn is_json(content_type: Option<&header::HeaderValue>) -> bool {
         || (essence.starts_with("application/") && essence.ends_with("+json"))
 }
 
-/// Reads JSON, telling syntax errors (400) from shape errors (422, by field).
+/// Reads a JSON object, telling syntax errors (400) from shape errors (422,
+/// by field). Only an object is a request body: serde would also read a
+/// struct from an array by position, so `["title", null, null, "urgent"]`
+/// would silently become a patch.
 pub(crate) fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    require_object(bytes)?;
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let inner = e.inner();
-        if !inner.is_data() {
+        let message = if inner.is_data() {
+            strip_position(&inner.to_string())
+        } else if serde_json::from_slice::<serde::de::IgnoredAny>(bytes).is_ok() {
+            // serde_json calls some wrong types syntax errors (`false` for
+            // an enum); valid JSON of the wrong shape is still a shape error.
+            "the value has the wrong type".to_owned()
+        } else {
             return ApiError::bad_request(format!("the body is not valid JSON: {inner}"));
-        }
-        let message = strip_position(&inner.to_string());
+        };
         let path = e.path().to_string();
         let field = match message.strip_prefix("missing field `") {
             Some(rest) => {
@@ -84,6 +106,29 @@ pub(crate) fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiErro
     de.end()
         .map_err(|e| ApiError::bad_request(format!("the body is not valid JSON: {e}")))?;
     Ok(value)
+}
+
+/// Refuses any body but an object: valid JSON of another kind is 422
+/// naming it, and text that is not JSON at all is 400 (a struct read from a
+/// broken array would otherwise report a field of an array).
+fn require_object(bytes: &[u8]) -> Result<(), ApiError> {
+    let Some(first) = bytes.iter().find(|b| !b.is_ascii_whitespace()) else {
+        return Ok(());
+    };
+    let kind = match first {
+        b'{' => return Ok(()),
+        b'[' => "an array",
+        b'"' => "a string",
+        b'n' => "null",
+        b't' | b'f' => "a boolean",
+        _ => "a number",
+    };
+    serde_json::from_slice::<serde::de::IgnoredAny>(bytes)
+        .map_err(|e| ApiError::bad_request(format!("the body is not valid JSON: {e}")))?;
+    Err(ApiError::invalid_field(
+        "body",
+        format!("the body must be a JSON object, not {kind}"),
+    ))
 }
 
 /// serde_json messages end with " at line L column C"; a field map does not need that.
@@ -201,6 +246,11 @@ mod tests {
         assert_eq!(e.status(), StatusCode::UNPROCESSABLE_ENTITY);
         let body = serde_json::to_value(ProblemOf(e)).unwrap();
         assert_eq!(body["errors"]["macro"], "missing field `macro`");
+        let e = parse_json::<NewTicket>(br#"{"title": "x", "contact_id": 1, "priority": false}"#)
+            .unwrap_err();
+        assert_eq!(e.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let body = serde_json::to_value(ProblemOf(e)).unwrap();
+        assert_eq!(body["errors"]["priority"], "the value has the wrong type");
         let e = parse_json::<NewTicket>(br#"{"title": "x", "contact_id": 1, "priority": "asap"}"#)
             .unwrap_err();
         let body = serde_json::to_value(ProblemOf(e)).unwrap();
@@ -228,6 +278,138 @@ mod tests {
     impl serde::Serialize for ProblemOf {
         fn serialize<Ser: serde::Serializer>(&self, s: Ser) -> Result<Ser::Ok, Ser::Error> {
             self.0.problem().serialize(s)
+        }
+    }
+}
+
+/// Property tests: the extractors take whatever a client sends without
+/// panicking. 512 cases each unless `PROPTEST_CASES` says otherwise.
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use axum::http::{HeaderValue, Request};
+    use deskterm_api::{
+        InboundMessage, MePatch, NewContact, NewMessage, NewNote, NewStatus, NewTicket, TicketPatch,
+    };
+    use futures_util::FutureExt;
+    use proptest::prelude::*;
+    use serde_json::Value;
+
+    fn config() -> ProptestConfig {
+        let mut config = ProptestConfig::default();
+        if std::env::var_os("PROPTEST_CASES").is_none() {
+            config.cases = 512;
+        }
+        config.failure_persistence = None;
+        config
+    }
+
+    /// Any JSON value, nested a few levels.
+    fn json_value() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::from),
+            any::<i64>().prop_map(Value::from),
+            any::<f64>().prop_map(Value::from),
+            ".{0,20}".prop_map(Value::from),
+        ];
+        leaf.prop_recursive(4, 64, 8, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..8).prop_map(Value::from),
+                prop::collection::btree_map(
+                    prop_oneof![
+                        Just("title".to_owned()),
+                        Just("body".to_owned()),
+                        Just("priority".to_owned()),
+                        Just("contact_id".to_owned()),
+                        "[a-z_]{1,12}",
+                    ],
+                    inner,
+                    0..8
+                )
+                .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    /// Parses `bytes` as every body type; panics if any accepts a non-object.
+    fn parse_as_every_body(bytes: &[u8]) -> Vec<Result<(), ApiError>> {
+        fn one<T: DeserializeOwned>(bytes: &[u8]) -> Result<(), ApiError> {
+            parse_json::<T>(bytes).map(|_| ())
+        }
+        vec![
+            one::<NewTicket>(bytes),
+            one::<TicketPatch>(bytes),
+            one::<NewNote>(bytes),
+            one::<NewContact>(bytes),
+            one::<NewMessage>(bytes),
+            one::<InboundMessage>(bytes),
+            one::<NewStatus>(bytes),
+            one::<MePatch>(bytes),
+        ]
+    }
+
+    fn is_object(bytes: &[u8]) -> bool {
+        matches!(serde_json::from_slice::<Value>(bytes), Ok(Value::Object(_)))
+    }
+
+    fn parts_with(name: &str, value: &[u8]) -> Option<Parts> {
+        let value = HeaderValue::from_bytes(value).ok()?;
+        let (parts, ()) = Request::builder()
+            .header(name, value)
+            .body(())
+            .ok()?
+            .into_parts();
+        Some(parts)
+    }
+
+    proptest! {
+        #![proptest_config(config())]
+
+        #[test]
+        fn bodies_of_any_bytes_never_panic_and_only_objects_pass(
+            bytes in prop::collection::vec(any::<u8>(), 0..256)
+        ) {
+            for result in parse_as_every_body(&bytes) {
+                if result.is_ok() {
+                    prop_assert!(is_object(&bytes), "accepted {:?}", String::from_utf8_lossy(&bytes));
+                }
+            }
+        }
+
+        #[test]
+        fn valid_json_is_422_unless_an_object_of_the_right_shape(value in json_value(), pad in "[ \t\r\n]{0,3}") {
+            let text = format!("{pad}{value}{pad}");
+            for result in parse_as_every_body(text.as_bytes()) {
+                match result {
+                    Ok(()) => prop_assert!(value.is_object(), "accepted {text}"),
+                    Err(e) => prop_assert_eq!(e.status(), StatusCode::UNPROCESSABLE_ENTITY, "{}", text),
+                }
+            }
+        }
+
+        #[test]
+        fn if_match_of_any_value_never_panics(value in prop::collection::vec(any::<u8>(), 0..64)) {
+            if let Some(mut parts) = parts_with("if-match", &value) {
+                let got = IfMatch::from_request_parts(&mut parts, &()).now_or_never();
+                let got = got.expect("no waiting").expect("If-Match is never refused");
+                prop_assert_ne!(got, IfMatch::Missing);
+            }
+        }
+
+        #[test]
+        fn idempotency_keys_of_any_value_never_panic(value in prop::collection::vec(any::<u8>(), 0..300)) {
+            if let Some(mut parts) = parts_with(IDEMPOTENCY_KEY_HEADER, &value) {
+                let got = IdempotencyKey::from_request_parts(&mut parts, &()).now_or_never();
+                match got.expect("no waiting") {
+                    Ok(IdempotencyKey(Some(key))) => {
+                        prop_assert!(!key.is_empty() && key.len() <= IDEMPOTENCY_KEY_MAX);
+                        prop_assert_eq!(key.trim(), key.as_str());
+                    }
+                    Ok(IdempotencyKey(None)) => prop_assert!(false, "a key header read as none"),
+                    Err(e) => prop_assert_eq!(e.status(), StatusCode::BAD_REQUEST),
+                }
+            }
         }
     }
 }

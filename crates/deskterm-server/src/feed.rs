@@ -1,8 +1,9 @@
 //! The change feed as stored: what a cursor may continue from, and the
 //! changes after it.
 
+use chrono::{DateTime, Utc};
 use deskterm_api::{Change, ChangeKind};
-use sqlx::{Row, SqlitePool};
+use sqlx::{Row, SqliteConnection, SqlitePool};
 
 use crate::time;
 
@@ -29,9 +30,10 @@ pub(crate) struct Bounds {
 impl Bounds {
     /// Whether a client at `since` can continue from the stored changes: not
     /// when the cursor is from the future (another database) or older than
-    /// what is kept.
+    /// what is kept. With every change pruned only the latest cursor is.
     pub(crate) fn usable(&self, since: i64) -> bool {
-        since >= 0 && since <= self.latest && self.oldest.is_none_or(|oldest| since >= oldest - 1)
+        let oldest = self.oldest.unwrap_or(self.latest + 1);
+        since >= 0 && since <= self.latest && since >= oldest - 1
     }
 }
 
@@ -46,6 +48,19 @@ pub(crate) async fn bounds(pool: &SqlitePool) -> Result<Bounds, sqlx::Error> {
     .fetch_one(pool)
     .await?;
     Ok(Bounds { latest, oldest })
+}
+
+/// Deletes the changes recorded before `before`; how many. Clients whose
+/// cursor is older then get `resync` and reload.
+pub(crate) async fn prune(
+    conn: &mut SqliteConnection,
+    before: DateTime<Utc>,
+) -> Result<u64, sqlx::Error> {
+    let done = sqlx::query("DELETE FROM changes WHERE at < ?")
+        .bind(time::to_db(before))
+        .execute(conn)
+        .await?;
+    Ok(done.rows_affected())
 }
 
 /// Up to `limit` changes with `seq > since`, oldest first.
@@ -95,5 +110,11 @@ mod tests {
         };
         assert!(empty.usable(0));
         assert!(!empty.usable(1));
+        let all_pruned = Bounds {
+            latest: 10,
+            oldest: None,
+        };
+        assert!(all_pruned.usable(10));
+        assert!(!all_pruned.usable(9), "changes 10 and before are gone");
     }
 }

@@ -14,17 +14,22 @@
 
 #![warn(missing_docs)]
 
+mod access_log;
+mod activity;
 mod admin;
 mod auth;
 mod auth_limit;
+mod cap;
 mod db;
 pub mod demo;
 mod editing;
 mod extract;
 mod feed;
+mod limits;
 mod listing;
 pub mod private_files;
 mod problem;
+mod retention;
 mod roles;
 mod routes;
 mod rules;
@@ -32,13 +37,17 @@ mod server;
 mod store;
 mod text;
 mod time;
+mod tls;
 
 pub use admin::{OperatorSummary, add_channel, list_operators, revoke_operator, rotate_token};
 pub use auth::{add_operator, add_operator_as, issue_token};
 pub use auth_limit::AuthLimits;
 pub use db::{Db, is_empty};
 pub use deskterm_api::Role;
-pub use server::{RunningServer, serve, spawn, spawn_with_limits};
+pub use limits::Limits;
+pub use retention::{DEFAULT_FEED_RETENTION_DAYS, Retention, days};
+pub use server::{Options, RunningServer, serve, serve_with, spawn, spawn_with};
+pub use tls::Tls;
 
 /// Every route of the API under `/api/v1`, with `db` as its state. Live
 /// streams of this router end only when their clients leave; [`spawn`] and

@@ -1,22 +1,46 @@
 //! Serving the API on a TCP listener, and stopping: gracefully (requests
 //! under way finish, live streams end) or at once (every connection cut).
+//! Every connection is held to the server's [`Limits`], and the server
+//! prunes what its [`Retention`] lets go.
 
 use std::future::Future;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::Duration;
 
-use axum::Router;
 use axum::extract::ConnectInfo;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::Response;
+use axum::{Extension, Router};
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::watch;
+use tokio::sync::{OwnedSemaphorePermit, watch};
 use tokio::task::{JoinHandle, JoinSet};
 
+use crate::activity::{Activity, Watched};
 use crate::auth_limit::AuthLimits;
+use crate::cap::Cap;
 use crate::db::Db;
+use crate::limits::{BodyReadLimit, Limits};
+use crate::retention::{self, Retention};
 use crate::routes::{self, AppState};
+use crate::tls::Tls;
+
+/// How a server runs: the limits it holds clients to, what it keeps, and
+/// whether it speaks HTTPS.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Timeouts and the connection cap.
+    pub limits: Limits,
+    /// How long the change feed and idempotency answers are kept.
+    pub retention: Retention,
+    /// Serve HTTPS with this identity instead of plain HTTP.
+    pub tls: Option<Tls>,
+    /// How many failed sign-ins are tolerated before 429.
+    pub auth: AuthLimits,
+}
 
 /// How long a graceful stop waits for requests under way before cutting them.
 const GRACE: Duration = Duration::from_secs(5);
@@ -37,19 +61,25 @@ enum Stop {
 pub struct RunningServer {
     /// The address it listens on (with the real port when 0 was asked for).
     pub addr: SocketAddr,
+    scheme: &'static str,
     control: watch::Sender<Stop>,
     task: Option<JoinHandle<()>>,
 }
 
 impl RunningServer {
-    /// Its base URL, e.g. `http://127.0.0.1:41234` (loopback when listening on every address).
+    /// Its base URL, e.g. `http://127.0.0.1:41234` or `https://…` (loopback
+    /// when listening on every address).
     pub fn url(&self) -> String {
         let ip = match self.addr.ip() {
             IpAddr::V4(ip) if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
             IpAddr::V6(ip) if ip.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
             ip => ip,
         };
-        format!("http://{}", SocketAddr::new(ip, self.addr.port()))
+        format!(
+            "{}://{}",
+            self.scheme,
+            SocketAddr::new(ip, self.addr.port())
+        )
     }
 
     /// Stops gracefully: no new connections, requests under way finish, live
@@ -82,46 +112,80 @@ impl Drop for RunningServer {
     }
 }
 
-/// Binds `listen` (port 0 picks a free one) and serves the API on it in a background task.
+/// Binds `listen` (port 0 picks a free one) and serves the API on it in a
+/// background task, with the default [`Options`].
 pub async fn spawn(db: Db, listen: SocketAddr) -> anyhow::Result<RunningServer> {
-    spawn_with_limits(db, listen, AuthLimits::default()).await
+    spawn_with(db, listen, Options::default()).await
 }
 
-/// [`spawn`], limiting failed sign-ins by `limits` instead of the defaults.
-pub async fn spawn_with_limits(
+/// Binds `listen` (port 0 picks a free one) and serves the API on it in a
+/// background task, as `options` say.
+pub async fn spawn_with(
     db: Db,
     listen: SocketAddr,
-    limits: AuthLimits,
+    options: Options,
 ) -> anyhow::Result<RunningServer> {
     let listener = TcpListener::bind(listen)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
     let addr = listener.local_addr()?;
+    let scheme = scheme(&options);
+    retention::prune_now(&db, &options.retention).await;
     let (control, stop) = watch::channel(Stop::Running);
-    let task = tokio::spawn(run(AppState::with_limits(db, limits), listener, stop));
-    tracing::info!("serving the helpdesk API on http://{addr}");
+    let state = AppState::with_limits(db, options.auth);
+    let task = tokio::spawn(run(state, listener, stop, options));
+    tracing::info!("serving the helpdesk API on {scheme}://{addr}");
     Ok(RunningServer {
         addr,
+        scheme,
         control,
         task: Some(task),
     })
 }
 
-/// Serves the API on `listener` until `shutdown` completes, then stops gracefully.
+/// Serves the API on `listener` until `shutdown` completes, then stops
+/// gracefully; with the default [`Options`].
 pub async fn serve(
     db: Db,
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
+    serve_with(db, listener, Options::default(), shutdown).await
+}
+
+/// Serves the API on `listener` as `options` say until `shutdown`
+/// completes, then stops gracefully.
+pub async fn serve_with(
+    db: Db,
+    listener: TcpListener,
+    options: Options,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    retention::prune_now(&db, &options.retention).await;
     let (control, stop) = watch::channel(Stop::Running);
     let signal = tokio::spawn(async move {
         shutdown.await;
         tracing::info!("shutting down");
         control.send_replace(Stop::Graceful);
     });
-    run(AppState::new(db), listener, stop).await;
+    run(
+        AppState::with_limits(db, options.auth),
+        listener,
+        stop,
+        options,
+    )
+    .await;
     signal.abort();
     Ok(())
+}
+
+/// `https` when the server speaks TLS, else `http`.
+fn scheme(options: &Options) -> &'static str {
+    if options.tls.is_some() {
+        "https"
+    } else {
+        "http"
+    }
 }
 
 /// Resolves once the server is asked to stop (or its controller is gone).
@@ -132,15 +196,62 @@ async fn stop_requested(stop: &mut watch::Receiver<Stop>) -> Stop {
     }
 }
 
-async fn run(state: AppState, listener: TcpListener, mut stop: watch::Receiver<Stop>) {
-    let app = routes::build(state.clone());
+async fn run(
+    state: AppState,
+    listener: TcpListener,
+    mut stop: watch::Receiver<Stop>,
+    options: Options,
+) {
+    let Options {
+        limits,
+        retention,
+        tls,
+        auth: _,
+    } = options;
+    let app = routes::build(state.clone())
+        .layer(axum::middleware::map_response(close_after_timeout))
+        .layer(Extension(BodyReadLimit(limits.body_read)));
+    let pruning = tokio::spawn(retention::run(
+        state.db.clone(),
+        retention,
+        state.stopping.subscribe(),
+    ));
+    let mut cap = Cap::new(limits.max_connections);
     let mut connections = JoinSet::new();
     let how = loop {
+        let mut slot = cap.try_slot();
+        if slot.is_none() && !cap.can_make_room() {
+            cap.warn_full();
+            tokio::select! {
+                how = stop_requested(&mut stop) => break how,
+                free = cap.slot() => match free {
+                    Some(free) => slot = Some(free),
+                    None => break Stop::Kill,
+                },
+                Some(_) = connections.join_next(), if !connections.is_empty() => continue,
+            }
+        }
         tokio::select! {
             how = stop_requested(&mut stop) => break how,
             accepted = listener.accept() => match accepted {
                 Ok((stream, peer)) => {
-                    connections.spawn(connection(app.clone(), stream, peer, stop.clone()));
+                    let slot = match slot {
+                        Some(slot) => slot,
+                        None => {
+                            cap.make_room();
+                            tokio::select! {
+                                how = stop_requested(&mut stop) => break how,
+                                free = cap.slot() => match free {
+                                    Some(free) => free,
+                                    None => break Stop::Kill,
+                                },
+                            }
+                        }
+                    };
+                    let (activity, tls) = (cap.track(), tls.clone());
+                    // Each request knows its client's address, as axum's `ConnectInfo`.
+                    let app = app.clone().layer(Extension(ConnectInfo(peer)));
+                    connections.spawn(connection(app, stream, activity, tls, limits, stop.clone(), slot));
                 }
                 Err(e) => {
                     // Out of file descriptors and the like: wait rather than spin.
@@ -164,20 +275,68 @@ async fn run(state: AppState, listener: TcpListener, mut stop: watch::Receiver<S
     }
     connections.abort_all();
     while connections.join_next().await.is_some() {}
+    pruning.abort();
     tracing::info!("server stopped");
 }
 
-/// Serves one HTTP/1 connection; on a graceful stop it finishes the request under way.
+/// A 408 (a body that did not arrive in time) closes its connection: the
+/// rest of that body is not worth waiting for.
+async fn close_after_timeout(mut response: Response) -> Response {
+    if response.status() == StatusCode::REQUEST_TIMEOUT {
+        response
+            .headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
+    response
+}
+
+/// Serves one connection, holding a slot of the cap until it ends (or it is
+/// evicted): the TLS handshake first when the server speaks TLS (within the
+/// header timeout).
 async fn connection(
     app: Router,
     stream: TcpStream,
-    peer: SocketAddr,
-    mut stop: watch::Receiver<Stop>,
+    activity: Activity,
+    tls: Option<Tls>,
+    limits: Limits,
+    stop: watch::Receiver<Stop>,
+    _slot: OwnedSemaphorePermit,
 ) {
+    let stream = Watched::new(stream, activity.clone());
+    let Some(tls) = tls else {
+        return http(app, stream, activity, limits, stop).await;
+    };
+    let handshake = tokio::time::timeout(limits.header_read, tls.acceptor().accept(stream));
+    let handshake = tokio::select! {
+        done = handshake => done,
+        () = activity.evicted() => return,
+    };
+    match handshake {
+        Ok(Ok(stream)) => http(app, stream, activity, limits, stop).await,
+        Ok(Err(e)) => tracing::debug!("TLS handshake failed: {e}"),
+        Err(_) => tracing::debug!(
+            "TLS handshake not finished within {:?}; closing",
+            limits.header_read
+        ),
+    }
+}
+
+/// Serves HTTP/1 on a connection; on a graceful stop it finishes the
+/// request under way. A connection on which nothing moves for
+/// `limits.idle` is cut.
+async fn http<S>(
+    app: Router,
+    stream: S,
+    activity: Activity,
+    limits: Limits,
+    mut stop: watch::Receiver<Stop>,
+) where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
     let mut builder = http1::Builder::new();
-    builder.timer(TokioTimer::new());
-    // Each request knows its client's address, as axum's `ConnectInfo`.
-    let app = app.layer(axum::Extension(ConnectInfo(peer)));
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_read);
     let conn = builder.serve_connection(TokioIo::new(stream), TowerToHyperService::new(app));
     tokio::pin!(conn);
     let mut closing = false;
@@ -192,6 +351,14 @@ async fn connection(
             _ = stop_requested(&mut stop), if !closing => {
                 closing = true;
                 conn.as_mut().graceful_shutdown();
+            }
+            _ = activity.stalled(limits.idle) => {
+                tracing::debug!("closing a connection still for {:?}", limits.idle);
+                return;
+            }
+            () = activity.evicted() => {
+                tracing::debug!("closing a silent connection to make room for a new one");
+                return;
             }
         }
     }

@@ -13,7 +13,7 @@ use crate::problem::{ApiError, ApiResult, FieldErrors};
 use crate::roles::{Action, permit};
 use crate::rules;
 use crate::store::contacts::{self, NewContactRow};
-use crate::store::idempotency::{self, Answer, Scope};
+use crate::store::idempotency::{self, Answer, Owner, Scope};
 use crate::store::tickets;
 use crate::time;
 
@@ -68,7 +68,12 @@ pub(super) async fn create(
     Body(new): Body<NewContact>,
 ) -> ApiResult<Answer> {
     permit(&caller, Action::AddContact)?;
-    let scope = Scope::of(caller.id, "POST /contacts".to_owned(), key);
+    let scope = Scope::of(
+        Owner::Operator(caller.id),
+        "POST /contacts".to_owned(),
+        key,
+        &new,
+    )?;
     let mut errors = FieldErrors::default();
     let valid = rules::contact(&new, &mut errors);
     errors.check()?;

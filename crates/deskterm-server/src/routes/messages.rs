@@ -19,7 +19,7 @@ use crate::problem::{ApiError, ApiResult, FieldErrors};
 use crate::roles::{Action, Ownership, permit};
 use crate::rules::{self, DEFAULT_CHANNEL};
 use crate::store::contacts::{self, NewContactRow};
-use crate::store::idempotency::{self, Answer, Scope};
+use crate::store::idempotency::{self, Answer, Owner, Scope};
 use crate::store::messages::{self, NewMessageRow};
 use crate::store::tickets;
 use crate::text::{fold, non_blank, title_from_body};
@@ -64,10 +64,11 @@ pub(super) async fn send(
     Body(new): Body<NewMessage>,
 ) -> ApiResult<Answer> {
     let scope = Scope::of(
-        caller.id,
+        Owner::Operator(caller.id),
         format!("POST /contacts/{contact_id}/messages"),
         key,
-    );
+        &new,
+    )?;
     let mut errors = FieldErrors::default();
     let body = rules::body(&new.body, &mut errors);
     let now = time::now();
@@ -135,13 +136,13 @@ async fn store(
 /// token: the sender is found by phone or e-mail (or created), and the
 /// message joins their newest ticket in progress, or opens a new one. Name,
 /// phone, e-mail and text follow the rules of contacts and messages.
-///
-/// An `Idempotency-Key` is not honoured here yet: stored answers are keyed
-/// by operator, and a channel is none.
+/// A gateway's retry with the same `Idempotency-Key` gets the first answer;
+/// keys are kept per channel.
 pub(super) async fn inbound(
     State(state): State<AppState>,
     sender: ChannelCaller,
     PathParam(channel): PathParam<String>,
+    IdempotencyKey(key): IdempotencyKey,
     Body(msg): Body<InboundMessage>,
 ) -> ApiResult<Answer> {
     if fold(channel.trim()) != fold(&sender.channel) {
@@ -153,6 +154,12 @@ pub(super) async fn inbound(
             ),
         ));
     }
+    let scope = Scope::of(
+        Owner::Channel(sender.channel_id),
+        format!("POST /channels/{channel}/inbound"),
+        key,
+        &msg,
+    )?;
     let mut errors = FieldErrors::default();
     let body = rules::body(&msg.body, &mut errors);
     // A sender without a name is called by their phone or e-mail.
@@ -180,6 +187,9 @@ pub(super) async fn inbound(
 
     let now = time::now();
     let mut tx = state.db.write().await?;
+    if let Some(answer) = idempotency::find(tx.conn(), scope.as_ref()).await? {
+        return Ok(answer);
+    }
     let contact_id =
         match contacts::find_by_address(tx.conn(), phone.as_deref(), email.as_deref()).await? {
             Some(id) => id,
@@ -234,7 +244,7 @@ pub(super) async fn inbound(
             channel_token_id: Some(sender.token_id),
         },
         now,
-        &None,
+        &scope,
     )
     .await
 }

@@ -21,7 +21,6 @@ use axum::middleware;
 use axum::routing::{get, post};
 use deskterm_api::{BASE_PATH, REQUEST_BODY_MAX_BYTES};
 use tokio::sync::watch;
-use tower_http::trace::TraceLayer;
 
 use crate::auth::{require_channel, require_operator};
 use crate::auth_limit::{AuthLimits, FailedAuth};
@@ -95,7 +94,7 @@ pub(crate) fn build(state: AppState) -> Router {
         .nest(BASE_PATH, api)
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(REQUEST_BODY_MAX_BYTES))
-        .layer(TraceLayer::new_for_http())
+        .layer(crate::access_log::layer())
         .with_state(state)
 }
 

@@ -11,7 +11,7 @@ use crate::extract::{Body, IdempotencyKey, PathParam};
 use crate::problem::{ApiError, ApiResult, FieldErrors};
 use crate::roles::{Action, Ownership, permit};
 use crate::rules;
-use crate::store::idempotency::{self, Answer, Scope};
+use crate::store::idempotency::{self, Answer, Owner, Scope};
 use crate::store::{notes, tickets};
 use crate::time;
 
@@ -35,7 +35,12 @@ pub(super) async fn add(
     IdempotencyKey(key): IdempotencyKey,
     Body(new): Body<NewNote>,
 ) -> ApiResult<Answer> {
-    let scope = Scope::of(caller.id, format!("POST /tickets/{id}/notes"), key);
+    let scope = Scope::of(
+        Owner::Operator(caller.id),
+        format!("POST /tickets/{id}/notes"),
+        key,
+        &new,
+    )?;
     let mut errors = FieldErrors::default();
     let body = rules::body(&new.body, &mut errors);
     let now = time::now();

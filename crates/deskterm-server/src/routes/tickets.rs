@@ -14,7 +14,7 @@ use crate::extract::{Body, IdempotencyKey, IfMatch, Params, PathParam};
 use crate::listing::Listing;
 use crate::problem::{ApiError, ApiResult};
 use crate::roles::{Action, Ownership, permit};
-use crate::store::idempotency::{self, Answer, Scope};
+use crate::store::idempotency::{self, Answer, Owner, Scope};
 use crate::store::{statuses, tickets};
 use crate::time;
 
@@ -60,7 +60,12 @@ pub(super) async fn create(
     Body(new): Body<NewTicket>,
 ) -> ApiResult<Answer> {
     permit(&caller, Action::OpenTicket)?;
-    let scope = Scope::of(caller.id, "POST /tickets".to_owned(), key);
+    let scope = Scope::of(
+        Owner::Operator(caller.id),
+        "POST /tickets".to_owned(),
+        key,
+        &new,
+    )?;
     let now = time::now();
     let mut tx = state.db.write().await?;
     if let Some(answer) = idempotency::find(tx.conn(), scope.as_ref()).await? {

@@ -1,10 +1,14 @@
 //! Answers to creates and sends made with an `Idempotency-Key`, kept so a
 //! retry of the same request gets the same answer instead of a second copy.
+//! A key reused for a different request is refused with 422, as the IETF
+//! draft on the header says, instead of answering for a body never stored.
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use deskterm_api::OperatorId;
+use chrono::{DateTime, Utc};
+use deskterm_api::{IDEMPOTENCY_KEY_HEADER, OperatorId};
 use serde::Serialize;
+use sha2::{Digest, Sha256};
 use sqlx::SqliteConnection;
 
 use crate::db::WriteTx;
@@ -61,27 +65,76 @@ impl IntoResponse for Answer {
     }
 }
 
-/// Where a key applies: the same key on another route is another request.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Scope {
-    pub(crate) operator: OperatorId,
-    /// Method and path, e.g. `POST /tickets`.
-    pub(crate) route: String,
-    pub(crate) key: String,
+/// Who a key belongs to: an operator, or a channel posting customers'
+/// messages. Two owners never share a key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Owner {
+    Operator(OperatorId),
+    Channel(i64),
 }
 
-impl Scope {
-    /// The scope of a request by `operator` on `route`, when it carries a key.
-    pub(crate) fn of(operator: OperatorId, route: String, key: Option<String>) -> Option<Scope> {
-        key.map(|key| Scope {
-            operator,
-            route,
-            key,
-        })
+impl Owner {
+    /// As stored in `idempotency_keys.owner`.
+    fn as_db(self) -> String {
+        match self {
+            Owner::Operator(id) => format!("operator:{id}"),
+            Owner::Channel(id) => format!("channel:{id}"),
+        }
     }
 }
 
-/// The answer given earlier to this key, if there is a key and it was seen.
+/// Where a key applies: the same key on another route is another request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Scope {
+    pub(crate) owner: Owner,
+    /// Method and path, e.g. `POST /tickets`.
+    pub(crate) route: String,
+    pub(crate) key: String,
+    /// SHA-256 (hex) of the route and the request body as read, so a reuse
+    /// of the key with another request is told from a retry.
+    pub(crate) request_hash: String,
+}
+
+impl Scope {
+    /// The scope of a request by `owner` on `route` with `body`, when it
+    /// carries a key. The body is hashed as read (re-serialized), so a retry
+    /// that only spaces or orders its fields differently is the same request.
+    pub(crate) fn of(
+        owner: Owner,
+        route: String,
+        key: Option<String>,
+        body: &impl Serialize,
+    ) -> Result<Option<Scope>, ApiError> {
+        let Some(key) = key else {
+            return Ok(None);
+        };
+        let body = serde_json::to_vec(body).map_err(ApiError::internal)?;
+        let mut hash = Sha256::new();
+        hash.update(route.as_bytes());
+        hash.update(b"\n");
+        hash.update(&body);
+        Ok(Some(Scope {
+            owner,
+            route,
+            key,
+            request_hash: hex::encode(hash.finalize()),
+        }))
+    }
+}
+
+/// 422: the key was first used for another request.
+fn reused_key() -> ApiError {
+    ApiError::new(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        format!(
+            "this {IDEMPOTENCY_KEY_HEADER} was already used for a different request; \
+             use a new key for a new request"
+        ),
+    )
+}
+
+/// The answer given earlier to this key, if there is a key and it was seen
+/// with the same request; 422 if it was seen with another one.
 pub(crate) async fn find(
     conn: &mut SqliteConnection,
     scope: Option<&Scope>,
@@ -89,16 +142,21 @@ pub(crate) async fn find(
     let Some(scope) = scope else {
         return Ok(None);
     };
-    let row: Option<(i64, String, Option<String>, Option<String>)> = sqlx::query_as(
-        "SELECT status, body, location, etag FROM idempotency_keys \
-         WHERE operator_id = ? AND scope = ? AND key = ?",
+    type Row = (i64, String, Option<String>, Option<String>, Option<String>);
+    let row: Option<Row> = sqlx::query_as(
+        "SELECT status, body, location, etag, request_hash FROM idempotency_keys \
+         WHERE owner = ? AND scope = ? AND key = ?",
     )
-    .bind(scope.operator)
+    .bind(scope.owner.as_db())
     .bind(&scope.route)
     .bind(&scope.key)
     .fetch_optional(conn)
     .await?;
-    row.map(|(status, body, location, etag)| {
+    row.map(|(status, body, location, etag, request_hash)| {
+        // Keys stored before requests were hashed replay as they always did.
+        if request_hash.is_some_and(|h| h != scope.request_hash) {
+            return Err(reused_key());
+        }
         let status = u16::try_from(status)
             .ok()
             .and_then(|s| StatusCode::from_u16(s).ok())
@@ -135,12 +193,13 @@ async fn remember(
         return Ok(());
     };
     sqlx::query(
-        "INSERT INTO idempotency_keys (operator_id, scope, key, status, body, location, etag, \
-             created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO idempotency_keys (owner, scope, key, request_hash, status, body, \
+             location, etag, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
-    .bind(scope.operator)
+    .bind(scope.owner.as_db())
     .bind(&scope.route)
     .bind(&scope.key)
+    .bind(&scope.request_hash)
     .bind(i64::from(answer.status.as_u16()))
     .bind(&answer.body)
     .bind(&answer.location)
@@ -149,4 +208,17 @@ async fn remember(
     .execute(conn)
     .await?;
     Ok(())
+}
+
+/// Forgets the answers given before `before`; how many. A retry after that
+/// is taken as a new request.
+pub(crate) async fn prune(
+    conn: &mut SqliteConnection,
+    before: DateTime<Utc>,
+) -> Result<u64, sqlx::Error> {
+    let done = sqlx::query("DELETE FROM idempotency_keys WHERE created_at < ?")
+        .bind(time::to_db(before))
+        .execute(conn)
+        .await?;
+    Ok(done.rows_affected())
 }

@@ -39,10 +39,13 @@ impl Helpdesk {
         )
         .await
         .expect("operator");
-        let server = deskterm_server::spawn_with_limits(
+        let server = deskterm_server::spawn_with(
             db.clone(),
             "127.0.0.1:0".parse().expect("addr"),
-            limits,
+            deskterm_server::Options {
+                auth: limits,
+                ..Default::default()
+            },
         )
         .await
         .expect("spawn");
@@ -73,6 +76,21 @@ impl Helpdesk {
         self.http
             .request(method, self.url(path))
             .bearer_auth(&self.token)
+    }
+
+    /// A request to `path` signed as that path needs: a channel's inbound
+    /// path with the channel's token, anything else with the operator's.
+    pub async fn request_for(&self, method: Method, path: &str) -> RequestBuilder {
+        let channel = path
+            .strip_prefix("/channels/")
+            .and_then(|rest| rest.strip_suffix("/inbound"));
+        match channel {
+            Some(channel) => {
+                let token = self.channel_token(channel).await;
+                self.http.request(method, self.url(path)).bearer_auth(token)
+            }
+            None => self.request(method, path),
+        }
     }
 
     /// A customer's message posted to `/channels/{channel}/inbound` with the
