@@ -24,6 +24,9 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// The server sends a keep-alive comment every 15 s; silence for longer means the link is dead.
 const LIVE_READ_TIMEOUT: Duration = Duration::from_secs(40);
+/// An idle pooled connection is dropped before the server's own idle limit
+/// (10 s for a kept-alive connection by default) closes it under a request.
+const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// A deskterm server reached by URL with an operator token.
 pub struct NativeBackend {
@@ -87,6 +90,7 @@ impl NativeBackend {
             // and SSL_CERT_DIR included); a private CA is trusted besides them.
             let b = reqwest::Client::builder()
                 .connect_timeout(CONNECT_TIMEOUT)
+                .pool_idle_timeout(POOL_IDLE_TIMEOUT)
                 .user_agent(concat!("deskterm/", env!("CARGO_PKG_VERSION")))
                 .tls_certs_merge(private_ca.clone())
                 // A redirect must not carry the token from https:// down to plain http://.
