@@ -8,7 +8,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use support::Api;
-use support::pty::{Session, detail_reference, status_line};
+use support::pty::{Session, detail_reference, embedded_api, status_line};
 
 /// The status label on the detail pane's `Status` line.
 fn detail_status(screen: &str) -> Option<String> {
@@ -64,7 +64,7 @@ async fn an_operator_changes_a_status_and_answers_a_customer() {
     });
 
     // A change made elsewhere shows without a key pressed.
-    let remote = remote_of(dir.path());
+    let remote = embedded_api(dir.path());
     let page = remote.get("/tickets?limit=5").await;
     let other = page["items"]
         .as_array()
@@ -142,25 +142,6 @@ fn sigterm_sighup_and_sigint_leave_the_terminal_as_it_was() {
         s.wait_exit(Duration::from_secs(10));
         s.assert_terminal_restored();
     }
-}
-
-/// The API of the embedded server of a running session, from its log and
-/// its demo credentials.
-fn remote_of(data_dir: &Path) -> Api {
-    let log = std::fs::read_to_string(data_dir.join("deskterm.log")).expect("log file");
-    let url = log
-        .lines()
-        .filter_map(|l| l.split("embedded server at ").nth(1))
-        .next_back()
-        .expect("the log names the embedded server")
-        .trim()
-        .to_owned();
-    let creds: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(data_dir.join("demo-operator.json")).expect("credentials"),
-    )
-    .expect("credentials are JSON");
-    let token = creds["token"].as_str().expect("token").to_owned();
-    Api { url, token }
 }
 
 /// A reference server on the session's database, after the session ended,
