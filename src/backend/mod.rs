@@ -37,6 +37,10 @@ pub enum BackendError {
     Timeout,
     /// The token was refused.
     Unauthorized(String),
+    /// The token is good but the operator's role does not allow this
+    /// (another operator's ticket, an administrator's task): retrying will
+    /// not change the answer.
+    Forbidden(String),
     /// The object does not exist (any more).
     NotFound(String),
     /// The write was based on an old version; `current` is the server's ticket.
@@ -71,6 +75,7 @@ impl fmt::Display for BackendError {
             BackendError::Network(m) => write!(f, "cannot reach the server: {m}"),
             BackendError::Timeout => f.write_str("the server did not answer in time"),
             BackendError::Unauthorized(m) => write!(f, "the server refused the token: {m}"),
+            BackendError::Forbidden(m) => write!(f, "not allowed: {m}"),
             BackendError::NotFound(m) => write!(f, "not found: {m}"),
             BackendError::Conflict { .. } => {
                 f.write_str("someone else changed this ticket in the meantime")

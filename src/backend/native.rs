@@ -186,7 +186,8 @@ async fn check(response: Response) -> BackendResult<Response> {
         .unwrap_or_else(|| status.to_string());
     let summary = sanitize::line(&summary);
     Err(match status {
-        StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => BackendError::Unauthorized(summary),
+        StatusCode::UNAUTHORIZED => BackendError::Unauthorized(summary),
+        StatusCode::FORBIDDEN => BackendError::Forbidden(summary),
         StatusCode::NOT_FOUND => BackendError::NotFound(summary),
         StatusCode::PRECONDITION_FAILED => BackendError::Conflict {
             current: problem.and_then(|p| p.current).map(|mut t| {

@@ -174,6 +174,11 @@ impl Api {
 
     /// Changes a ticket's title, as another operator would.
     pub async fn set_title(&self, id: TicketId, version: i64, title: &str) -> Ticket {
+        self.patch(id, version, &json!({ "title": title })).await
+    }
+
+    /// Applies a merge patch to a ticket at `version`.
+    pub async fn patch(&self, id: TicketId, version: i64, patch: &Value) -> Ticket {
         let r = reqwest::Client::builder()
             .no_proxy()
             .build()
@@ -181,7 +186,7 @@ impl Api {
             .patch(format!("{}/api/v1/tickets/{id}", self.url))
             .bearer_auth(&self.token)
             .header("If-Match", format!("\"{version}\""))
-            .json(&json!({ "title": title }))
+            .json(patch)
             .send()
             .await
             .expect("PATCH");
