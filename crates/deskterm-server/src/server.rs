@@ -132,8 +132,7 @@ pub async fn spawn_with(
     let scheme = scheme(&options);
     retention::prune_now(&db, &options.retention).await;
     let (control, stop) = watch::channel(Stop::Running);
-    let state = AppState::with_limits(db, options.auth);
-    let task = tokio::spawn(run(state, listener, stop, options));
+    let task = tokio::spawn(run(db, listener, stop, options));
     tracing::info!("serving the helpdesk API on {scheme}://{addr}");
     Ok(RunningServer {
         addr,
@@ -168,13 +167,7 @@ pub async fn serve_with(
         tracing::info!("shutting down");
         control.send_replace(Stop::Graceful);
     });
-    run(
-        AppState::with_limits(db, options.auth),
-        listener,
-        stop,
-        options,
-    )
-    .await;
+    run(db, listener, stop, options).await;
     signal.abort();
     Ok(())
 }
@@ -196,18 +189,14 @@ async fn stop_requested(stop: &mut watch::Receiver<Stop>) -> Stop {
     }
 }
 
-async fn run(
-    state: AppState,
-    listener: TcpListener,
-    mut stop: watch::Receiver<Stop>,
-    options: Options,
-) {
+async fn run(db: Db, listener: TcpListener, mut stop: watch::Receiver<Stop>, options: Options) {
     let Options {
         limits,
         retention,
         tls,
-        auth: _,
+        auth,
     } = options;
+    let state = AppState::with_limits(db, auth);
     let app = routes::build(state.clone())
         .layer(axum::middleware::map_response(close_after_timeout))
         .layer(Extension(BodyReadLimit(limits.body_read)));
