@@ -56,14 +56,8 @@ fn escape(bytes: &[u8], more: bool) -> Parsed {
     match second {
         b'O' => match bytes.get(2) {
             None => Parsed::More,
-            Some(b'A') => key(KeyCode::Up),
-            Some(b'B') => key(KeyCode::Down),
-            Some(b'C') => key(KeyCode::Right),
-            Some(b'D') => key(KeyCode::Left),
-            Some(b'H') => key(KeyCode::Home),
-            Some(b'F') => key(KeyCode::End),
-            Some(&f @ b'P'..=b'S') => key(KeyCode::F(1 + f - b'P')),
-            Some(_) => Parsed::Ignore,
+            Some(b'R') => key(KeyCode::F(3)),
+            Some(&last) => final_key(last).map_or(Parsed::Ignore, key),
         },
         b'[' => csi(bytes),
         ESC => key(KeyCode::Esc),
@@ -93,15 +87,6 @@ fn csi(bytes: &[u8]) -> Parsed {
         },
         // An X10 mouse report: three raw bytes follow.
         b'M' if bytes.len() < 6 => Parsed::More,
-        b'A' => key(KeyCode::Up),
-        b'B' => key(KeyCode::Down),
-        b'C' => key(KeyCode::Right),
-        b'D' => key(KeyCode::Left),
-        b'H' => key(KeyCode::Home),
-        b'F' => key(KeyCode::End),
-        b'P' => key(KeyCode::F(1)),
-        b'Q' => key(KeyCode::F(2)),
-        b'S' => key(KeyCode::F(4)),
         b'Z' => Parsed::Key(KeyEvent::new(KeyCode::BackTab, KeyModifiers::SHIFT)),
         0x20..=0x3f => {
             let last = bytes[bytes.len() - 1];
@@ -113,20 +98,11 @@ fn csi(bytes: &[u8]) -> Parsed {
                 return Parsed::Ignore;
             }
             let params = &bytes[2..bytes.len() - 1];
+            // `R` is a cursor position report, `u` the kitty protocol (not
+            // enabled), `M` an rxvt mouse report: no keys.
             let code = match last {
                 b'~' => tilde_key(params),
-                b'A' => Some(KeyCode::Up),
-                b'B' => Some(KeyCode::Down),
-                b'C' => Some(KeyCode::Right),
-                b'D' => Some(KeyCode::Left),
-                b'F' => Some(KeyCode::End),
-                b'H' => Some(KeyCode::Home),
-                b'P' => Some(KeyCode::F(1)),
-                b'Q' => Some(KeyCode::F(2)),
-                b'S' => Some(KeyCode::F(4)),
-                // `R` is a cursor position report, `u` the kitty protocol
-                // (not enabled), `M` an rxvt mouse report.
-                _ => None,
+                _ => final_key(last),
             };
             match code {
                 Some(code) => {
@@ -136,8 +112,26 @@ fn csi(bytes: &[u8]) -> Parsed {
                 None => Parsed::Ignore,
             }
         }
-        _ => Parsed::Ignore,
+        _ => final_key(third).map_or(Parsed::Ignore, key),
     }
+}
+
+/// The key a sequence's final letter names, the same after `ESC O`,
+/// `ESC [` and `ESC [ params`. (`ESC O R` is F3 too; after `ESC [` an `R`
+/// is a cursor position report.)
+fn final_key(last: u8) -> Option<KeyCode> {
+    Some(match last {
+        b'A' => KeyCode::Up,
+        b'B' => KeyCode::Down,
+        b'C' => KeyCode::Right,
+        b'D' => KeyCode::Left,
+        b'H' => KeyCode::Home,
+        b'F' => KeyCode::End,
+        b'P' => KeyCode::F(1),
+        b'Q' => KeyCode::F(2),
+        b'S' => KeyCode::F(4),
+        _ => return None,
+    })
 }
 
 /// `ESC [ n ~` and `ESC [ n ; m ~`: the editing and function keys.
