@@ -13,5 +13,6 @@ pub mod embedded;
 pub mod logging;
 pub mod query;
 pub mod sanitize;
+pub mod store;
 pub mod sync;
 pub mod tui;
