@@ -1,5 +1,182 @@
 //! The client's tickets: one owner, compact rows, views kept in order.
+//!
+//! A [`Store`] holds every ticket the list can show as a compact [`Row`] in a
+//! slot. Slots are stable while a ticket exists, so a view is just slots in
+//! order. Each change bumps the store's generation and is logged, so a view
+//! computed at an older generation can be brought up to date by moving only
+//! the tickets that changed (see [`order::View::catch_up`]).
 
+pub mod order;
 pub mod row;
+pub mod worker;
 
+use std::collections::HashMap;
+
+use deskterm_api::{Ticket, TicketId};
+
+pub use order::{Order, View};
 pub use row::{Interner, Row, Sym, fold};
+
+/// Index of a row in the store; stable while its ticket exists.
+pub type Slot = u32;
+
+/// How many changes the log remembers; a view older than that is recomputed.
+const LOG_LIMIT: usize = 8192;
+
+/// Every ticket the client knows, as shown.
+#[derive(Debug, Default)]
+pub struct Store {
+    names: Interner,
+    rows: Vec<Option<Row>>,
+    slots: HashMap<TicketId, Slot>,
+    free: Vec<Slot>,
+    live: usize,
+    generation: u64,
+    /// (generation after the change, slot changed), oldest first.
+    log: std::collections::VecDeque<(u64, Slot)>,
+}
+
+impl Store {
+    /// An empty store.
+    pub fn new() -> Store {
+        Store::default()
+    }
+
+    /// The interned names.
+    pub fn names(&self) -> &Interner {
+        &self.names
+    }
+
+    /// Interns a name (for compiling a query against names not seen yet).
+    pub fn intern(&mut self, name: &str) -> Sym {
+        self.names.intern(name)
+    }
+
+    /// How many tickets.
+    pub fn len(&self) -> usize {
+        self.live
+    }
+
+    /// True when there are no tickets.
+    pub fn is_empty(&self) -> bool {
+        self.live == 0
+    }
+
+    /// Counts every change; views remember the generation they were computed at.
+    pub fn generation(&self) -> u64 {
+        self.generation
+    }
+
+    /// One past the highest slot in use.
+    pub fn slot_count(&self) -> usize {
+        self.rows.len()
+    }
+
+    /// The row in a slot.
+    pub fn row(&self, slot: Slot) -> Option<&Row> {
+        self.rows.get(slot as usize).and_then(Option::as_ref)
+    }
+
+    /// The slot of a ticket.
+    pub fn slot(&self, id: TicketId) -> Option<Slot> {
+        self.slots.get(&id).copied()
+    }
+
+    /// The row of a ticket.
+    pub fn get(&self, id: TicketId) -> Option<&Row> {
+        self.slot(id).and_then(|s| self.row(s))
+    }
+
+    /// Every row with its slot, in slot order.
+    pub fn iter(&self) -> impl Iterator<Item = (Slot, &Row)> {
+        self.rows
+            .iter()
+            .enumerate()
+            .filter_map(|(i, r)| r.as_ref().map(|r| (i as Slot, r)))
+    }
+
+    /// Adds or replaces a ticket; returns its slot.
+    pub fn put(&mut self, ticket: &Ticket) -> Slot {
+        let row = Row::new(ticket, &mut self.names);
+        self.put_row(row)
+    }
+
+    /// Adds or replaces a compact row; returns its slot.
+    pub fn put_row(&mut self, row: Row) -> Slot {
+        let slot = match self.slots.get(&row.id) {
+            Some(&slot) => slot,
+            None => {
+                let slot = match self.free.pop() {
+                    Some(slot) => slot,
+                    None => {
+                        self.rows.push(None);
+                        Slot::try_from(self.rows.len() - 1).unwrap_or(Slot::MAX)
+                    }
+                };
+                self.slots.insert(row.id, slot);
+                self.live += 1;
+                slot
+            }
+        };
+        if let Some(place) = self.rows.get_mut(slot as usize) {
+            *place = Some(row);
+        }
+        self.changed(slot);
+        slot
+    }
+
+    /// Forgets a ticket; returns the slot it had.
+    pub fn remove(&mut self, id: TicketId) -> Option<Slot> {
+        let slot = self.slots.remove(&id)?;
+        if let Some(place) = self.rows.get_mut(slot as usize) {
+            *place = None;
+        }
+        self.live -= 1;
+        self.free.push(slot);
+        self.changed(slot);
+        Some(slot)
+    }
+
+    /// Forgets every ticket (before a full reload); names stay interned.
+    pub fn clear(&mut self) {
+        self.rows.clear();
+        self.slots.clear();
+        self.free.clear();
+        self.live = 0;
+        self.generation += 1;
+        // Nothing older can be caught up with: every slot is gone.
+        self.log.clear();
+    }
+
+    fn changed(&mut self, slot: Slot) {
+        self.generation += 1;
+        if self.log.len() == LOG_LIMIT {
+            self.log.pop_front();
+        }
+        self.log.push_back((self.generation, slot));
+    }
+
+    /// The slots changed after generation `since`, each once; `None` when the
+    /// log no longer reaches back that far (the caller recomputes instead).
+    pub fn changed_since(&self, since: u64) -> Option<Vec<Slot>> {
+        if since >= self.generation {
+            return Some(Vec::new());
+        }
+        let oldest = self.log.front().map_or(self.generation + 1, |(g, _)| *g);
+        if oldest > since + 1 {
+            return None;
+        }
+        let mut slots: Vec<Slot> = self
+            .log
+            .iter()
+            .filter(|(g, _)| *g > since)
+            .map(|(_, s)| *s)
+            .collect();
+        slots.sort_unstable();
+        slots.dedup();
+        Some(slots)
+    }
+}
+
+#[cfg(test)]
+mod tests;

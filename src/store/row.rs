@@ -71,7 +71,10 @@ impl Interner {
 
 /// Case folding used by every search and text sort.
 pub fn fold(text: &str) -> String {
-    if text.bytes().all(|b| b.is_ascii() && !b.is_ascii_uppercase()) {
+    if text
+        .bytes()
+        .all(|b| b.is_ascii() && !b.is_ascii_uppercase())
+    {
         text.to_owned()
     } else {
         text.to_lowercase()
@@ -120,24 +123,32 @@ pub struct Row {
     /// Case-folded `reference title contact category`, separated by one space:
     /// what free words are matched against.
     pub haystack: Box<str>,
+    /// Where the folded title is in `haystack` (for sorting by title).
+    pub title_span: [u32; 2],
 }
 
 impl Row {
     /// The compact form of a ticket; new names are interned.
     pub fn new(t: &Ticket, names: &mut Interner) -> Row {
+        let reference = fold(&t.reference);
+        let title = fold(&t.title);
+        let contact = fold(&t.contact.name);
+        let category = t.category.as_deref().map(fold);
         let mut haystack = String::with_capacity(
-            t.reference.len()
-                + t.title.len()
-                + t.contact.name.len()
-                + t.category.as_deref().map_or(0, str::len)
+            reference.len()
+                + title.len()
+                + contact.len()
+                + category.as_ref().map_or(0, String::len)
                 + 3,
         );
-        haystack.push_str(&t.reference);
+        haystack.push_str(&reference);
         haystack.push(' ');
-        haystack.push_str(&t.title);
+        let title_start = haystack.len();
+        haystack.push_str(&title);
+        let title_end = haystack.len();
         haystack.push(' ');
-        haystack.push_str(&t.contact.name);
-        if let Some(c) = &t.category {
+        haystack.push_str(&contact);
+        if let Some(c) = &category {
             haystack.push(' ');
             haystack.push_str(c);
         }
@@ -160,8 +171,22 @@ impl Row {
             created_at: secs(t.created_at),
             updated_at: secs(t.updated_at),
             closed_at: t.closed_at.map(secs),
-            haystack: fold(&haystack).into(),
+            title_span: [
+                u32::try_from(title_start).unwrap_or(0),
+                u32::try_from(title_end).unwrap_or(0),
+            ],
+            haystack: haystack.into(),
         }
+    }
+}
+
+impl Row {
+    /// The case-folded title.
+    pub fn folded_title(&self) -> &str {
+        let [start, end] = self.title_span;
+        self.haystack
+            .get(start as usize..end as usize)
+            .unwrap_or("")
     }
 }
 

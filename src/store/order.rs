@@ -1,0 +1,199 @@
+//! The order of a list and a view kept in that order.
+//!
+//! Keys are read from the compact rows (integer times, ranks, folded text
+//! computed once per ticket version), never recomputed per comparison.
+
+use std::cmp::Ordering;
+
+use deskterm_api::{Meta, Sort, SortField};
+
+use super::{Row, Slot, Store, Sym};
+
+/// A sort column and direction, with what comparing on it needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Order {
+    /// Column and direction.
+    pub sort: Sort,
+    /// Rank of each status symbol in the backend's status order (for
+    /// sorting by status); symbols not listed sort last.
+    status_rank: Vec<u32>,
+}
+
+impl Order {
+    /// The order of `sort`, with status ranks taken from `meta`.
+    pub fn new(sort: Sort, store: &mut Store, meta: Option<&Meta>) -> Order {
+        let mut status_rank = Vec::new();
+        if let Some(meta) = meta {
+            for (rank, status) in meta.statuses.iter().enumerate() {
+                let sym = store.intern(&status.key) as usize;
+                if status_rank.len() <= sym {
+                    status_rank.resize(sym + 1, u32::MAX);
+                }
+                status_rank[sym] = rank as u32;
+            }
+        }
+        Order { sort, status_rank }
+    }
+
+    fn rank(&self, status: Sym) -> u32 {
+        self.status_rank
+            .get(status as usize)
+            .copied()
+            .unwrap_or(u32::MAX)
+    }
+
+    /// Compares two rows: the column (reversed when descending), then the
+    /// ticket id ascending, so the order is total and stable.
+    pub fn cmp(&self, store: &Store, a: &Row, b: &Row) -> Ordering {
+        let ord = self.cmp_column(store, a, b);
+        let ord = if self.sort.descending {
+            ord.reverse()
+        } else {
+            ord
+        };
+        ord.then(a.id.cmp(&b.id))
+    }
+
+    /// Compares on the column alone, ascending. Empty values (no category,
+    /// nobody assigned) sort after every name.
+    pub fn cmp_column(&self, store: &Store, a: &Row, b: &Row) -> Ordering {
+        let names = store.names();
+        let text = |x: Sym, y: Sym| {
+            if x == y {
+                return Ordering::Equal;
+            }
+            names
+                .folded(x)
+                .cmp(names.folded(y))
+                .then_with(|| names.name(x).cmp(names.name(y)))
+        };
+        let optional = |x: Option<Sym>, y: Option<Sym>| match (x, y) {
+            (Some(x), Some(y)) => text(x, y),
+            (Some(_), None) => Ordering::Less,
+            (None, Some(_)) => Ordering::Greater,
+            (None, None) => Ordering::Equal,
+        };
+        match self.sort.field {
+            SortField::Reference => a.reference.cmp(&b.reference),
+            SortField::Title => a
+                .folded_title()
+                .cmp(b.folded_title())
+                .then_with(|| a.title.cmp(&b.title)),
+            SortField::Status => self
+                .rank(a.status)
+                .cmp(&self.rank(b.status))
+                .then_with(|| names.name(a.status).cmp(names.name(b.status))),
+            SortField::Priority => a.priority.cmp(&b.priority),
+            SortField::Category => optional(a.category, b.category),
+            SortField::Operator => optional(a.operator_name, b.operator_name),
+            SortField::Contact => text(a.contact_name, b.contact_name),
+            SortField::Created => a.created_at.cmp(&b.created_at),
+            SortField::Updated => a.updated_at.cmp(&b.updated_at),
+        }
+    }
+
+    /// Compares two slots of the store; a missing row sorts last.
+    pub fn cmp_slots(&self, store: &Store, a: Slot, b: Slot) -> Ordering {
+        match (store.row(a), store.row(b)) {
+            (Some(x), Some(y)) => self.cmp(store, x, y),
+            (Some(_), None) => Ordering::Less,
+            (None, Some(_)) => Ordering::Greater,
+            (None, None) => a.cmp(&b),
+        }
+    }
+
+    /// Every slot of the store in this order.
+    pub fn sort_all(&self, store: &Store) -> Vec<Slot> {
+        let mut slots: Vec<Slot> = store.iter().map(|(s, _)| s).collect();
+        self.sort_slots(store, &mut slots);
+        slots
+    }
+
+    /// Sorts slots in this order. Times and ranks are compared through a
+    /// precomputed integer key first, so most comparisons touch no text.
+    pub fn sort_slots(&self, store: &Store, slots: &mut [Slot]) {
+        match self.integer_key(store) {
+            Some(key) => {
+                let mut keyed: Vec<(i64, i64, Slot)> = slots
+                    .iter()
+                    .filter_map(|&s| store.row(s).map(|r| (key(r), r.id, s)))
+                    .collect();
+                if self.sort.descending {
+                    keyed.sort_unstable_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+                } else {
+                    keyed.sort_unstable_by(|a, b| a.0.cmp(&b.0).then(a.1.cmp(&b.1)));
+                }
+                for (place, (_, _, s)) in slots.iter_mut().zip(keyed) {
+                    *place = s;
+                }
+            }
+            None => slots.sort_unstable_by(|&a, &b| self.cmp_slots(store, a, b)),
+        }
+    }
+
+    /// For columns whose order is an integer: the key.
+    #[allow(clippy::type_complexity)]
+    fn integer_key<'a>(&'a self, _store: &Store) -> Option<Box<dyn Fn(&Row) -> i64 + 'a>> {
+        match self.sort.field {
+            SortField::Created => Some(Box::new(|r: &Row| r.created_at)),
+            SortField::Updated => Some(Box::new(|r: &Row| r.updated_at)),
+            SortField::Priority => Some(Box::new(|r: &Row| i64::from(r.priority.rank()))),
+            SortField::Status => Some(Box::new(|r: &Row| {
+                // Rank first; statuses of equal rank (unknown ones) are rare,
+                // the symbol keeps them apart deterministically.
+                (i64::from(self.rank(r.status)) << 32) | i64::from(r.status)
+            })),
+            _ => None,
+        }
+    }
+
+    /// Where `slot` belongs in `slots` (sorted in this order).
+    pub fn position(&self, store: &Store, slots: &[Slot], slot: Slot) -> usize {
+        slots.partition_point(|&s| self.cmp_slots(store, s, slot) == Ordering::Less)
+    }
+}
+
+/// Slots in order, as of a generation of the store.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct View {
+    /// The listed slots, in order.
+    pub slots: Vec<Slot>,
+    /// The store generation the slots reflect.
+    pub generation: u64,
+}
+
+impl View {
+    /// Brings the view up to the store's generation by moving only the
+    /// tickets that changed since: each is taken out and, if it still passes
+    /// `keep`, put back where it now belongs. Returns false when the store's
+    /// log does not reach back far enough (the caller recomputes).
+    pub fn catch_up(
+        &mut self,
+        store: &Store,
+        order: &Order,
+        mut keep: impl FnMut(&Row) -> bool,
+    ) -> bool {
+        let Some(changed) = store.changed_since(self.generation) else {
+            return false;
+        };
+        if !changed.is_empty() {
+            // Take every changed slot out in one pass, then put back those that pass.
+            let mut is_changed = vec![false; store.slot_count().max(1)];
+            for &s in &changed {
+                if let Some(flag) = is_changed.get_mut(s as usize) {
+                    *flag = true;
+                }
+            }
+            self.slots
+                .retain(|&s| !is_changed.get(s as usize).copied().unwrap_or(false));
+            for s in changed {
+                if store.row(s).is_some_and(&mut keep) {
+                    let at = order.position(store, &self.slots, s);
+                    self.slots.insert(at, s);
+                }
+            }
+        }
+        self.generation = store.generation();
+        true
+    }
+}
