@@ -140,7 +140,11 @@ async fn a_server_restart_mid_session_loses_and_duplicates_nothing() {
         "outbox empty: {:?}",
         cached.outbox
     );
-    let mut cached_tickets = cached.tickets;
+    let (mut cached_tickets, _) = cache
+        .tickets_page(None, u32::MAX)
+        .await
+        .expect("read cached tickets");
+    assert_eq!(cached.tickets, cached_tickets.len() as u64);
     cached_tickets.sort_by_key(|t| t.id);
     assert_eq!(cached_tickets, server, "cache equals server");
 }

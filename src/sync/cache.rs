@@ -22,11 +22,18 @@ use super::{OpId, Write};
 /// Marks a SQLite file as a deskterm cache (`PRAGMA application_id`, "DSKT").
 const APPLICATION_ID: i64 = 0x4453_4B54;
 /// Version of the schema below (`PRAGMA user_version`).
-const SCHEMA_VERSION: i64 = 1;
+const SCHEMA_VERSION: i64 = 2;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS tickets (id INTEGER PRIMARY KEY, body TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS tickets (
+    id INTEGER PRIMARY KEY,
+    version INTEGER NOT NULL DEFAULT 0,
+    updated_at INTEGER NOT NULL DEFAULT 0,
+    epoch INTEGER NOT NULL DEFAULT 0,
+    body TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS tickets_newest_first ON tickets(updated_at DESC, id);
 CREATE TABLE IF NOT EXISTS notes (id INTEGER PRIMARY KEY, ticket_id INTEGER NOT NULL, body TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS notes_by_ticket ON notes(ticket_id);
 CREATE TABLE IF NOT EXISTS messages (id INTEGER PRIMARY KEY, contact_id INTEGER NOT NULL, body TEXT NOT NULL);
@@ -60,15 +67,38 @@ pub struct OutboxEntry {
     pub last_error: Option<String>,
 }
 
-/// Everything the cache holds, for a start without the network.
+/// Version 1 kept tickets as JSON only; version 2 adds the columns a
+/// snapshot and a newest-first start need. The outbox is untouched.
+const MIGRATE_1_TO_2: &str = "
+ALTER TABLE tickets ADD COLUMN version INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE tickets ADD COLUMN updated_at INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE tickets ADD COLUMN epoch INTEGER NOT NULL DEFAULT 0;
+UPDATE tickets SET
+    version = coalesce(json_extract(body, '$.version'), 0),
+    updated_at = coalesce(CAST(strftime('%s', json_extract(body, '$.updated_at')) AS INTEGER), 0);
+CREATE INDEX IF NOT EXISTS tickets_newest_first ON tickets(updated_at DESC, id);
+PRAGMA user_version = 2;
+";
+
+/// Tickets written per statement when storing a snapshot.
+const ROWS_PER_INSERT: usize = 500;
+
+/// Where a newest-first read of the tickets stands: the last ticket read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TicketCursor {
+    updated_at: i64,
+    id: TicketId,
+}
+
+/// What the cache holds besides the tickets, for a start without the network.
 #[derive(Debug, Default)]
 pub struct Cached {
     /// The operator of the last session.
     pub me: Option<Me>,
     /// The backend's metadata.
     pub meta: Option<Meta>,
-    /// The tickets.
-    pub tickets: Vec<Ticket>,
+    /// How many tickets are cached (read with [`Cache::tickets_page`]).
+    pub tickets: u64,
     /// Feed cursor: changes up to here are in the cache.
     pub since: Option<i64>,
     /// Unsent writes, in order.
@@ -172,12 +202,18 @@ impl Cache {
                 .execute(&pool)
                 .await
                 .map_err(|e| format!("cannot create tables: {e}"))?;
-            sqlx::raw_sql("PRAGMA application_id = 1146309460; PRAGMA user_version = 1;")
+            sqlx::raw_sql("PRAGMA application_id = 1146309460; PRAGMA user_version = 2;")
                 .execute(&pool)
                 .await
                 .map_err(|e| format!("cannot mark it: {e}"))?;
         } else if app_id != APPLICATION_ID {
             return Err("it is not a deskterm cache".into());
+        } else if version == 1 {
+            // Upgrade in place: a set-aside cache would strand unsent writes.
+            sqlx::raw_sql(MIGRATE_1_TO_2)
+                .execute(&pool)
+                .await
+                .map_err(|e| format!("cannot upgrade it from schema version 1: {e}"))?;
         } else if version != SCHEMA_VERSION {
             return Err(format!(
                 "it has schema version {version}, this deskterm reads {SCHEMA_VERSION}"
@@ -270,25 +306,73 @@ impl Cache {
         Ok(())
     }
 
-    /// Reads everything, for a start before the network answers. Rows that
-    /// cannot be read (from an older build, say) are skipped, not fatal.
+    /// Reads what a start before the network answers needs, except the
+    /// tickets themselves (see [`Cache::tickets_page`]).
     pub async fn load(&self) -> anyhow::Result<Cached> {
-        let tickets = sqlx::query("SELECT body FROM tickets")
-            .fetch_all(&self.pool)
-            .await?
-            .into_iter()
-            .filter_map(|row| parse(row.get::<String, _>(0).as_str()))
-            .collect();
+        let tickets: i64 = sqlx::query_scalar("SELECT count(*) FROM tickets")
+            .fetch_one(&self.pool)
+            .await?;
         Ok(Cached {
             me: self.state("me").await?,
             meta: self.state("meta").await?,
-            tickets,
+            tickets: u64::try_from(tickets).unwrap_or(0),
             since: self.state("since").await?,
             outbox: self.outbox().await?,
         })
     }
 
-    /// Replaces every ticket after a full load; notes and chats stay.
+    /// Up to `limit` cached tickets, most recently updated first, after
+    /// `after`; the cursor of the page's last ticket comes with it. Each page
+    /// is its own short read, so writes to the outbox never wait for a start.
+    /// Rows that cannot be read (from an older build, say) are skipped.
+    pub async fn tickets_page(
+        &self,
+        after: Option<TicketCursor>,
+        limit: u32,
+    ) -> anyhow::Result<(Vec<Ticket>, Option<TicketCursor>)> {
+        let rows =
+            match after {
+                None => sqlx::query(
+                    "SELECT updated_at, id, body FROM tickets ORDER BY updated_at DESC, id LIMIT ?",
+                )
+                .bind(i64::from(limit))
+                .fetch_all(&self.pool)
+                .await?,
+                Some(c) => {
+                    sqlx::query(
+                        "SELECT updated_at, id, body FROM tickets \
+                     WHERE updated_at < ?1 OR (updated_at = ?1 AND id > ?2) \
+                     ORDER BY updated_at DESC, id LIMIT ?3",
+                    )
+                    .bind(c.updated_at)
+                    .bind(c.id)
+                    .bind(i64::from(limit))
+                    .fetch_all(&self.pool)
+                    .await?
+                }
+            };
+        let cursor = rows.last().map(|r| TicketCursor {
+            updated_at: r.get(0),
+            id: r.get(1),
+        });
+        let tickets = rows
+            .iter()
+            .filter_map(|r| parse(r.get::<&str, _>(2)))
+            .collect();
+        Ok((tickets, cursor))
+    }
+
+    /// One cached ticket, whole (with its description).
+    pub async fn ticket(&self, id: TicketId) -> anyhow::Result<Option<Ticket>> {
+        let body: Option<String> = sqlx::query_scalar("SELECT body FROM tickets WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(body.as_deref().and_then(parse))
+    }
+
+    /// Replaces every ticket at once (small sets, tests); a large set goes
+    /// through [`Cache::begin_snapshot`] batch by batch.
     pub async fn replace_all(
         &self,
         me: &Me,
@@ -296,15 +380,67 @@ impl Cache {
         tickets: &[Ticket],
         since: i64,
     ) -> anyhow::Result<()> {
+        let epoch = self.begin_snapshot().await?;
+        self.put_snapshot(epoch, tickets).await?;
+        self.finish_snapshot(epoch, me, meta, since).await
+    }
+
+    /// Starts storing a full snapshot; returns its epoch. Tickets already
+    /// cached stay readable until [`Cache::finish_snapshot`].
+    pub async fn begin_snapshot(&self) -> anyhow::Result<i64> {
+        let epoch = self.state::<i64>("epoch").await?.unwrap_or(0) + 1;
+        self.set_state("epoch", &epoch).await?;
+        Ok(epoch)
+    }
+
+    /// Stores one batch of a snapshot, in one transaction. The snapshot is
+    /// the server's word: it replaces what is cached whatever the versions.
+    pub async fn put_snapshot(&self, epoch: i64, tickets: &[Ticket]) -> anyhow::Result<()> {
         let mut tx = self.pool.begin().await?;
-        sqlx::query("DELETE FROM tickets").execute(&mut *tx).await?;
-        for t in tickets {
-            sqlx::query("INSERT INTO tickets (id, body) VALUES (?, ?)")
-                .bind(t.id)
-                .bind(serde_json::to_string(t)?)
-                .execute(&mut *tx)
-                .await?;
+        for chunk in tickets.chunks(ROWS_PER_INSERT) {
+            let mut sql =
+                String::from("INSERT INTO tickets (id, version, updated_at, epoch, body) VALUES ");
+            for i in 0..chunk.len() {
+                sql.push_str(if i == 0 {
+                    "(?,?,?,?,?)"
+                } else {
+                    ",(?,?,?,?,?)"
+                });
+            }
+            sql.push_str(
+                " ON CONFLICT(id) DO UPDATE SET version = excluded.version, \
+                 updated_at = excluded.updated_at, epoch = excluded.epoch, body = excluded.body",
+            );
+            // Built from constant fragments only; every value is bound.
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for t in chunk {
+                query = query
+                    .bind(t.id)
+                    .bind(t.version)
+                    .bind(t.updated_at.timestamp())
+                    .bind(epoch)
+                    .bind(serde_json::to_string(t)?);
+            }
+            query.execute(&mut *tx).await?;
         }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Completes a snapshot: tickets it did not contain are forgotten, and
+    /// the operator, metadata and feed cursor it came with are stored.
+    pub async fn finish_snapshot(
+        &self,
+        epoch: i64,
+        me: &Me,
+        meta: &Meta,
+        since: i64,
+    ) -> anyhow::Result<()> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("DELETE FROM tickets WHERE epoch <> ?")
+            .bind(epoch)
+            .execute(&mut *tx)
+            .await?;
         for (key, value) in [
             ("me", serde_json::to_string(me)?),
             ("meta", serde_json::to_string(meta)?),
@@ -325,23 +461,23 @@ impl Cache {
         self.set_state("meta", meta).await
     }
 
-    /// Stores one ticket (newer versions only).
+    /// Stores one ticket (newer versions only). It joins the current
+    /// snapshot epoch, so the next full snapshot sweeps it if the server no
+    /// longer has it.
     pub async fn put_ticket(&self, t: &Ticket) -> anyhow::Result<()> {
-        let known: Option<String> = sqlx::query_scalar("SELECT body FROM tickets WHERE id = ?")
-            .bind(t.id)
-            .fetch_optional(&self.pool)
-            .await?;
-        if known
-            .and_then(|b| parse::<Ticket>(&b))
-            .is_some_and(|k| k.version > t.version)
-        {
-            return Ok(());
-        }
-        sqlx::query("INSERT INTO tickets (id, body) VALUES (?, ?) ON CONFLICT(id) DO UPDATE SET body = excluded.body")
-            .bind(t.id)
-            .bind(serde_json::to_string(t)?)
-            .execute(&self.pool)
-            .await?;
+        let epoch = self.state::<i64>("epoch").await?.unwrap_or(0);
+        sqlx::query(
+            "INSERT INTO tickets (id, version, updated_at, epoch, body) VALUES (?, ?, ?, ?, ?) \
+             ON CONFLICT(id) DO UPDATE SET version = excluded.version, updated_at = excluded.updated_at, \
+             epoch = excluded.epoch, body = excluded.body WHERE excluded.version >= tickets.version",
+        )
+        .bind(t.id)
+        .bind(t.version)
+        .bind(t.updated_at.timestamp())
+        .bind(epoch)
+        .bind(serde_json::to_string(t)?)
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 
@@ -663,7 +799,7 @@ mod tests {
         old.version = 4;
         old.title = "old".into();
         cache.put_ticket(&old).await.unwrap();
-        assert_eq!(cache.load().await.unwrap().tickets[0].title, "new");
+        assert_eq!(cache.ticket(1).await.unwrap().unwrap().title, "new");
     }
 
     async fn set_aside_when(contents: impl FnOnce(&Path)) -> (Opened, tempfile::TempDir) {
@@ -733,6 +869,114 @@ mod tests {
         cache.close().await;
         let notice = Cache::open(&path).await.unwrap().notice.expect("a notice");
         assert!(notice.contains("schema version 99"), "{notice}");
+    }
+
+    #[tokio::test]
+    async fn a_version_1_cache_is_upgraded_with_its_outbox() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.db");
+        // A cache as the first release wrote it: tickets as JSON only.
+        {
+            let pool = SqlitePoolOptions::new()
+                .max_connections(1)
+                .connect_with(
+                    SqliteConnectOptions::from_str("sqlite://")
+                        .unwrap()
+                        .filename(&path)
+                        .create_if_missing(true),
+                )
+                .await
+                .unwrap();
+            let v1 = SCHEMA.replace(
+                "CREATE TABLE IF NOT EXISTS tickets (\n    id INTEGER PRIMARY KEY,\n    version INTEGER NOT NULL DEFAULT 0,\n    updated_at INTEGER NOT NULL DEFAULT 0,\n    epoch INTEGER NOT NULL DEFAULT 0,\n    body TEXT NOT NULL\n);\nCREATE INDEX IF NOT EXISTS tickets_newest_first ON tickets(updated_at DESC, id);",
+                "CREATE TABLE IF NOT EXISTS tickets (id INTEGER PRIMARY KEY, body TEXT NOT NULL);",
+            );
+            assert!(
+                v1.contains("body TEXT NOT NULL);"),
+                "the version 1 table replaced the current one"
+            );
+            sqlx::raw_sql(sqlx::AssertSqlSafe(v1))
+                .execute(&pool)
+                .await
+                .unwrap();
+            sqlx::raw_sql("PRAGMA application_id = 1146309460; PRAGMA user_version = 1;")
+                .execute(&pool)
+                .await
+                .unwrap();
+            let mut older = sample_ticket();
+            older.id = 2;
+            older.updated_at -= chrono::Duration::days(1);
+            for t in [sample_ticket(), older] {
+                sqlx::query("INSERT INTO tickets (id, body) VALUES (?, ?)")
+                    .bind(t.id)
+                    .bind(serde_json::to_string(&t).unwrap())
+                    .execute(&pool)
+                    .await
+                    .unwrap();
+            }
+            sqlx::query("INSERT INTO outbox (op, write) VALUES (7, ?)")
+                .bind(
+                    serde_json::to_string(&Write::AddNote {
+                        ticket: 1,
+                        body: "unsent".into(),
+                    })
+                    .unwrap(),
+                )
+                .execute(&pool)
+                .await
+                .unwrap();
+            pool.close().await;
+        }
+        let opened = Cache::open(&path).await.unwrap();
+        assert!(opened.notice.is_none(), "{:?}", opened.notice);
+        let cache = opened.cache;
+        let loaded = cache.load().await.unwrap();
+        assert_eq!(loaded.tickets, 2);
+        assert_eq!(
+            loaded.outbox.len(),
+            1,
+            "the unsent note survives the upgrade"
+        );
+        let (first, cursor) = cache.tickets_page(None, 1).await.unwrap();
+        assert_eq!(first.iter().map(|t| t.id).collect::<Vec<_>>(), vec![1]);
+        let (second, _) = cache.tickets_page(cursor, 1).await.unwrap();
+        assert_eq!(
+            second.iter().map(|t| t.id).collect::<Vec<_>>(),
+            vec![2],
+            "newest first"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_snapshot_replaces_the_tickets_it_does_not_contain() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::open(&dir.path().join("c.db")).await.unwrap().cache;
+        let mut gone = sample_ticket();
+        gone.id = 9;
+        cache.put_ticket(&gone).await.unwrap();
+        let epoch = cache.begin_snapshot().await.unwrap();
+        let mut kept = sample_ticket();
+        kept.version = 1;
+        cache.put_snapshot(epoch, &[kept]).await.unwrap();
+        // Until the snapshot is complete, the old tickets are still there.
+        assert!(cache.ticket(9).await.unwrap().is_some());
+        let me = Me {
+            id: 1,
+            name: "Ana".into(),
+            email: "ana@example.com".into(),
+            receive_ticket_emails: false,
+        };
+        let meta: Meta = serde_json::from_value(serde_json::json!({
+            "statuses": [], "priorities": [], "categories": [], "operators": [],
+            "tags": [], "channels": [], "server_version": "test",
+            "capabilities": {"preconditions": true, "live_events": true,
+                "custom_statuses": false, "stats": false, "history": false}
+        }))
+        .unwrap();
+        cache.finish_snapshot(epoch, &me, &meta, 42).await.unwrap();
+        assert!(cache.ticket(9).await.unwrap().is_none());
+        assert_eq!(cache.ticket(1).await.unwrap().map(|t| t.version), Some(1));
+        assert_eq!(cache.load().await.unwrap().since, Some(42));
     }
 
     #[test]

@@ -154,8 +154,21 @@ pub enum SyncEvent {
     SignedIn(Me),
     /// Statuses, priorities, categories, operators.
     Meta(Meta),
-    /// Every ticket, replacing what the UI had.
+    /// Every ticket, replacing what the UI had (a small set in one piece).
     Snapshot(Vec<Ticket>),
+    /// A full set of tickets begins, to arrive in [`SyncEvent::SnapshotBatch`]es,
+    /// most recently updated first when it comes from the cache. Until
+    /// [`SyncEvent::SnapshotEnd`], tickets not yet sent are still listed.
+    SnapshotBegin {
+        /// How many tickets to expect, when known (for a progress indicator).
+        total: Option<u64>,
+    },
+    /// Tickets of the snapshot under way.
+    SnapshotBatch(Batch),
+    /// The snapshot is complete: tickets it did not contain are gone.
+    SnapshotEnd,
+    /// The whole ticket in view (with its description), as cached or loaded.
+    Detail(Ticket),
     /// A ticket was created or changed (here or elsewhere).
     TicketChanged(Ticket),
     /// A ticket was deleted.
@@ -210,6 +223,67 @@ pub enum SyncEvent {
     Error(String),
     /// The engine stopped after [`Command::Shutdown`].
     Stopped,
+}
+
+/// Tickets of a snapshot. While the UI holds a batch, the engine holds back
+/// the next few: a slow screen slows the load instead of piling up tickets.
+#[derive(Debug, Clone)]
+pub struct Batch {
+    /// The tickets.
+    pub tickets: Vec<Ticket>,
+    _credit: Option<Arc<tokio::sync::OwnedSemaphorePermit>>,
+}
+
+impl Batch {
+    /// A batch with no flow control (tests, small sets).
+    pub fn new(tickets: Vec<Ticket>) -> Batch {
+        Batch {
+            tickets,
+            _credit: None,
+        }
+    }
+}
+
+impl PartialEq for Batch {
+    fn eq(&self, other: &Batch) -> bool {
+        self.tickets == other.tickets
+    }
+}
+
+/// Tickets per snapshot batch.
+pub(crate) const BATCH: u32 = 2_000;
+/// Batches the UI may have queued and not yet taken in.
+const BATCHES_AHEAD: usize = 4;
+
+/// Hands snapshot batches to the UI, at most [`BATCHES_AHEAD`] at a time.
+#[derive(Clone)]
+pub(crate) struct Batches {
+    credits: Arc<tokio::sync::Semaphore>,
+}
+
+impl Default for Batches {
+    fn default() -> Self {
+        Batches {
+            credits: Arc::new(tokio::sync::Semaphore::new(BATCHES_AHEAD)),
+        }
+    }
+}
+
+impl Batches {
+    /// Sends a batch once the UI has room for it.
+    pub(crate) async fn send(&self, events: &Events, tickets: Vec<Ticket>) {
+        let credit = self
+            .credits
+            .clone()
+            .acquire_owned()
+            .await
+            .ok()
+            .map(Arc::new);
+        events.send(SyncEvent::SnapshotBatch(Batch {
+            tickets,
+            _credit: credit,
+        }));
+    }
 }
 
 /// The UI's end of the engine.
@@ -268,12 +342,14 @@ async fn run(
     if let Some(me) = cached.me {
         events.send(SyncEvent::SignedIn(me));
     }
-    if let Some(meta) = cached.meta {
-        events.send(SyncEvent::Meta(meta));
-        events.send(SyncEvent::Snapshot(cached.tickets));
-    }
     if !cached.outbox.is_empty() {
         events.send(SyncEvent::Outbox(cached.outbox));
+    }
+    if let Some(meta) = cached.meta {
+        events.send(SyncEvent::Meta(meta));
+        // The newest tickets first: the default list's first screen is right
+        // after the first batch, whatever the size of the helpdesk.
+        send_cached_tickets(&cache, &events, cached.tickets).await;
     }
     events.send(SyncEvent::Connection(Connection::Connecting));
 
@@ -344,6 +420,34 @@ async fn run(
     events.send(SyncEvent::Stopped);
 }
 
+/// Sends every cached ticket to the UI, newest first, batch by batch.
+async fn send_cached_tickets(cache: &Cache, events: &Events, total: u64) {
+    events.send(SyncEvent::SnapshotBegin { total: Some(total) });
+    let batches = Batches::default();
+    let mut after = None;
+    loop {
+        match cache.tickets_page(after, BATCH).await {
+            Ok((tickets, cursor)) => {
+                let last = tickets.len() < BATCH as usize;
+                if !tickets.is_empty() {
+                    batches.send(events, tickets).await;
+                }
+                if last || cursor.is_none() {
+                    break;
+                }
+                after = cursor;
+            }
+            Err(e) => {
+                events.send(SyncEvent::Error(format!(
+                    "the local cache could not be read: {e:#}"
+                )));
+                break;
+            }
+        }
+    }
+    events.send(SyncEvent::SnapshotEnd);
+}
+
 /// Loads notes and chat of the ticket in view: the cached ones at once, then
 /// the server's. Only the latest request matters: moving through the list
 /// abandons the fetch for the ticket left behind, so a slow server never
@@ -361,6 +465,9 @@ async fn load_views(
         };
         if let Some(previous) = fetching.take() {
             previous.abort();
+        }
+        if let Ok(Some(whole)) = cache.ticket(ticket).await {
+            events.send(SyncEvent::Detail(whole));
         }
         if let Ok(notes) = cache.notes(ticket).await
             && !notes.is_empty()

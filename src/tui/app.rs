@@ -291,6 +291,8 @@ pub struct App {
     pub tz: FixedOffset,
     /// Conflicts waiting for the operator, oldest first.
     pub conflicts: VecDeque<ConflictView>,
+    /// Tickets of a snapshot still arriving.
+    incoming: Vec<Ticket>,
 }
 
 impl App {
@@ -333,6 +335,7 @@ impl App {
             now,
             tz,
             conflicts: VecDeque::new(),
+            incoming: Vec::new(),
         }
     }
 
@@ -1231,6 +1234,13 @@ impl App {
             SyncEvent::Meta(meta) => {
                 self.meta = Some(meta);
                 self.refresh_view();
+            }
+            SyncEvent::SnapshotBegin { .. } => self.incoming.clear(),
+            SyncEvent::SnapshotBatch(batch) => self.incoming.extend(batch.tickets),
+            SyncEvent::Detail(_) => {}
+            SyncEvent::SnapshotEnd => {
+                let tickets = std::mem::take(&mut self.incoming);
+                self.on_sync(SyncEvent::Snapshot(tickets), _effects);
             }
             SyncEvent::Snapshot(tickets) => {
                 self.server = tickets.into_iter().map(|t| (t.id, t)).collect();

@@ -226,6 +226,8 @@ pub struct Client {
     /// The server's tickets as this client knows them.
     pub known: std::collections::HashMap<TicketId, Ticket>,
     next_op: OpId,
+    /// Tickets of a snapshot still arriving in batches.
+    incoming: Option<Vec<Ticket>>,
 }
 
 impl Client {
@@ -240,6 +242,7 @@ impl Client {
             events: Vec::new(),
             known: Default::default(),
             next_op: 1_000,
+            incoming: None,
         }
     }
 
@@ -247,6 +250,19 @@ impl Client {
         if std::env::var_os("DESKTERM_TEST_EVENTS").is_some() {
             eprintln!("{:?} {event:?}", std::time::SystemTime::now());
         }
+        // A snapshot in batches is recorded as one, once complete.
+        let event = match event {
+            SyncEvent::SnapshotBegin { .. } => {
+                self.incoming = Some(Vec::new());
+                return;
+            }
+            SyncEvent::SnapshotBatch(batch) => {
+                self.incoming.get_or_insert_default().extend(batch.tickets);
+                return;
+            }
+            SyncEvent::SnapshotEnd => SyncEvent::Snapshot(self.incoming.take().unwrap_or_default()),
+            other => other,
+        };
         match &event {
             SyncEvent::Snapshot(tickets) => {
                 self.known = tickets.iter().map(|t| (t.id, t.clone())).collect();
