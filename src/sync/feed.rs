@@ -11,13 +11,13 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use deskterm_api::{Change, ChangeKind};
+use deskterm_api::{Change, ChangeKind, TicketQuery};
 use futures_util::StreamExt;
 use tokio::sync::{Notify, mpsc};
 use tokio::time::Instant;
 
 use super::cache::Cache;
-use super::{Connection, Events, SyncEvent, all_tickets};
+use super::{Batches, Connection, Events, SyncEvent};
 use crate::backend::{Backend, BackendError, BackendResult, LiveEvent};
 
 /// How often a backend without live push is polled.
@@ -178,6 +178,10 @@ async fn refresh_meta(backend: &dyn Backend, cache: &Cache, events: &Events) -> 
 /// Loads operator, metadata and every ticket; returns the feed cursor taken
 /// *before* the tickets were read, so no change made meanwhile is missed
 /// (replaying one twice is harmless: the newest version wins).
+///
+/// Tickets reach the cache and the screen batch by batch as they arrive, so
+/// the list is usable long before a big helpdesk is loaded; tickets cached
+/// earlier stay listed until the snapshot is complete.
 async fn load_everything(
     backend: &dyn Backend,
     cache: &Cache,
@@ -186,15 +190,56 @@ async fn load_everything(
     let me = backend.me().await?;
     let since = backend.changes(0, 1).await?.latest_seq;
     let meta = backend.meta().await?;
-    let tickets = all_tickets(backend).await?;
-    if let Err(e) = cache.replace_all(&me, &meta, &tickets, since).await {
+    events.send(SyncEvent::SignedIn(me.clone()));
+    events.send(SyncEvent::Meta(meta.clone()));
+    let batches = Batches::default();
+    let mut query = TicketQuery {
+        limit: Some(deskterm_api::PAGE_LIMIT_MAX),
+        ..Default::default()
+    };
+    let mut begun = false;
+    let mut cached = None;
+    loop {
+        let page = backend.tickets(&query).await?;
+        if !begun {
+            events.send(SyncEvent::SnapshotBegin {
+                total: Some(page.total),
+            });
+            begun = true;
+            cached = match cache.begin_snapshot().await {
+                Ok(epoch) => Some(epoch),
+                Err(e) => {
+                    events.send(SyncEvent::Error(format!(
+                        "the local cache could not be updated: {e:#}"
+                    )));
+                    None
+                }
+            };
+        }
+        if let Some(e) = cached
+            && let Err(err) = cache.put_snapshot(e, &page.items).await
+        {
+            events.send(SyncEvent::Error(format!(
+                "the local cache could not be updated: {err:#}"
+            )));
+            cached = None;
+        }
+        if !page.items.is_empty() {
+            batches.send(events, page.items).await;
+        }
+        match page.next_cursor {
+            Some(cursor) => query.cursor = Some(cursor),
+            None => break,
+        }
+    }
+    if let Some(e) = cached
+        && let Err(err) = cache.finish_snapshot(e, &me, &meta, since).await
+    {
         events.send(SyncEvent::Error(format!(
-            "the local cache could not be updated: {e:#}"
+            "the local cache could not be updated: {err:#}"
         )));
     }
-    events.send(SyncEvent::SignedIn(me));
-    events.send(SyncEvent::Meta(meta));
-    events.send(SyncEvent::Snapshot(tickets));
+    events.send(SyncEvent::SnapshotEnd);
     Ok(since)
 }
 

@@ -282,7 +282,7 @@ impl Feed {
         tokio::spawn(async move {
             while let Some(event) = event_rx.recv().await {
                 // These come right after the cache was written.
-                if matches!(event, SyncEvent::Snapshot(_) | SyncEvent::TicketDeleted(_)) {
+                if matches!(event, SyncEvent::SnapshotEnd | SyncEvent::TicketDeleted(_)) {
                     hold.off();
                 }
                 log.lock().unwrap().push((Instant::now(), event));

@@ -16,13 +16,13 @@ mod writer;
 use std::sync::Arc;
 
 use deskterm_api::{
-    ChatMessage, ContactId, Me, Meta, NewTicket, Note, Ticket, TicketId, TicketPatch, TicketQuery,
+    ChatMessage, ContactId, Me, Meta, NewTicket, Note, Ticket, TicketId, TicketPatch,
 };
 use serde::{Deserialize, Serialize};
 use tokio::sync::{Notify, mpsc, watch};
 use tokio::task::JoinHandle;
 
-use crate::backend::{Backend, BackendResult};
+use crate::backend::Backend;
 use cache::{Cache, OutboxEntry};
 
 /// Identifies one write, in the UI and in the outbox; also its place in the sending order.
@@ -517,22 +517,5 @@ async fn fetch_view(
             events.send(SyncEvent::Messages(contact, messages));
         }
         Err(e) => tracing::info!("chat of {contact} not loaded: {e}"),
-    }
-}
-
-/// Loads every ticket, page by page.
-pub(crate) async fn all_tickets(backend: &dyn Backend) -> BackendResult<Vec<Ticket>> {
-    let mut tickets = Vec::new();
-    let mut query = TicketQuery {
-        limit: Some(deskterm_api::PAGE_LIMIT_MAX),
-        ..Default::default()
-    };
-    loop {
-        let page = backend.tickets(&query).await?;
-        tickets.extend(page.items);
-        match page.next_cursor {
-            Some(cursor) => query.cursor = Some(cursor),
-            None => return Ok(tickets),
-        }
     }
 }
