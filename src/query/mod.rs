@@ -3,14 +3,19 @@
 //! Filtering and sorting run on the client over the tickets it holds, so a
 //! new sort or filter answers at once, also when the server is slow.
 
+mod compiled;
 mod sla;
+
+pub use compiled::CompiledFilter;
 
 pub use sla::{AT_RISK_WITHIN, Sla, sla};
 
-use std::cmp::Ordering;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 
 use deskterm_api::{Meta, OperatorId, Priority, Sort, SortField, Ticket, TicketId};
+
+use crate::store::worker::Predicate;
+use crate::store::{Order, Store};
 
 /// The operator filter value for "nobody assigned".
 pub type OperatorChoice = Option<OperatorId>;
@@ -24,7 +29,8 @@ pub struct Filter {
     pub priorities: BTreeSet<Priority>,
     /// Operators; `None` stands for unassigned.
     pub operators: BTreeSet<OperatorChoice>,
-    /// Case-insensitive words that must all appear in the reference, title or contact.
+    /// Case-insensitive words that must all appear in the reference, title,
+    /// contact or category.
     pub text: String,
 }
 
@@ -36,23 +42,6 @@ impl Filter {
             && self.operators.is_empty()
             && self.text.trim().is_empty()
     }
-
-    /// Whether a ticket passes the filter; `words` is the text filter pre-split.
-    fn matches(&self, t: &Ticket, words: &[String]) -> bool {
-        (self.statuses.is_empty() || self.statuses.contains(&t.status))
-            && (self.priorities.is_empty() || self.priorities.contains(&t.priority))
-            && (self.operators.is_empty()
-                || self.operators.contains(&t.operator.as_ref().map(|o| o.id)))
-            && words.iter().all(|w| {
-                contains_folded(&t.title, w)
-                    || contains_folded(&t.reference, w)
-                    || contains_folded(&t.contact.name, w)
-            })
-    }
-}
-
-fn contains_folded(haystack: &str, folded_needle: &str) -> bool {
-    haystack.to_lowercase().contains(folded_needle)
 }
 
 /// The default order: most recently updated first.
@@ -62,85 +51,28 @@ pub const DEFAULT_SORT: Sort = Sort {
 };
 
 /// Ids of the tickets that pass `filter`, ordered by `sort` (ties broken by id
-/// so the order is stable between refreshes).
+/// so the order is stable between refreshes). Builds a store for the
+/// occasion: the console keeps one and asks its worker instead.
 pub fn view<'a>(
     tickets: impl IntoIterator<Item = &'a Ticket>,
     meta: Option<&Meta>,
     filter: &Filter,
     sort: Sort,
 ) -> Vec<TicketId> {
-    let words: Vec<String> = filter
-        .text
-        .split_whitespace()
-        .map(str::to_lowercase)
-        .collect();
-    let status_rank: HashMap<&str, usize> = meta
-        .map(|m| {
-            m.statuses
-                .iter()
-                .enumerate()
-                .map(|(i, s)| (s.key.as_str(), i))
-                .collect()
-        })
-        .unwrap_or_default();
-    let mut rows: Vec<&Ticket> = tickets
+    let mut store = Store::new();
+    for t in tickets {
+        store.put(t);
+    }
+    let order = Order::new(sort, &mut store, meta);
+    let compiled = CompiledFilter::new(filter, &mut store);
+    let mut m = compiled.matcher();
+    let mut slots: Vec<_> = store.iter().filter(|(_, r)| m(r)).map(|(s, _)| s).collect();
+    drop(m);
+    order.sort_slots(&store, &mut slots);
+    slots
         .into_iter()
-        .filter(|t| filter.matches(t, &words))
-        .collect();
-    rows.sort_by(|a, b| {
-        let ord = compare(a, b, sort.field, &status_rank);
-        let ord = if sort.descending { ord.reverse() } else { ord };
-        ord.then(a.id.cmp(&b.id))
-    });
-    rows.into_iter().map(|t| t.id).collect()
-}
-
-/// Compares on one column, ascending. Empty values (no category, nobody
-/// assigned) sort after every name.
-fn compare(
-    a: &Ticket,
-    b: &Ticket,
-    field: SortField,
-    status_rank: &HashMap<&str, usize>,
-) -> Ordering {
-    match field {
-        SortField::Reference => a.reference.cmp(&b.reference),
-        SortField::Title => cmp_text(&a.title, &b.title),
-        SortField::Status => {
-            let rank = |t: &Ticket| {
-                status_rank
-                    .get(t.status.as_str())
-                    .copied()
-                    .unwrap_or(usize::MAX)
-            };
-            rank(a).cmp(&rank(b)).then_with(|| a.status.cmp(&b.status))
-        }
-        SortField::Priority => a.priority.cmp(&b.priority),
-        SortField::Category => cmp_optional(a.category.as_deref(), b.category.as_deref()),
-        SortField::Operator => cmp_optional(
-            a.operator.as_ref().map(|o| o.name.as_str()),
-            b.operator.as_ref().map(|o| o.name.as_str()),
-        ),
-        SortField::Contact => cmp_text(&a.contact.name, &b.contact.name),
-        SortField::Created => a.created_at.cmp(&b.created_at),
-        SortField::Updated => a.updated_at.cmp(&b.updated_at),
-    }
-}
-
-fn cmp_text(a: &str, b: &str) -> Ordering {
-    // Case-insensitive first so "álvaro" and "Álvaro" sit together; exact as tie-break.
-    a.to_lowercase()
-        .cmp(&b.to_lowercase())
-        .then_with(|| a.cmp(b))
-}
-
-fn cmp_optional(a: Option<&str>, b: Option<&str>) -> Ordering {
-    match (a, b) {
-        (Some(a), Some(b)) => cmp_text(a, b),
-        (Some(_), None) => Ordering::Less,
-        (None, Some(_)) => Ordering::Greater,
-        (None, None) => Ordering::Equal,
-    }
+        .filter_map(|s| store.row(s).map(|r| r.id))
+        .collect()
 }
 
 #[cfg(test)]
