@@ -16,6 +16,7 @@ pub mod render;
 mod resolve;
 pub mod terminal;
 mod theme;
+pub mod tickets;
 mod wrap;
 
 use std::time::Duration;
