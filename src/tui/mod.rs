@@ -10,6 +10,7 @@ mod input;
 pub mod keymap;
 pub mod layout;
 mod list;
+pub mod list_model;
 mod new_ticket;
 mod popup;
 pub mod render;
