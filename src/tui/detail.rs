@@ -1,6 +1,8 @@
 //! The detail pane: every field of the selected ticket, then its internal notes.
 
-use deskterm_api::MacroStatus;
+use std::collections::HashMap;
+
+use deskterm_api::{MacroStatus, Note, TicketId};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Style;
@@ -10,11 +12,37 @@ use ratatui::widgets::{Block, Borders, Paragraph};
 use super::action::Action;
 use super::app::{App, Pane};
 use super::keymap::Context;
+use super::layout::scrolled;
 use super::render::{pane_block, when};
 use super::theme;
 use super::wrap::{cut_lines, push_wrapped};
 use crate::query::{Sla, sla};
 use crate::sync::Write;
+
+/// The detail pane's state.
+#[derive(Debug, Clone, Default)]
+pub struct Detail {
+    /// Notes by ticket, oldest first.
+    pub notes: HashMap<TicketId, Vec<Note>>,
+    /// Lines scrolled.
+    pub scroll: u16,
+}
+
+impl Detail {
+    /// Scrolls for a motion action.
+    pub fn scroll_by(&mut self, action: Action) {
+        self.scroll = scrolled(self.scroll, action, false);
+    }
+
+    /// A note arrived from the feed or as the answer to a write; kept once.
+    pub fn note_added(&mut self, note: Note) {
+        let list = self.notes.entry(note.ticket_id).or_default();
+        if !list.iter().any(|n| n.id == note.id) {
+            list.push(note);
+            list.sort_by_key(|n| (n.created_at, n.id));
+        }
+    }
+}
 
 /// Draws the detail of the selected ticket into `area`.
 pub fn draw(app: &App, frame: &mut Frame<'_>, area: Rect) {
@@ -114,16 +142,16 @@ pub fn draw(app: &App, frame: &mut Frame<'_>, area: Rect) {
         Layout::vertical([Constraint::Min(3), Constraint::Length(notes_height)]).areas(inner);
     let lines = cut_lines(lines, usize::from(fields_area.width));
     frame.render_widget(
-        Paragraph::new(lines).scroll((app.detail_scroll, 0)),
+        Paragraph::new(lines).scroll((app.detail.scroll, 0)),
         fields_area,
     );
     draw_notes(app, t.id, frame, notes_area);
 }
 
 /// Internal notes, newest at the bottom, notes being saved last.
-fn draw_notes(app: &App, ticket: deskterm_api::TicketId, frame: &mut Frame<'_>, area: Rect) {
-    let notes = app.notes.get(&ticket);
-    let pending: Vec<_> = app.pending_notes(ticket).collect();
+fn draw_notes(app: &App, ticket: TicketId, frame: &mut Frame<'_>, area: Rect) {
+    let notes = app.detail.notes.get(&ticket);
+    let pending: Vec<_> = app.tickets.pending_notes(ticket).collect();
     let count = notes.map(Vec::len).unwrap_or(0) + pending.len();
     let key = app
         .keymap

@@ -4,9 +4,27 @@ use ratatui::Frame;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 
+use super::action::Action;
 use super::app::{App, Modal};
 use super::popup::centered;
 use super::theme;
+
+impl App {
+    /// Keys while the help is open: scrolling and closing; the rest is swallowed.
+    pub(super) fn help_action(&mut self, action: Action) {
+        let Some(Modal::Help { scroll }) = &mut self.modal else {
+            return;
+        };
+        match action {
+            Action::Down => *scroll = scroll.saturating_add(1),
+            Action::Up => *scroll = scroll.saturating_sub(1),
+            Action::PageDown => *scroll = scroll.saturating_add(10),
+            Action::PageUp => *scroll = scroll.saturating_sub(10),
+            Action::Cancel | Action::Help => self.modal = None,
+            _ => {}
+        }
+    }
+}
 
 /// Draws the help over everything when it is open.
 pub fn draw(app: &App, frame: &mut Frame<'_>) {

@@ -1,7 +1,10 @@
 //! Where each pane goes. A pure function of the terminal size, shared by the
-//! renderer and by `update` (which needs the list height to page and scroll).
+//! renderer and by `update` (which needs the list height to page and scroll),
+//! and how far a motion key scrolls a pane.
 
 use ratatui::layout::{Constraint, Direction, Layout, Rect};
+
+use super::action::Action;
 
 /// The areas of one frame.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,4 +50,22 @@ pub fn panes(area: Rect) -> Panes {
 pub fn list_rows(width: u16, height: u16) -> usize {
     let list = panes(Rect::new(0, 0, width, height)).list;
     usize::from(list.height.saturating_sub(3))
+}
+
+/// A pane's scroll position after a motion action. `inverted` panes count
+/// lines back from their bottom (the chat), so "down" brings them nearer 0.
+pub fn scrolled(current: u16, action: Action, inverted: bool) -> u16 {
+    let (down, up) = match action {
+        Action::Down => (1, 0),
+        Action::Up => (0, 1),
+        Action::PageDown => (10, 0),
+        Action::PageUp => (0, 10),
+        Action::Top if inverted => (0, u16::MAX),
+        Action::Top => return 0,
+        Action::Bottom if inverted => return 0,
+        Action::Bottom => (u16::MAX, 0),
+        _ => (0, 0),
+    };
+    let (forward, back) = if inverted { (up, down) } else { (down, up) };
+    current.saturating_add(forward).saturating_sub(back)
 }

@@ -1,4 +1,6 @@
-//! The ticket list pane. Builds only the rows on screen.
+//! The ticket list pane: its actions (moving, sorting, clearing filters) and
+//! its drawing, which builds only the rows on screen. Its state is
+//! [`ListModel`](super::list_model::ListModel).
 
 use deskterm_api::{SortField, Ticket};
 use ratatui::Frame;
@@ -7,11 +9,68 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Paragraph, Row, Table};
 
-use super::app::{App, Pane, column_title};
+use super::action::Action;
+use super::app::{App, Level, Pane};
+use super::layout;
 use super::render::pane_block;
 use super::theme;
-use crate::query::{Sla, sla};
-use crate::sync::Write;
+use crate::query::{Filter, Sla, sla};
+
+impl App {
+    /// Moves the selection; the detail and chat of the next ticket start at the top.
+    pub(super) fn list_motion(&mut self, action: Action) {
+        let height = self.list_height();
+        self.list.move_selection(action, height);
+        self.detail.scroll = 0;
+        self.chat.scroll = 0;
+    }
+
+    /// Reverses the sort direction.
+    pub(super) fn reverse_sort(&mut self) {
+        self.list.sort.descending = !self.list.sort.descending;
+        self.refresh_view();
+    }
+
+    /// Drops every filter and the search.
+    pub(super) fn clear_filters(&mut self) {
+        self.list.filter = Filter::default();
+        self.refresh_view();
+        self.say(Level::Info, "filters cleared");
+    }
+
+    /// How many rows the list shows on this terminal.
+    fn list_height(&self) -> usize {
+        layout::list_rows(self.size.0, self.size.1)
+    }
+
+    /// Scrolls the list so that the selected row is on screen.
+    pub(super) fn keep_selection_visible(&mut self) {
+        let height = self.list_height();
+        self.list.keep_visible(height);
+    }
+
+    /// Recomputes the list after tickets, sort or filters changed, keeping the
+    /// same ticket selected when it is still listed.
+    pub(super) fn refresh_view(&mut self) {
+        let height = self.list_height();
+        self.list.refresh(&self.tickets, self.meta.as_ref(), height);
+    }
+}
+
+/// The column header of a sort field.
+pub fn column_title(field: SortField) -> &'static str {
+    match field {
+        SortField::Reference => "Reference",
+        SortField::Title => "Title",
+        SortField::Status => "Status",
+        SortField::Priority => "Priority",
+        SortField::Category => "Category",
+        SortField::Operator => "Operator",
+        SortField::Contact => "Contact",
+        SortField::Created => "Created",
+        SortField::Updated => "Updated",
+    }
+}
 
 /// A list column: the sort field it shows and its width (`None` = takes the rest).
 struct Column {
@@ -103,7 +162,9 @@ pub fn draw(app: &App, frame: &mut Frame<'_>, area: Rect) {
         );
         return;
     }
-    if app.view.is_empty() {
+    let list = &app.list;
+    let view = list.view();
+    if view.is_empty() {
         let text = if app.total() == 0 {
             "no tickets yet"
         } else {
@@ -119,22 +180,23 @@ pub fn draw(app: &App, frame: &mut Frame<'_>, area: Rect) {
     let header = Row::new(
         std::iter::once(Cell::from("")).chain(columns.iter().map(|c| {
             let mut name = column_title(c.field).to_owned();
-            if c.field == app.sort.field {
-                name.push_str(if app.sort.descending { " ▼" } else { " ▲" });
+            if c.field == list.sort.field {
+                name.push_str(if list.sort.descending { " ▼" } else { " ▲" });
             }
             Cell::from(name)
         })),
     )
     .style(theme::label());
     let height = area.height.saturating_sub(3) as usize;
-    let end = (app.list_offset + height).min(app.view.len());
-    let rows = app.view[app.list_offset.min(end)..end]
+    let offset = list.offset();
+    let end = (offset + height).min(view.len());
+    let rows = view[offset.min(end)..end]
         .iter()
         .enumerate()
         .filter_map(|(i, id)| {
-            let t = app.tickets.get(id)?;
+            let t = app.tickets.shown(*id)?;
             let row = row(app, t, &columns);
-            Some(if app.list_offset + i == app.selected {
+            Some(if offset + i == list.selected() {
                 row.style(theme::selected_row())
             } else {
                 row
@@ -153,10 +215,7 @@ pub fn draw(app: &App, frame: &mut Frame<'_>, area: Rect) {
 }
 
 fn row<'a>(app: &'a App, t: &'a Ticket, columns: &[&Column]) -> Row<'a> {
-    let pending = app
-        .pending
-        .values()
-        .any(|p| matches!(&p.write, Write::Patch { ticket, .. } if *ticket == t.id));
+    let pending = app.tickets.has_pending_patch(t.id);
     let macro_status = app
         .meta
         .as_ref()

@@ -4,19 +4,25 @@
 pub mod action;
 pub mod app;
 mod chat;
+mod confirm;
 mod detail;
 pub mod help;
 mod input;
 pub mod keymap;
 pub mod layout;
 mod list;
+pub mod list_model;
 mod new_ticket;
+mod picker;
 mod popup;
+mod prompt;
 pub mod render;
 mod resolve;
 pub mod terminal;
 mod theme;
+pub mod tickets;
 mod wrap;
+mod writes;
 
 use std::time::Duration;
 

@@ -189,12 +189,12 @@ impl TicketForm {
 
 impl App {
     /// Opens the form, with the selected ticket's contact chosen.
-    pub(crate) fn open_ticket_form(&mut self) {
+    pub(super) fn open_ticket_form(&mut self) {
         if self.meta.is_none() {
             self.say_error("still loading statuses and operators");
             return;
         }
-        let contacts = self.known_contacts();
+        let contacts = self.tickets.contacts();
         let contact = self.selected_ticket().map(|t| t.contact.clone());
         self.modal = Some(Modal::NewTicket(Box::new(TicketForm::new(
             contact.as_ref(),
@@ -203,7 +203,7 @@ impl App {
     }
 
     /// Keys in the form.
-    pub(crate) fn form_action(&mut self, action: Action, effects: &mut Vec<Effect>) {
+    pub(super) fn form_action(&mut self, action: Action, effects: &mut Vec<Effect>) {
         let statuses: Vec<String> = self
             .meta
             .as_ref()

@@ -7,9 +7,13 @@ use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph};
 
-use super::app::{App, Level, Pane, column_title};
+use super::app::{App, Level, Pane};
 use super::keymap::Context;
-use super::{action::Action, chat, detail, help, layout, list, new_ticket, popup, resolve, theme};
+use super::list::column_title;
+use super::{
+    action::Action, chat, confirm, detail, help, layout, list, new_ticket, picker, prompt, resolve,
+    theme,
+};
 use crate::sync::Connection;
 
 /// Draws the whole screen.
@@ -20,7 +24,9 @@ pub fn draw(app: &App, frame: &mut Frame<'_>) {
     detail::draw(app, frame, panes.detail);
     chat::draw(app, frame, panes.chat);
     status_bar(app, frame, panes.status);
-    popup::draw(app, frame);
+    picker::draw(app, frame);
+    prompt::draw(app, frame);
+    confirm::draw(app, frame);
     new_ticket::draw(app, frame);
     resolve::draw(app, frame);
     help::draw(app, frame);
@@ -44,13 +50,14 @@ pub(crate) fn when(app: &App, t: DateTime<Utc>) -> String {
 
 fn header(app: &App, frame: &mut Frame<'_>, area: Rect) {
     let who = app.me.as_ref().map(|m| m.name.as_str()).unwrap_or("…");
-    let arrow = if app.sort.descending { "↓" } else { "↑" };
+    let sort = app.list.sort;
+    let arrow = if sort.descending { "↓" } else { "↑" };
     let mut spans = vec![
         Span::styled(" deskterm ", Style::new().add_modifier(Modifier::BOLD)),
         Span::styled(format!("{who} "), theme::dim()),
         Span::raw("│ sort: "),
         Span::styled(
-            format!("{} {arrow}", column_title(app.sort.field).to_lowercase()),
+            format!("{} {arrow}", column_title(sort.field).to_lowercase()),
             theme::label(),
         ),
         Span::raw(" │ filter: "),
@@ -63,7 +70,7 @@ fn header(app: &App, frame: &mut Frame<'_>, area: Rect) {
     });
     spans.push(Span::raw(format!(
         " │ {}/{} tickets",
-        app.view.len(),
+        app.list.view().len(),
         app.total()
     )));
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
@@ -82,7 +89,7 @@ fn ago(d: chrono::Duration) -> String {
 
 /// `status=open,pending priority=urgent operator=Ana,unassigned "search"`.
 pub(crate) fn filter_summary(app: &App) -> String {
-    let f = &app.filter;
+    let f = &app.list.filter;
     let mut parts = Vec::new();
     if !f.statuses.is_empty() {
         let labels: Vec<&str> = f.statuses.iter().map(|s| app.status_label(s)).collect();
@@ -127,14 +134,10 @@ fn status_bar(app: &App, frame: &mut Frame<'_>, area: Rect) {
         Connection::Offline { .. } => (format!("offline{since}"), theme::error()),
     };
     let mut spans = vec![Span::styled(format!(" {conn} "), conn_style)];
-    let conflicts = app.conflict_count();
+    let conflicts = app.tickets.conflict_count();
     // "pending" counts only what is safe on disk; the rest is still being saved.
-    let saving = app
-        .pending
-        .values()
-        .filter(|p| !p.stored && !p.conflict)
-        .count();
-    let unsent = app.pending.len() - conflicts - saving;
+    let saving = app.tickets.saving_count();
+    let unsent = app.tickets.pending_count() - conflicts - saving;
     if saving > 0 {
         spans.push(Span::styled(format!(" {saving} saving "), theme::pending()));
     }

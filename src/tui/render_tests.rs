@@ -115,13 +115,13 @@ fn offline_with_pending_changes_and_a_conflict() {
     press(&mut app, KeyCode::Char('p'));
     press(&mut app, KeyCode::Char('G'));
     press(&mut app, KeyCode::Enter);
-    let op = *app.pending.keys().next().unwrap();
+    let (op, _) = app.tickets.pending_writes().next().unwrap();
     app.update(Msg::Sync(SyncEvent::Stored(op)));
     let base = super::fixture::tickets()[0].clone();
     let mut theirs = base.clone();
     theirs.version = 4;
     theirs.priority = deskterm_api::Priority::High;
-    let write = app.pending[&op].write.clone();
+    let write = app.tickets.pending_write(op).unwrap().write.clone();
     app.update(Msg::Sync(SyncEvent::Conflict {
         op,
         write: write.clone(),

@@ -11,7 +11,7 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph, Row, Table, Wrap};
 use ratatui_textarea::TextArea;
 
 use super::action::Action;
-use super::app::{App, Effect, Modal};
+use super::app::{App, Effect, Level, Modal};
 use super::keymap::Context;
 use super::popup::centered;
 use super::theme;
@@ -214,8 +214,45 @@ fn yes_no(b: bool) -> String {
 }
 
 impl App {
+    /// A write met someone else's change: its ticket shows the server's
+    /// state again, and the conflict waits for the operator.
+    pub(super) fn write_in_conflict(
+        &mut self,
+        op: OpId,
+        write: Write,
+        base: Option<Ticket>,
+        theirs: Ticket,
+    ) {
+        self.tickets.mark_conflict(op, &write, self.meta.as_ref());
+        if write.ticket().is_some() {
+            self.refresh_view();
+        }
+        let view = ConflictView::new(op, write, base, theirs, self);
+        self.conflicts.push_back(view);
+        if !self.show_next_conflict() {
+            self.say(
+                Level::Error,
+                "a change is in conflict with someone else's: X to settle it",
+            );
+        }
+    }
+
+    /// Opens the next conflict, if any and if nothing else is open.
+    pub(super) fn show_next_conflict(&mut self) -> bool {
+        if self.modal.is_some() {
+            return false;
+        }
+        match self.conflicts.pop_front() {
+            Some(view) => {
+                self.modal = Some(Modal::Conflict(view));
+                true
+            }
+            None => false,
+        }
+    }
+
     /// Keys in the conflict view.
-    pub(crate) fn conflict_action(&mut self, action: Action, effects: &mut Vec<Effect>) {
+    pub(super) fn conflict_action(&mut self, action: Action, effects: &mut Vec<Effect>) {
         let Some(Modal::Conflict(view)) = &mut self.modal else {
             return;
         };
@@ -280,7 +317,7 @@ impl App {
                             Some(w) => Resolution::Send(w.clone()),
                             None => Resolution::Drop,
                         };
-                        self.settle(op, write);
+                        self.resolve(op, write);
                         effects.push(Effect::Sync(Command::Resolve { op, resolution }));
                         self.say_info("conflict settled");
                         self.show_conflicts_left();
@@ -291,7 +328,7 @@ impl App {
                 // "No" to deleting: the ticket stays as they left it.
                 let op = view.op;
                 self.modal = None;
-                self.settle(op, None);
+                self.resolve(op, None);
                 effects.push(Effect::Sync(Command::Resolve {
                     op,
                     resolution: Resolution::Drop,
@@ -328,7 +365,8 @@ pub fn draw(app: &App, frame: &mut Frame<'_>) {
         return;
     };
     let reference = app
-        .server_ticket(view.theirs.id)
+        .tickets
+        .server(view.theirs.id)
         .map(|t| t.reference.clone())
         .unwrap_or_else(|| view.theirs.reference.clone());
     let key = |a| {

@@ -1,7 +1,7 @@
 //! Behaviour of `App::update`, without a terminal or a server.
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use deskterm_api::{Priority, SortField, TicketPatch};
+use deskterm_api::{Priority, SortField, Ticket, TicketPatch};
 
 use super::app::{App, Effect, Modal, Msg, Pane};
 use super::fixture::{self, loaded_app};
@@ -27,6 +27,10 @@ fn writes(effects: &[Effect]) -> Vec<(u64, Write)> {
         .collect()
 }
 
+fn shown(app: &App, id: i64) -> &Ticket {
+    app.tickets.shown(id).unwrap()
+}
+
 fn selected_id(app: &App) -> i64 {
     app.selected_ticket().map(|t| t.id).unwrap_or(-1)
 }
@@ -41,7 +45,7 @@ fn loading_lists_most_recent_first_and_asks_for_the_first_ticket() {
     );
     app.update(Msg::Sync(SyncEvent::Meta(fixture::meta())));
     let effects = app.update(Msg::Sync(SyncEvent::Snapshot(fixture::tickets())));
-    assert_eq!(app.view, vec![1, 2, 3, 4, 5]);
+    assert_eq!(app.list.view(), vec![1, 2, 3, 4, 5]);
     assert_eq!(
         effects,
         vec![Effect::Sync(Command::View {
@@ -82,11 +86,11 @@ fn sort_picks_a_column_and_picking_it_again_reverses() {
     }
     press(&mut app, KeyCode::Enter);
     assert!(app.modal.is_none());
-    assert_eq!(app.sort.field, SortField::Priority);
-    assert!(app.sort.descending);
-    assert_eq!(app.view, vec![1, 3, 2, 5, 4]);
+    assert_eq!(app.list.sort.field, SortField::Priority);
+    assert!(app.list.sort.descending);
+    assert_eq!(app.list.view(), vec![1, 3, 2, 5, 4]);
     press(&mut app, KeyCode::Char('S'));
-    assert_eq!(app.view, vec![4, 2, 5, 3, 1]);
+    assert_eq!(app.list.view(), vec![4, 2, 5, 3, 1]);
     // The selection follows its ticket, not its row.
     assert_eq!(selected_id(&app), 1);
 }
@@ -100,10 +104,10 @@ fn status_filter_ticks_several_and_shows_count() {
     press(&mut app, KeyCode::Char('j'));
     press(&mut app, KeyCode::Char(' ')); // open
     press(&mut app, KeyCode::Enter);
-    assert_eq!(app.view, vec![1, 2]);
+    assert_eq!(app.list.view(), vec![1, 2]);
     assert_eq!(super::render::filter_summary(&app), "status=New,Open");
     press(&mut app, KeyCode::Char('x'));
-    assert_eq!(app.view.len(), 5);
+    assert_eq!(app.list.view().len(), 5);
 }
 
 #[test]
@@ -111,7 +115,7 @@ fn operator_filter_knows_unassigned() {
     let mut app = loaded_app(120, 40);
     press(&mut app, KeyCode::Char('O'));
     press(&mut app, KeyCode::Enter); // first row: (unassigned), nothing ticked → that row alone
-    assert_eq!(app.view, vec![2]);
+    assert_eq!(app.list.view(), vec![2]);
 }
 
 #[test]
@@ -120,14 +124,14 @@ fn priority_filter_and_search_combine() {
     press(&mut app, KeyCode::Char('P'));
     press(&mut app, KeyCode::Char('j')); // high
     press(&mut app, KeyCode::Enter);
-    assert_eq!(app.view, vec![3]);
+    assert_eq!(app.list.view(), vec![3]);
     press(&mut app, KeyCode::Char('x'));
     press(&mut app, KeyCode::Char('/'));
     chars(&mut app, "giulia");
     // The list narrows while typing.
-    assert_eq!(app.view, vec![2, 4]);
+    assert_eq!(app.list.view(), vec![2, 4]);
     press(&mut app, KeyCode::Enter);
-    assert_eq!(app.filter.text, "giulia");
+    assert_eq!(app.list.filter.text, "giulia");
 }
 
 #[test]
@@ -151,16 +155,16 @@ fn changing_status_shows_at_once_and_sends_a_patch() {
             }
         )]
     );
-    assert_eq!(app.tickets[&1].status, "pending");
-    assert_eq!(app.pending.len(), 1);
+    assert_eq!(shown(&app, 1).status, "pending");
+    assert_eq!(app.tickets.pending_count(), 1);
     // The server confirms with a new version.
-    let mut saved = app.tickets[&1].clone();
+    let mut saved = shown(&app, 1).clone();
     saved.version = 4;
     app.update(Msg::Sync(SyncEvent::TicketChanged(saved)));
     app.update(Msg::Sync(SyncEvent::WriteDone(1)));
-    assert!(app.pending.is_empty());
-    assert_eq!(app.tickets[&1].status, "pending");
-    assert_eq!(app.tickets[&1].version, 4);
+    assert!(!app.tickets.has_pending());
+    assert_eq!(shown(&app, 1).status, "pending");
+    assert_eq!(shown(&app, 1).version, 4);
 }
 
 #[test]
@@ -169,25 +173,22 @@ fn a_pending_change_survives_an_older_update_from_the_feed() {
     press(&mut app, KeyCode::Char('p'));
     press(&mut app, KeyCode::Char('G')); // low
     press(&mut app, KeyCode::Enter);
-    assert_eq!(app.tickets[&1].priority, Priority::Low);
+    assert_eq!(shown(&app, 1).priority, Priority::Low);
     // Someone else's change to another field arrives before ours is confirmed.
     let mut theirs = fixture::tickets()[0].clone();
     theirs.version = 4;
     theirs.title = "Pedido no recibido (2)".into();
     app.update(Msg::Sync(SyncEvent::TicketChanged(theirs)));
     assert_eq!(
-        app.tickets[&1].priority,
+        shown(&app, 1).priority,
         Priority::Low,
         "our edit still shows"
     );
-    assert_eq!(
-        app.tickets[&1].title, "Pedido no recibido (2)",
-        "theirs too"
-    );
+    assert_eq!(shown(&app, 1).title, "Pedido no recibido (2)", "theirs too");
     // A stale copy does not roll anything back.
     let old = fixture::tickets()[0].clone();
     app.update(Msg::Sync(SyncEvent::TicketChanged(old)));
-    assert_eq!(app.tickets[&1].title, "Pedido no recibido (2)");
+    assert_eq!(shown(&app, 1).title, "Pedido no recibido (2)");
 }
 
 #[test]
@@ -199,17 +200,17 @@ fn a_refused_write_goes_back_to_the_server_state_and_says_why() {
     let [(op, _)] = writes(&effects)[..] else {
         panic!("one write expected, got {effects:?}");
     };
-    assert_eq!(app.tickets[&2].operator.as_ref().map(|o| o.id), Some(1));
+    assert_eq!(shown(&app, 2).operator.as_ref().map(|o| o.id), Some(1));
     let refused = writes(&effects)[0].1.clone();
     app.update(Msg::Sync(SyncEvent::WriteFailed {
         op,
         write: refused,
         error: "change not saved: unknown operator".into(),
     }));
-    assert_eq!(app.tickets[&2].operator, None, "back to the server's state");
+    assert_eq!(shown(&app, 2).operator, None, "back to the server's state");
     let (_, message) = app.status.message.clone().unwrap();
     assert!(message.contains("unknown operator"), "{message}");
-    assert!(app.pending.is_empty());
+    assert!(!app.tickets.has_pending());
 }
 
 #[test]
@@ -224,12 +225,12 @@ fn composing_sends_to_the_contact_and_clears_the_composer() {
     let mut app = loaded_app(120, 40);
     press(&mut app, KeyCode::Char('m'));
     assert_eq!(app.focus, Pane::Chat);
-    assert!(app.composing);
+    assert!(app.chat.composing);
     // Letters are text here, not commands: "q" must not quit.
     let typed = chars(&mut app, "qué tal");
     assert!(typed.iter().all(|e| *e != Effect::Exit));
     press(&mut app, KeyCode::Enter);
-    let pending: Vec<_> = app.pending_messages(1).collect();
+    let pending: Vec<_> = app.tickets.pending_messages(1).collect();
     assert_eq!(pending.len(), 1);
     assert_eq!(
         pending[0].write,
@@ -239,10 +240,10 @@ fn composing_sends_to_the_contact_and_clears_the_composer() {
             body: "qué tal".into()
         }
     );
-    assert!(app.composer.is_empty());
+    assert!(app.chat.composer.is_empty());
     // Esc leaves the composer; the pane keeps focus.
     press(&mut app, KeyCode::Esc);
-    assert!(!app.composing);
+    assert!(!app.chat.composing);
     assert_eq!(app.focus, Pane::Chat);
 }
 
@@ -253,7 +254,7 @@ fn a_draft_survives_leaving_the_composer() {
     chars(&mut app, "borrador");
     press(&mut app, KeyCode::Esc);
     press(&mut app, KeyCode::Char('m'));
-    assert_eq!(app.composer.lines(), ["borrador"]);
+    assert_eq!(app.chat.composer.lines(), ["borrador"]);
 }
 
 #[test]
@@ -261,7 +262,7 @@ fn notes_are_added_and_empty_ones_refused() {
     let mut app = loaded_app(120, 40);
     press(&mut app, KeyCode::Char('n'));
     press(&mut app, KeyCode::Enter);
-    assert!(app.pending.is_empty(), "an empty note is not sent");
+    assert!(!app.tickets.has_pending(), "an empty note is not sent");
     press(&mut app, KeyCode::Char('n'));
     chars(&mut app, "llamar mañana");
     app.update(Msg::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::ALT)));
@@ -292,7 +293,7 @@ fn an_empty_title_is_refused_and_the_field_stays_open() {
     chars(&mut app, "Nuevo título");
     let effects = press(&mut app, KeyCode::Enter);
     assert_eq!(writes(&effects).len(), 1);
-    assert_eq!(app.tickets[&1].title, "Nuevo título");
+    assert_eq!(shown(&app, 1).title, "Nuevo título");
 }
 
 #[test]
@@ -324,7 +325,7 @@ fn quitting_with_unsent_changes_asks_to_wait_or_keep_them() {
     assert!(!effects.contains(&Effect::Exit));
     assert!(matches!(
         app.modal,
-        Some(Modal::Confirm(super::app::Confirm::Quit))
+        Some(Modal::Confirm(super::confirm::Confirm::Quit))
     ));
     // Wait: quits once the write landed.
     assert!(!press(&mut app, KeyCode::Char('w')).contains(&Effect::Exit));
@@ -361,19 +362,19 @@ fn live_notes_and_messages_are_added_once() {
     let mut app = loaded_app(120, 40);
     let note = fixture::notes()[0].clone();
     app.update(Msg::Sync(SyncEvent::NoteAdded(note)));
-    assert_eq!(app.notes[&1].len(), 2);
+    assert_eq!(app.detail.notes[&1].len(), 2);
     let mut message = fixture::messages()[0].clone();
     message.id = 99;
     app.update(Msg::Sync(SyncEvent::MessageAdded(message.clone())));
     app.update(Msg::Sync(SyncEvent::MessageAdded(message)));
-    assert_eq!(app.messages[&1].len(), 4);
+    assert_eq!(app.chat.messages[&1].len(), 4);
 }
 
 #[test]
 fn a_deleted_ticket_leaves_the_list_and_the_selection_moves_on() {
     let mut app = loaded_app(120, 40);
     let effects = app.update(Msg::Sync(SyncEvent::TicketDeleted(1)));
-    assert_eq!(app.view, vec![2, 3, 4, 5]);
+    assert_eq!(app.list.view(), vec![2, 3, 4, 5]);
     assert_eq!(selected_id(&app), 2);
     assert_eq!(
         effects,
@@ -393,9 +394,9 @@ fn the_list_scrolls_to_keep_the_selection_visible() {
         "the test needs a list shorter than the tickets ({rows})"
     );
     press(&mut app, KeyCode::Char('G'));
-    assert_eq!(app.list_offset, 5 - rows);
+    assert_eq!(app.list.offset(), 5 - rows);
     press(&mut app, KeyCode::Char('g'));
-    assert_eq!(app.list_offset, 0);
+    assert_eq!(app.list.offset(), 0);
 }
 
 #[test]
@@ -403,7 +404,7 @@ fn pasted_escape_sequences_are_cleaned() {
     let mut app = loaded_app(120, 40);
     press(&mut app, KeyCode::Char('m'));
     app.update(Msg::Paste("hola\u{1b}[2J mundo".into()));
-    assert_eq!(app.composer.lines(), ["hola mundo"]);
+    assert_eq!(app.chat.composer.lines(), ["hola mundo"]);
 }
 
 #[test]
@@ -474,8 +475,8 @@ fn a_conflict_is_shown_and_settled_field_by_field() {
     );
     assert!(app.modal.is_none());
     assert_eq!(app.conflict_count(), 0);
-    assert_eq!(app.tickets[&1].status, "resolved");
-    assert_eq!(app.tickets[&1].priority, Priority::Low);
+    assert_eq!(shown(&app, 1).status, "resolved");
+    assert_eq!(shown(&app, 1).priority, Priority::Low);
 }
 
 #[test]
@@ -525,10 +526,10 @@ fn deleting_asks_first_and_hides_the_ticket_at_once() {
     press(&mut app, KeyCode::Char('D'));
     assert!(matches!(
         app.modal,
-        Some(Modal::Confirm(super::app::Confirm::Delete(1)))
+        Some(Modal::Confirm(super::confirm::Confirm::Delete(1)))
     ));
     assert!(writes(&press(&mut app, KeyCode::Char('n'))).is_empty());
-    assert_eq!(app.view.len(), 5);
+    assert_eq!(app.list.view().len(), 5);
     press(&mut app, KeyCode::Char('D'));
     let effects = press(&mut app, KeyCode::Char('y'));
     assert!(matches!(
@@ -545,7 +546,7 @@ fn deleting_asks_first_and_hides_the_ticket_at_once() {
             ..
         ]
     ));
-    assert_eq!(app.view, vec![2, 3, 4, 5]);
+    assert_eq!(app.list.view(), vec![2, 3, 4, 5]);
 }
 
 #[test]
@@ -568,16 +569,19 @@ fn a_new_ticket_shows_at_once_and_is_replaced_by_the_servers() {
     assert_eq!(ticket.contact_id, 1);
     assert_eq!(ticket.priority, Some(Priority::High));
     assert_eq!(ticket.operator_id, Some(1));
-    let temp = super::app::temp_id(*op);
-    assert!(app.view.contains(&temp), "shown before the server answers");
+    let temp = super::tickets::temp_id(*op);
+    assert!(
+        app.list.view().contains(&temp),
+        "shown before the server answers"
+    );
     // The server's answer replaces the provisional one.
     let mut created = fixture::tickets()[0].clone();
     created.id = 77;
     created.title = "Nueva incidencia".into();
     app.update(Msg::Sync(SyncEvent::TicketChanged(created)));
     app.update(Msg::Sync(SyncEvent::WriteDone(*op)));
-    assert!(!app.view.contains(&temp));
-    assert!(app.view.contains(&77));
+    assert!(!app.list.view().contains(&temp));
+    assert!(app.list.view().contains(&77));
 }
 
 #[test]
@@ -599,8 +603,8 @@ fn writes_left_from_last_time_show_as_pending() {
         last_error: None,
     };
     app.update(Msg::Sync(SyncEvent::Outbox(vec![entry])));
-    assert_eq!(app.tickets[&2].priority, Priority::Urgent);
-    assert_eq!(app.pending.len(), 1);
+    assert_eq!(shown(&app, 2).priority, Priority::Urgent);
+    assert_eq!(app.tickets.pending_count(), 1);
     // New writes are numbered after them.
     press(&mut app, KeyCode::Char('n'));
     chars(&mut app, "x");
@@ -620,7 +624,7 @@ fn a_refused_message_goes_back_into_the_composer() {
         },
         error: "message not sent: too long".into(),
     }));
-    assert_eq!(app.composer.lines(), ["texto largo"]);
+    assert_eq!(app.chat.composer.lines(), ["texto largo"]);
 }
 
 #[test]
@@ -628,8 +632,8 @@ fn cancelling_a_search_puts_the_list_back() {
     let mut app = loaded_app(120, 40);
     press(&mut app, KeyCode::Char('/'));
     chars(&mut app, "giulia");
-    assert_eq!(app.view, vec![2, 4]);
+    assert_eq!(app.list.view(), vec![2, 4]);
     press(&mut app, KeyCode::Esc);
-    assert_eq!(app.view.len(), 5);
-    assert!(app.filter.text.is_empty());
+    assert_eq!(app.list.view().len(), 5);
+    assert!(app.list.filter.text.is_empty());
 }

@@ -1,0 +1,358 @@
+//! The choice popup: sort column, status/priority/operator filters (several
+//! rows can be ticked) and the new status, priority or operator of the
+//! selected ticket.
+
+use std::collections::BTreeSet;
+
+use deskterm_api::{OperatorId, Priority, Sort, SortField, TicketPatch};
+use ratatui::Frame;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear, List, ListItem, ListState};
+
+use super::action::Action;
+use super::app::{App, Effect, Level, Modal};
+use super::keymap::Context;
+use super::list::column_title;
+use super::popup::centered;
+use super::theme;
+
+/// What a picker is choosing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PickerKind {
+    /// Sort column.
+    Sort,
+    /// Status filter (several).
+    FilterStatus,
+    /// Priority filter (several).
+    FilterPriority,
+    /// Operator filter (several).
+    FilterOperator,
+    /// New status of the ticket.
+    EditStatus,
+    /// New priority.
+    EditPriority,
+    /// New operator.
+    EditOperator,
+}
+
+impl PickerKind {
+    /// Whether several rows can be ticked.
+    fn multi(self) -> bool {
+        matches!(
+            self,
+            PickerKind::FilterStatus | PickerKind::FilterPriority | PickerKind::FilterOperator
+        )
+    }
+
+    /// Popup title.
+    pub fn title(self) -> &'static str {
+        match self {
+            PickerKind::Sort => "Sort by",
+            PickerKind::FilterStatus => "Show statuses",
+            PickerKind::FilterPriority => "Show priorities",
+            PickerKind::FilterOperator => "Show operators",
+            PickerKind::EditStatus => "Status",
+            PickerKind::EditPriority => "Priority",
+            PickerKind::EditOperator => "Assign to",
+        }
+    }
+}
+
+/// The value behind a picker row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PickValue {
+    /// A sort column.
+    Sort(SortField),
+    /// A status key.
+    Status(String),
+    /// A priority.
+    Priority(Priority),
+    /// An operator, or nobody.
+    Operator(Option<OperatorId>),
+}
+
+/// A choice popup.
+#[derive(Debug, Clone)]
+pub struct Picker {
+    /// What it chooses.
+    pub kind: PickerKind,
+    /// Rows: label and value.
+    pub items: Vec<(String, PickValue)>,
+    /// Highlighted row.
+    pub cursor: usize,
+    /// Ticked rows, for filters.
+    pub chosen: BTreeSet<usize>,
+}
+
+impl App {
+    /// Opens a picker on the current sort, filters or selected ticket.
+    pub(super) fn open_picker(&mut self, kind: PickerKind) {
+        let Some(meta) = &self.meta else {
+            self.say(Level::Error, "still loading statuses and operators");
+            return;
+        };
+        let current = self.selected_ticket();
+        let filter = &self.list.filter;
+        let mut items: Vec<(String, PickValue)> = Vec::new();
+        let mut chosen = BTreeSet::new();
+        let mut cursor = 0;
+        match kind {
+            PickerKind::Sort => {
+                for field in SortField::ALL {
+                    if field == self.list.sort.field {
+                        cursor = items.len();
+                    }
+                    items.push((column_title(field).to_owned(), PickValue::Sort(field)));
+                }
+            }
+            PickerKind::FilterStatus | PickerKind::EditStatus => {
+                for s in &meta.statuses {
+                    let macro_label = match s.macro_status {
+                        deskterm_api::MacroStatus::InProgress => "in progress",
+                        deskterm_api::MacroStatus::Closed => "closed",
+                    };
+                    let i = items.len();
+                    if filter.statuses.contains(&s.key) {
+                        chosen.insert(i);
+                    }
+                    if kind == PickerKind::EditStatus && current.is_some_and(|t| t.status == s.key)
+                    {
+                        cursor = i;
+                    }
+                    items.push((
+                        format!("{}  ({macro_label})", s.label),
+                        PickValue::Status(s.key.clone()),
+                    ));
+                }
+            }
+            PickerKind::FilterPriority | PickerKind::EditPriority => {
+                for p in Priority::ALL.into_iter().rev() {
+                    let i = items.len();
+                    if filter.priorities.contains(&p) {
+                        chosen.insert(i);
+                    }
+                    if kind == PickerKind::EditPriority && current.is_some_and(|t| t.priority == p)
+                    {
+                        cursor = i;
+                    }
+                    items.push((p.as_str().to_owned(), PickValue::Priority(p)));
+                }
+            }
+            PickerKind::FilterOperator | PickerKind::EditOperator => {
+                let assigned = current.map(|t| t.operator.as_ref().map(|o| o.id));
+                let options = std::iter::once((None, "(unassigned)".to_owned()))
+                    .chain(meta.operators.iter().map(|o| (Some(o.id), o.name.clone())));
+                for (id, name) in options {
+                    let i = items.len();
+                    if filter.operators.contains(&id) {
+                        chosen.insert(i);
+                    }
+                    if kind == PickerKind::EditOperator && assigned == Some(id) {
+                        cursor = i;
+                    }
+                    let me = self.me.as_ref().is_some_and(|m| Some(m.id) == id);
+                    let label = if me { format!("{name} (me)") } else { name };
+                    items.push((label, PickValue::Operator(id)));
+                }
+            }
+        }
+        if !kind.multi() {
+            chosen.clear();
+        }
+        self.modal = Some(Modal::Picker(Picker {
+            kind,
+            items,
+            cursor,
+            chosen,
+        }));
+    }
+
+    /// Opens a picker that changes the selected ticket, when there is one.
+    pub(super) fn open_ticket_picker(&mut self, kind: PickerKind) {
+        if self.selected_ticket().is_none() {
+            self.say(Level::Error, "no ticket selected");
+            return;
+        }
+        self.open_picker(kind);
+    }
+
+    /// Keys in the picker.
+    pub(super) fn picker_action(&mut self, action: Action, effects: &mut Vec<Effect>) {
+        let Some(Modal::Picker(picker)) = &mut self.modal else {
+            return;
+        };
+        let last = picker.items.len().saturating_sub(1);
+        match action {
+            Action::Down => picker.cursor = (picker.cursor + 1).min(last),
+            Action::Up => picker.cursor = picker.cursor.saturating_sub(1),
+            Action::Top => picker.cursor = 0,
+            Action::Bottom => picker.cursor = last,
+            Action::Toggle if picker.kind.multi() && !picker.chosen.remove(&picker.cursor) => {
+                picker.chosen.insert(picker.cursor);
+            }
+            Action::Cancel => self.modal = None,
+            Action::Confirm => {
+                let Some(Modal::Picker(picker)) = self.modal.take() else {
+                    return;
+                };
+                self.apply_pick(picker, effects);
+            }
+            _ => {}
+        }
+    }
+
+    fn apply_pick(&mut self, picker: Picker, effects: &mut Vec<Effect>) {
+        let Some((_, value)) = picker.items.get(picker.cursor).cloned() else {
+            return;
+        };
+        // Enter on a filter with nothing ticked picks the highlighted row alone.
+        let chosen: Vec<PickValue> = if picker.chosen.is_empty() {
+            vec![value.clone()]
+        } else {
+            picker
+                .chosen
+                .iter()
+                .filter_map(|i| picker.items.get(*i).map(|(_, v)| v.clone()))
+                .collect()
+        };
+        match picker.kind {
+            PickerKind::Sort => {
+                if let PickValue::Sort(field) = value {
+                    let sort = &mut self.list.sort;
+                    if field == sort.field {
+                        sort.descending = !sort.descending;
+                    } else {
+                        // Newest, most urgent first is what an operator wants on a first pick.
+                        let descending = matches!(
+                            field,
+                            SortField::Priority | SortField::Updated | SortField::Created
+                        );
+                        *sort = Sort { field, descending };
+                    }
+                    self.refresh_view();
+                }
+            }
+            PickerKind::FilterStatus => {
+                self.list.filter.statuses = chosen
+                    .into_iter()
+                    .filter_map(|v| match v {
+                        PickValue::Status(s) => Some(s),
+                        _ => None,
+                    })
+                    .collect();
+                self.refresh_view();
+            }
+            PickerKind::FilterPriority => {
+                self.list.filter.priorities = chosen
+                    .into_iter()
+                    .filter_map(|v| match v {
+                        PickValue::Priority(p) => Some(p),
+                        _ => None,
+                    })
+                    .collect();
+                self.refresh_view();
+            }
+            PickerKind::FilterOperator => {
+                self.list.filter.operators = chosen
+                    .into_iter()
+                    .filter_map(|v| match v {
+                        PickValue::Operator(o) => Some(o),
+                        _ => None,
+                    })
+                    .collect();
+                self.refresh_view();
+            }
+            PickerKind::EditStatus | PickerKind::EditPriority | PickerKind::EditOperator => {
+                let Some(ticket) = self.selected_ticket() else {
+                    return;
+                };
+                let id = ticket.id;
+                let patch = match value {
+                    PickValue::Status(s) if s != ticket.status => TicketPatch {
+                        status: Some(s),
+                        ..Default::default()
+                    },
+                    PickValue::Priority(p) if p != ticket.priority => TicketPatch {
+                        priority: Some(p),
+                        ..Default::default()
+                    },
+                    PickValue::Operator(o) if o != ticket.operator.as_ref().map(|x| x.id) => {
+                        TicketPatch {
+                            operator_id: Some(o),
+                            ..Default::default()
+                        }
+                    }
+                    _ => return,
+                };
+                self.write_patch(id, patch, effects);
+            }
+        }
+    }
+}
+
+/// Draws the picker when it is open.
+pub fn draw(app: &App, frame: &mut Frame<'_>) {
+    let Some(Modal::Picker(picker)) = &app.modal else {
+        return;
+    };
+    let multi = picker.kind.multi();
+    let key = |a| {
+        app.keymap
+            .key_for(Context::Picker, a)
+            .map(|k| k.to_string())
+            .unwrap_or_default()
+    };
+    let hint = if multi {
+        format!(
+            " {} tick · {} apply · {} cancel ",
+            key(Action::Toggle),
+            key(Action::Confirm),
+            key(Action::Cancel)
+        )
+    } else {
+        format!(
+            " {} choose · {} cancel ",
+            key(Action::Confirm),
+            key(Action::Cancel)
+        )
+    };
+    let widest = picker
+        .items
+        .iter()
+        .map(|(label, _)| label.chars().count())
+        .max()
+        .unwrap_or(0)
+        .max(hint.chars().count());
+    let area = centered(
+        frame.area(),
+        widest as u16 + 8,
+        picker.items.len() as u16 + 2,
+    );
+    let items: Vec<ListItem<'_>> = picker
+        .items
+        .iter()
+        .enumerate()
+        .map(|(i, (label, _))| {
+            let mark = if !multi {
+                ""
+            } else if picker.chosen.contains(&i) {
+                "[x] "
+            } else {
+                "[ ] "
+            };
+            ListItem::new(format!("{mark}{label}"))
+        })
+        .collect();
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(theme::focused_border())
+        .title(format!(" {} ", picker.kind.title()))
+        .title_bottom(Line::from(Span::styled(hint, theme::dim())));
+    let list = List::new(items)
+        .block(block)
+        .highlight_style(theme::selected_row())
+        .highlight_symbol("› ");
+    let mut state = ListState::default().with_selected(Some(picker.cursor));
+    frame.render_widget(Clear, area);
+    frame.render_stateful_widget(list, area, &mut state);
+}

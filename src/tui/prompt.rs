@@ -1,0 +1,278 @@
+//! The text prompt: a popup field for the title, the category, a new
+//! internal note or the search (which narrows the list while typing).
+
+use crossterm::event::KeyEvent;
+use deskterm_api::{Meta, TicketId, TicketPatch};
+use ratatui::Frame;
+use ratatui::widgets::{Block, Borders, Clear};
+use ratatui_textarea::TextArea;
+
+use super::action::Action;
+use super::app::{App, Effect, Level, Modal};
+use super::popup::centered;
+use super::theme;
+use crate::sync::Write;
+
+/// What a text field edits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InputKind {
+    /// Ticket title.
+    Title,
+    /// Ticket category.
+    Category,
+    /// A new internal note.
+    Note,
+    /// The search filter.
+    Search,
+}
+
+impl InputKind {
+    /// Popup title.
+    pub fn title(self) -> &'static str {
+        match self {
+            InputKind::Title => "Title",
+            InputKind::Category => "Category (tab completes; a new name creates it)",
+            InputKind::Note => "Internal note (only operators see it)",
+            InputKind::Search => "Search",
+        }
+    }
+
+    fn multi_line(self) -> bool {
+        self == InputKind::Note
+    }
+}
+
+/// A popup text field.
+#[derive(Debug, Clone)]
+pub struct Input {
+    /// What it edits.
+    pub kind: InputKind,
+    /// The text being typed.
+    pub text: TextArea<'static>,
+    /// The ticket it was opened for.
+    pub ticket: Option<TicketId>,
+    /// The text when it was opened (what cancelling a search returns to).
+    pub original: String,
+}
+
+impl Input {
+    /// A note field holding `body` (a note the server refused, to fix and send again).
+    pub fn note(ticket: TicketId, body: &str) -> Input {
+        let mut text = TextArea::new(body.lines().map(str::to_owned).collect());
+        text.move_cursor(ratatui_textarea::CursorMove::Bottom);
+        text.move_cursor(ratatui_textarea::CursorMove::End);
+        Input {
+            kind: InputKind::Note,
+            text,
+            ticket: Some(ticket),
+            original: String::new(),
+        }
+    }
+
+    /// Inserts pasted text; single-line fields take it as one line.
+    pub fn paste(&mut self, text: String) {
+        let text = if self.kind.multi_line() {
+            text
+        } else {
+            text.replace('\n', " ")
+        };
+        self.text.insert_str(text);
+    }
+
+    /// Whether quitting would lose typed work (a search is not work).
+    pub fn holds_draft(&self) -> bool {
+        self.kind != InputKind::Search && !self.text.is_empty()
+    }
+}
+
+impl App {
+    /// Opens a field on the selected ticket.
+    pub(super) fn open_input(&mut self, kind: InputKind) {
+        let Some(ticket) = self.selected_ticket() else {
+            self.say(Level::Error, "no ticket selected");
+            return;
+        };
+        let text = match kind {
+            InputKind::Title => single_line_area(&ticket.title),
+            InputKind::Category => single_line_area(ticket.category.as_deref().unwrap_or("")),
+            InputKind::Note | InputKind::Search => {
+                let mut t = TextArea::default();
+                t.set_placeholder_text("alt-enter: new line · enter: save · esc: cancel");
+                t
+            }
+        };
+        let original = text.lines().join("\n");
+        self.modal = Some(Modal::Input(Input {
+            kind,
+            text,
+            ticket: Some(ticket.id),
+            original,
+        }));
+    }
+
+    /// Opens the search field on the current search.
+    pub(super) fn open_search(&mut self) {
+        let mut text = single_line_area(&self.list.filter.text);
+        text.set_placeholder_text("words in reference, title or contact");
+        self.modal = Some(Modal::Input(Input {
+            kind: InputKind::Search,
+            text,
+            ticket: None,
+            original: self.list.filter.text.clone(),
+        }));
+    }
+
+    /// A key that is text for the open field; the search narrows the list as it is typed.
+    pub(super) fn prompt_key(&mut self, key: KeyEvent) {
+        let Some(Modal::Input(input)) = &mut self.modal else {
+            return;
+        };
+        input.text.input(key);
+        if input.kind == InputKind::Search {
+            self.list.filter.text = input.text.lines().join(" ");
+            self.refresh_view();
+        }
+    }
+
+    /// Keys in the field.
+    pub(super) fn input_action(&mut self, action: Action, effects: &mut Vec<Effect>) {
+        let Some(Modal::Input(input)) = &mut self.modal else {
+            return;
+        };
+        match action {
+            Action::Cancel => {
+                if input.kind == InputKind::Search {
+                    // The list narrowed while typing; cancelling puts the search back as it was.
+                    self.list.filter.text = input.original.clone();
+                    self.refresh_view();
+                }
+                self.modal = None;
+            }
+            Action::Newline if input.kind.multi_line() => input.text.insert_newline(),
+            Action::Complete if input.kind == InputKind::Category => {
+                let typed = input.text.lines().join("");
+                if let Some(name) = complete_category(self.meta.as_ref(), &typed) {
+                    input.text = single_line_area(&name);
+                }
+            }
+            Action::Confirm => {
+                let Some(Modal::Input(input)) = self.modal.take() else {
+                    return;
+                };
+                self.submit_input(input, effects);
+            }
+            _ => {}
+        }
+    }
+
+    fn submit_input(&mut self, input: Input, effects: &mut Vec<Effect>) {
+        let text = input.text.lines().join("\n");
+        let trimmed = text.trim();
+        if input.kind == InputKind::Search {
+            self.list.filter.text = trimmed.to_owned();
+            self.refresh_view();
+            return;
+        }
+        let Some(id) = input.ticket else {
+            return;
+        };
+        let Some(ticket) = self.tickets.shown(id) else {
+            self.say(Level::Error, "that ticket is gone");
+            return;
+        };
+        match input.kind {
+            InputKind::Title => {
+                if trimmed.is_empty() {
+                    self.say(Level::Error, "a title cannot be empty");
+                    self.modal = Some(Modal::Input(input));
+                    return;
+                }
+                if trimmed.chars().count() > deskterm_api::TITLE_MAX_CHARS {
+                    self.say(
+                        Level::Error,
+                        format!(
+                            "a title has at most {} characters",
+                            deskterm_api::TITLE_MAX_CHARS
+                        ),
+                    );
+                    self.modal = Some(Modal::Input(input));
+                    return;
+                }
+                if trimmed != ticket.title {
+                    let patch = TicketPatch {
+                        title: Some(trimmed.to_owned()),
+                        ..Default::default()
+                    };
+                    self.write_patch(id, patch, effects);
+                }
+            }
+            InputKind::Category => {
+                let new = (!trimmed.is_empty()).then(|| trimmed.to_owned());
+                if new != ticket.category {
+                    let patch = TicketPatch {
+                        category: Some(new),
+                        ..Default::default()
+                    };
+                    self.write_patch(id, patch, effects);
+                }
+            }
+            InputKind::Note => {
+                if trimmed.is_empty() {
+                    self.say(Level::Info, "empty note not added");
+                    return;
+                }
+                self.write(
+                    Write::AddNote {
+                        ticket: id,
+                        body: trimmed.to_owned(),
+                    },
+                    effects,
+                );
+            }
+            InputKind::Search => {}
+        }
+    }
+}
+
+/// The first known category starting with what was typed (case-insensitively).
+fn complete_category(meta: Option<&Meta>, typed: &str) -> Option<String> {
+    let typed = typed.trim().to_lowercase();
+    meta?
+        .categories
+        .iter()
+        .find(|c| c.name.to_lowercase().starts_with(&typed))
+        .map(|c| c.name.clone())
+}
+
+fn single_line_area(text: &str) -> TextArea<'static> {
+    let mut t = TextArea::new(vec![text.replace('\n', " ")]);
+    t.move_cursor(ratatui_textarea::CursorMove::End);
+    t
+}
+
+/// Draws the field when it is open.
+pub fn draw(app: &App, frame: &mut Frame<'_>) {
+    let Some(Modal::Input(input)) = &app.modal else {
+        return;
+    };
+    let lines = input.text.lines().len() as u16;
+    let height = if input.kind == InputKind::Note {
+        (lines + 2).clamp(6, 14)
+    } else {
+        3
+    };
+    let area = centered(
+        frame.area(),
+        frame.area().width.saturating_sub(8).min(90),
+        height,
+    );
+    let mut text = input.text.clone();
+    text.set_block(
+        Block::default()
+            .borders(Borders::ALL)
+            .border_style(theme::focused_border())
+            .title(format!(" {} ", input.kind.title())),
+    );
+    frame.render_widget(Clear, area);
+    frame.render_widget(&text, area);
+}
