@@ -153,6 +153,27 @@ impl Order {
     }
 }
 
+/// Above this many changed tickets, a catch-up merges instead of inserting.
+const MERGE_ABOVE: usize = 32;
+
+/// Merges two lists sorted in `order`.
+fn merge(store: &Store, order: &Order, a: Vec<Slot>, b: Vec<Slot>) -> Vec<Slot> {
+    let mut out = Vec::with_capacity(a.len() + b.len());
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() && j < b.len() {
+        if order.cmp_slots(store, b[j], a[i]) == Ordering::Less {
+            out.push(b[j]);
+            j += 1;
+        } else {
+            out.push(a[i]);
+            i += 1;
+        }
+    }
+    out.extend_from_slice(&a[i..]);
+    out.extend_from_slice(&b[j..]);
+    out
+}
+
 /// Slots in order, as of a generation of the store.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct View {
@@ -186,11 +207,21 @@ impl View {
             }
             self.slots
                 .retain(|&s| !is_changed.get(s as usize).copied().unwrap_or(false));
-            for s in changed {
-                if store.row(s).is_some_and(&mut keep) {
+            let mut back: Vec<Slot> = changed
+                .into_iter()
+                .filter(|&s| store.row(s).is_some_and(&mut keep))
+                .collect();
+            if back.len() <= MERGE_ABOVE {
+                for s in back {
                     let at = order.position(store, &self.slots, s);
                     self.slots.insert(at, s);
                 }
+            } else {
+                // Many at once (a batch of a load): one merge instead of a
+                // shift of the whole view per ticket.
+                order.sort_slots(store, &mut back);
+                let old = std::mem::take(&mut self.slots);
+                self.slots = merge(store, order, old, back);
             }
         }
         self.generation = store.generation();

@@ -9,7 +9,7 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use deskterm_api::{ContactId, OperatorId, Priority, Ticket, TicketId};
+use deskterm_api::{ContactId, ContactRef, OperatorId, OperatorRef, Priority, Ticket, TicketId};
 
 /// An interned name.
 pub type Sym = u32;
@@ -181,6 +181,43 @@ impl Row {
 }
 
 impl Row {
+    /// The ticket back from its compact form. What the row does not keep
+    /// (the description, the contact's phone and e-mail) is left empty: the
+    /// whole ticket is in the cache, for the one on screen.
+    pub fn to_ticket(&self, names: &Interner) -> Ticket {
+        let time = |s: i64| DateTime::from_timestamp(s, 0).unwrap_or_default();
+        Ticket {
+            id: self.id,
+            reference: self.reference.to_string(),
+            title: self.title.to_string(),
+            description: String::new(),
+            status: names.name(self.status).to_owned(),
+            priority: self.priority,
+            category: self.category.map(|c| names.name(c).to_owned()),
+            tags: self.tags.iter().map(|t| names.name(*t).to_owned()).collect(),
+            important: self.important,
+            contact: ContactRef {
+                id: self.contact,
+                name: names.name(self.contact_name).to_owned(),
+                phone: None,
+                email: None,
+            },
+            operator: self.operator.map(|id| OperatorRef {
+                id,
+                name: self
+                    .operator_name
+                    .map(|n| names.name(n).to_owned())
+                    .unwrap_or_default(),
+            }),
+            channel: names.name(self.channel).to_owned(),
+            sla_due_at: self.sla_due_at.map(time),
+            created_at: time(self.created_at),
+            updated_at: time(self.updated_at),
+            closed_at: self.closed_at.map(time),
+            version: self.version,
+        }
+    }
+
     /// The case-folded title.
     pub fn folded_title(&self) -> &str {
         let [start, end] = self.title_span;

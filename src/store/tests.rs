@@ -102,8 +102,8 @@ enum Change {
 
 fn change() -> impl Strategy<Value = Change> {
     prop_oneof![
-        3 => (0i64..40, any::<u8>()).prop_map(|(id, v)| Change::Put(id, v)),
-        1 => (0i64..40).prop_map(Change::Remove),
+        3 => (0i64..80, any::<u8>()).prop_map(|(id, v)| Change::Put(id, v)),
+        1 => (0i64..80).prop_map(Change::Remove),
     ]
 }
 
@@ -133,9 +133,9 @@ proptest! {
     #[test]
     fn the_incremental_view_equals_a_fresh_one(
         first in proptest::collection::vec(change(), 0..40),
-        later in proptest::collection::vec(change(), 0..60),
+        later in proptest::collection::vec(change(), 0..120),
         sort in sort(),
-        batch in 1usize..8,
+        batch in prop_oneof![1usize..8, 33usize..61],
     ) {
         let mut store = Store::new();
         let order = Order::new(sort, &mut store, Some(&meta()));
