@@ -17,6 +17,13 @@ use deskterm_api::{Ticket, TicketId};
 pub use order::{Order, View};
 pub use row::{Interner, Row, Sym, fold};
 
+/// How to reach a contact besides their name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct ContactDetails {
+    phone: Option<Box<str>>,
+    email: Option<Box<str>>,
+}
+
 /// Index of a row in the store; stable while its ticket exists.
 pub type Slot = u32;
 
@@ -32,6 +39,8 @@ pub struct Store {
     free: Vec<Slot>,
     live: usize,
     generation: u64,
+    /// Phone and e-mail of each contact (the rows hold only the name).
+    contacts: HashMap<deskterm_api::ContactId, ContactDetails>,
     /// (generation after the change, slot changed), oldest first.
     log: std::collections::VecDeque<(u64, Slot)>,
 }
@@ -97,8 +106,29 @@ impl Store {
 
     /// Adds or replaces a ticket; returns its slot.
     pub fn put(&mut self, ticket: &Ticket) -> Slot {
+        let c = &ticket.contact;
+        if c.phone.is_some() || c.email.is_some() {
+            let details = ContactDetails {
+                phone: c.phone.as_deref().map(Into::into),
+                email: c.email.as_deref().map(Into::into),
+            };
+            if self.contacts.get(&c.id) != Some(&details) {
+                self.contacts.insert(c.id, details);
+            }
+        }
         let row = Row::new(ticket, &mut self.names);
         self.put_row(row)
+    }
+
+    /// The ticket in a row back whole, but for its description (which the
+    /// row does not keep).
+    pub fn ticket(&self, row: &Row) -> Ticket {
+        let mut t = row.to_ticket(&self.names);
+        if let Some(d) = self.contacts.get(&row.contact) {
+            t.contact.phone = d.phone.as_deref().map(str::to_owned);
+            t.contact.email = d.email.as_deref().map(str::to_owned);
+        }
+        t
     }
 
     /// Adds or replaces a compact row; returns its slot.

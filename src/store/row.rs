@@ -194,7 +194,11 @@ impl Row {
             status: names.name(self.status).to_owned(),
             priority: self.priority,
             category: self.category.map(|c| names.name(c).to_owned()),
-            tags: self.tags.iter().map(|t| names.name(*t).to_owned()).collect(),
+            tags: self
+                .tags
+                .iter()
+                .map(|t| names.name(*t).to_owned())
+                .collect(),
             important: self.important,
             contact: ContactRef {
                 id: self.contact,

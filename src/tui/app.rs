@@ -22,12 +22,14 @@ use super::chat::Chat;
 use super::confirm::Confirm;
 use super::detail::Detail;
 use super::keymap::{Context, Keymap};
+use super::layout;
 use super::list_model::ListModel;
 use super::new_ticket::TicketForm;
 use super::picker::{Picker, PickerKind};
 use super::prompt::{Input, InputKind};
 use super::resolve::ConflictView;
 use super::tickets::Tickets;
+use crate::store::worker::Answer;
 use crate::sync::{Command, Connection, OpId, SyncEvent};
 
 /// Something that happened, for [`App::update`].
@@ -43,6 +45,17 @@ pub enum Msg {
     Resize(u16, u16),
     /// News from the sync engine.
     Sync(SyncEvent),
+    /// The query worker's answer to a new sort or filter.
+    View(Answer),
+}
+
+/// How far a full load is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Loading {
+    /// Tickets received.
+    pub done: u64,
+    /// Tickets expected, when known.
+    pub total: Option<u64>,
 }
 
 /// What the event loop must do after an update.
@@ -146,8 +159,8 @@ pub struct App {
     pub now: DateTime<Utc>,
     /// Offset of the operator's time zone, for showing times.
     pub tz: FixedOffset,
-    /// Tickets of a snapshot still arriving.
-    incoming: Vec<Ticket>,
+    /// A full load under way.
+    pub loading: Option<Loading>,
 }
 
 impl App {
@@ -180,12 +193,12 @@ impl App {
             quit_armed: false,
             now,
             tz,
-            incoming: Vec::new(),
+            loading: None,
         }
     }
 
     /// The selected ticket, as shown.
-    pub fn selected_ticket(&self) -> Option<&Ticket> {
+    pub fn selected_ticket(&self) -> Option<Ticket> {
         self.list
             .selected_id()
             .and_then(|id| self.tickets.shown(id))
@@ -241,6 +254,10 @@ impl App {
                 self.keep_selection_visible();
             }
             Msg::Sync(event) => self.on_sync(event),
+            Msg::View(answer) => {
+                let height = layout::list_rows(self.size.0, self.size.1);
+                self.list.answer(&self.tickets, answer, height);
+            }
         }
         self.request_view(&mut effects);
         if self.quitting && !self.tickets.has_pending() {
@@ -430,13 +447,26 @@ impl App {
                 self.meta = Some(meta);
                 self.refresh_view();
             }
-            SyncEvent::SnapshotBegin { .. } => self.incoming.clear(),
-            SyncEvent::SnapshotBatch(batch) => self.incoming.extend(batch.tickets),
-            SyncEvent::Detail(_) => {}
-            SyncEvent::SnapshotEnd => {
-                let tickets = std::mem::take(&mut self.incoming);
-                self.on_sync(SyncEvent::Snapshot(tickets));
+            SyncEvent::SnapshotBegin { total } => {
+                self.tickets.begin_snapshot();
+                self.loading = Some(Loading { done: 0, total });
             }
+            SyncEvent::SnapshotBatch(batch) => {
+                if let Some(loading) = &mut self.loading {
+                    loading.done += batch.tickets.len() as u64;
+                }
+                self.tickets.put_batch(batch.tickets, self.meta.as_ref());
+                // The list is usable from the first batch on.
+                self.loaded = true;
+                self.refresh_view();
+            }
+            SyncEvent::SnapshotEnd => {
+                self.tickets.end_snapshot(self.meta.as_ref());
+                self.loading = None;
+                self.loaded = true;
+                self.refresh_view();
+            }
+            SyncEvent::Detail(ticket) => self.tickets.set_detail(ticket),
             SyncEvent::Snapshot(tickets) => {
                 self.tickets.replace_all(tickets, self.meta.as_ref());
                 self.loaded = true;

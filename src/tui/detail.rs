@@ -94,7 +94,7 @@ pub fn draw(app: &App, frame: &mut Frame<'_>, area: Rect) {
                 None => Span::styled("unassigned", theme::dim()),
             },
         ),
-        field("Contact", Span::raw(contact_line(t))),
+        field("Contact", Span::raw(contact_line(&t))),
         field("Channel", Span::raw(t.channel.clone())),
     ];
     if !t.tags.is_empty() {
@@ -107,7 +107,7 @@ pub fn draw(app: &App, frame: &mut Frame<'_>, area: Rect) {
         ));
     }
     if let Some(due) = t.sla_due_at {
-        let state = sla(t, app.meta.as_ref(), app.now);
+        let state = sla(&t, app.meta.as_ref(), app.now);
         let style = match state {
             Some(Sla::Breached) => theme::priority(deskterm_api::Priority::Urgent),
             Some(Sla::AtRisk) => theme::priority(deskterm_api::Priority::High),

@@ -254,6 +254,8 @@ pub fn loaded_app(width: u16, height: u16) -> App {
         SyncEvent::SignedIn(me()),
         SyncEvent::Meta(meta()),
         SyncEvent::Snapshot(tickets()),
+        // The engine sends the whole ticket in view from its cache.
+        SyncEvent::Detail(tickets()[0].clone()),
         SyncEvent::Notes(1, notes()),
         SyncEvent::Messages(1, messages()),
     ] {

@@ -20,7 +20,7 @@ impl App {
     /// Moves the selection; the detail and chat of the next ticket start at the top.
     pub(super) fn list_motion(&mut self, action: Action) {
         let height = self.list_height();
-        self.list.move_selection(action, height);
+        self.list.move_selection(&self.tickets, action, height);
         self.detail.scroll = 0;
         self.chat.scroll = 0;
     }
@@ -153,7 +153,15 @@ fn visible_columns(width: u16) -> Vec<&'static Column> {
 
 /// Draws the list into `area`.
 pub fn draw(app: &App, frame: &mut Frame<'_>, area: Rect) {
-    let title = Line::from(vec![Span::raw(" Tickets ")]);
+    let mut title = vec![Span::raw(" Tickets ")];
+    if let Some(loading) = app.loading {
+        let text = match loading.total {
+            Some(total) => format!("loading {} of {} ", loading.done, total),
+            None => format!("loading {} ", loading.done),
+        };
+        title.push(Span::styled(text, theme::dim()));
+    }
+    let title = Line::from(title);
     let block = pane_block(app, Pane::List, title);
     if !app.loaded {
         frame.render_widget(
@@ -163,8 +171,7 @@ pub fn draw(app: &App, frame: &mut Frame<'_>, area: Rect) {
         return;
     }
     let list = &app.list;
-    let view = list.view();
-    if view.is_empty() {
+    if list.is_empty() {
         let text = if app.total() == 0 {
             "no tickets yet"
         } else {
@@ -189,19 +196,19 @@ pub fn draw(app: &App, frame: &mut Frame<'_>, area: Rect) {
     .style(theme::label());
     let height = area.height.saturating_sub(3) as usize;
     let offset = list.offset();
-    let end = (offset + height).min(view.len());
-    let rows = view[offset.min(end)..end]
-        .iter()
-        .enumerate()
-        .filter_map(|(i, id)| {
-            let t = app.tickets.shown(*id)?;
-            let row = row(app, t, &columns);
-            Some(if offset + i == list.selected() {
-                row.style(theme::selected_row())
-            } else {
-                row
-            })
-        });
+    let shown: Vec<Ticket> = list
+        .ids_at(&app.tickets, offset, height)
+        .into_iter()
+        .filter_map(|id| app.tickets.shown(id))
+        .collect();
+    let rows = shown.iter().enumerate().map(|(i, t)| {
+        let row = row(app, t, &columns);
+        if offset + i == list.selected() {
+            row.style(theme::selected_row())
+        } else {
+            row
+        }
+    });
     let widths =
         std::iter::once(Constraint::Length(FLAGS)).chain(columns.iter().map(|c| match c.width {
             Some(w) => Constraint::Length(w),

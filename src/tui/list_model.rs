@@ -2,27 +2,63 @@
 //! the sort and filters that made it, the selected row and the first row on
 //! screen.
 //!
-//! It holds ids only; the tickets themselves are in [`Tickets`].
+//! The view is slots of the ticket [`Store`](crate::store::Store) in order.
+//! A new sort or filter is a query: answered on the spot in tests and for
+//! small sets, by the query worker in the console (the last view stays on
+//! screen until the answer comes). A ticket that changes only moves itself:
+//! the view catches up with the store's change log.
+
+use std::sync::Arc;
 
 use deskterm_api::{Meta, Sort, TicketId};
 
 use super::action::Action;
 use super::tickets::Tickets;
-use crate::query::{self, Filter};
+use crate::query::{self, CompiledFilter, Filter};
+use crate::store::worker::{self, Answer, Engine, Predicate, Request, Worker};
+use crate::store::{Order, Slot, View};
+
+/// The query a view answers.
+#[derive(Clone)]
+struct Asked {
+    id: u64,
+    filter: Arc<CompiledFilter>,
+    order: Order,
+}
 
 /// The ticket list as the operator sees it.
-#[derive(Debug, Clone)]
 pub struct ListModel {
-    /// Ids of the listed tickets, filtered and sorted.
-    view: Vec<TicketId>,
+    /// Slots of the listed tickets, filtered and sorted.
+    view: View,
+    /// The query `view` answers.
+    shown: Option<Asked>,
+    /// The newest query, when its answer has not arrived yet.
+    waiting: Option<Asked>,
     /// Row of the selected ticket in `view`.
     selected: usize,
+    /// The selected ticket, kept across new views.
+    selected_id: Option<TicketId>,
     /// First row drawn.
     offset: usize,
     /// Active sort.
     pub sort: Sort,
     /// Active filters.
     pub filter: Filter,
+    next_id: u64,
+    engine: Engine,
+    worker: Option<Worker>,
+}
+
+impl std::fmt::Debug for ListModel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ListModel")
+            .field("listed", &self.view.slots.len())
+            .field("selected", &self.selected)
+            .field("offset", &self.offset)
+            .field("sort", &self.sort)
+            .field("filter", &self.filter)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Default for ListModel {
@@ -35,17 +71,58 @@ impl ListModel {
     /// An empty list in the default order, without filters.
     pub fn new() -> ListModel {
         ListModel {
-            view: Vec::new(),
+            view: View::default(),
+            shown: None,
+            waiting: None,
             selected: 0,
+            selected_id: None,
             offset: 0,
             sort: query::DEFAULT_SORT,
             filter: Filter::default(),
+            next_id: 0,
+            engine: Engine::default(),
+            worker: None,
         }
     }
 
+    /// From now on, queries are answered by `worker` (see [`ListModel::answer`]).
+    pub fn use_worker(&mut self, worker: Worker) {
+        self.worker = Some(worker);
+    }
+
+    /// How many tickets are listed.
+    pub fn len(&self) -> usize {
+        self.view.slots.len()
+    }
+
+    /// True when nothing is listed.
+    pub fn is_empty(&self) -> bool {
+        self.view.slots.is_empty()
+    }
+
+    /// True while a new sort or filter is being worked out.
+    pub fn busy(&self) -> bool {
+        self.waiting.is_some()
+    }
+
     /// Ids of the listed tickets, in order.
-    pub fn view(&self) -> &[TicketId] {
-        &self.view
+    pub fn ids(&self, tickets: &Tickets) -> Vec<TicketId> {
+        let store = worker::read(tickets.store());
+        self.view
+            .slots
+            .iter()
+            .filter_map(|s| store.row(*s).map(|r| r.id))
+            .collect()
+    }
+
+    /// Ids of the listed tickets from row `from`, at most `count`.
+    pub fn ids_at(&self, tickets: &Tickets, from: usize, count: usize) -> Vec<TicketId> {
+        let store = worker::read(tickets.store());
+        let end = (from + count).min(self.view.slots.len());
+        self.view.slots[from.min(end)..end]
+            .iter()
+            .filter_map(|s| store.row(*s).map(|r| r.id))
+            .collect()
     }
 
     /// Row of the selected ticket.
@@ -55,7 +132,7 @@ impl ListModel {
 
     /// The selected ticket's id, when anything is listed.
     pub fn selected_id(&self) -> Option<TicketId> {
-        self.view.get(self.selected).copied()
+        self.selected_id
     }
 
     /// First row on screen.
@@ -64,9 +141,9 @@ impl ListModel {
     }
 
     /// Moves the selection for a motion action, `height` rows being on screen.
-    pub fn move_selection(&mut self, action: Action, height: usize) {
+    pub fn move_selection(&mut self, tickets: &Tickets, action: Action, height: usize) {
         let page = height.max(1);
-        let last = self.view.len().saturating_sub(1);
+        let last = self.len().saturating_sub(1);
         self.selected = match action {
             Action::Down => (self.selected + 1).min(last),
             Action::Up => self.selected.saturating_sub(1),
@@ -76,7 +153,13 @@ impl ListModel {
             Action::PageUp => self.selected.saturating_sub(page),
             _ => self.selected,
         };
+        self.selected_id = self.id_of_row(tickets, self.selected);
         self.keep_visible(height);
+    }
+
+    fn id_of_row(&self, tickets: &Tickets, row: usize) -> Option<TicketId> {
+        let slot = *self.view.slots.get(row)?;
+        worker::read(tickets.store()).row(slot).map(|r| r.id)
     }
 
     /// Scrolls so that the selected row is among the `height` rows on screen.
@@ -87,23 +170,126 @@ impl ListModel {
         } else if self.selected >= self.offset + height {
             self.offset = self.selected + 1 - height;
         }
-        let max_offset = self.view.len().saturating_sub(height);
+        let max_offset = self.len().saturating_sub(height);
         self.offset = self.offset.min(max_offset);
     }
 
-    /// Recomputes the view after tickets, sort or filters changed, keeping
-    /// the same ticket selected when it is still listed.
+    /// Brings the list up to date after tickets, sort or filters changed,
+    /// keeping the same ticket selected when it is still listed. A changed
+    /// sort or filter is a new query; changed tickets only move themselves.
     pub fn refresh(&mut self, tickets: &Tickets, meta: Option<&Meta>, height: usize) {
-        let keep = self.selected_id();
-        self.view = query::view(tickets.iter(), meta, &self.filter, self.sort);
-        if let Some(id) = keep
-            && let Some(row) = self.view.iter().position(|v| *v == id)
+        let (filter, order) = {
+            let mut store = tickets.store().write().unwrap_or_else(|e| e.into_inner());
+            (
+                CompiledFilter::new(&self.filter, &mut store),
+                Order::new(self.sort, &mut store, meta),
+            )
+        };
+        let newest = self.waiting.as_ref().or(self.shown.as_ref());
+        let same = newest.is_some_and(|a| *a.filter == filter && a.order == order);
+        if !same {
+            self.ask(tickets, filter, order, height);
+        }
+        if let Some(shown) = self.shown.clone() {
+            let store = worker::read(tickets.store());
+            let mut keep = shown.filter.matcher();
+            let caught_up = self.view.catch_up(&store, &shown.order, &mut *keep);
+            drop(keep);
+            drop(store);
+            if !caught_up {
+                // Too much changed at once: work the view out again.
+                let again = (*shown.filter).clone();
+                self.shown = None;
+                self.ask(tickets, again, shown.order, height);
+            }
+        }
+        self.reselect(tickets, height);
+    }
+
+    fn ask(&mut self, tickets: &Tickets, filter: CompiledFilter, order: Order, height: usize) {
+        self.next_id += 1;
+        let before = self.waiting.as_ref().or(self.shown.as_ref());
+        let narrows = before.is_some_and(|b| b.order == order && filter.narrows(&b.filter));
+        let asked = Asked {
+            id: self.next_id,
+            filter: Arc::new(filter),
+            order,
+        };
+        let request = Request {
+            id: asked.id,
+            predicate: asked.filter.clone() as Arc<dyn Predicate>,
+            order: asked.order.clone(),
+            narrows,
+        };
+        match &self.worker {
+            Some(worker) => {
+                self.waiting = Some(asked);
+                worker.ask(request);
+            }
+            None => {
+                let view = worker::evaluate(tickets.store(), &mut self.engine, &request);
+                self.install(tickets, asked, view, height);
+            }
+        }
+    }
+
+    /// The worker answered; true when the answer is the newest query's and
+    /// is now on screen (older answers are dropped).
+    pub fn answer(&mut self, tickets: &Tickets, answer: Answer, height: usize) -> bool {
+        match self.waiting.take() {
+            Some(asked) if asked.id == answer.id => {
+                self.install(tickets, asked, answer.view, height);
+                true
+            }
+            other => {
+                self.waiting = other;
+                false
+            }
+        }
+    }
+
+    fn install(&mut self, tickets: &Tickets, asked: Asked, mut view: View, height: usize) {
         {
+            let store = worker::read(tickets.store());
+            let mut keep = asked.filter.matcher();
+            if !view.catch_up(&store, &asked.order, &mut *keep) {
+                drop(keep);
+                view = View {
+                    slots: from_scratch(&store, &asked.order, asked.filter.as_ref()),
+                    generation: store.generation(),
+                };
+            }
+        }
+        self.view = view;
+        self.shown = Some(asked);
+        self.reselect(tickets, height);
+    }
+
+    /// Finds the selected ticket in the view again, or stays on the same row.
+    fn reselect(&mut self, tickets: &Tickets, height: usize) {
+        let store = worker::read(tickets.store());
+        let at = self.selected_id.and_then(|id| {
+            let slot = store.slot(id)?;
+            self.view.slots.iter().position(|s| *s == slot)
+        });
+        if let Some(row) = at {
             self.selected = row;
         }
-        self.selected = self.selected.min(self.view.len().saturating_sub(1));
+        self.selected = self.selected.min(self.view.slots.len().saturating_sub(1));
+        let slot: Option<Slot> = self.view.slots.get(self.selected).copied();
+        self.selected_id = slot.and_then(|s| store.row(s)).map(|r| r.id);
+        drop(store);
         self.keep_visible(height);
     }
+}
+
+/// Filter and sort everything, on this thread.
+fn from_scratch(store: &crate::store::Store, order: &Order, filter: &dyn Predicate) -> Vec<Slot> {
+    let mut m = filter.matcher();
+    let mut slots: Vec<Slot> = store.iter().filter(|(_, r)| m(r)).map(|(s, _)| s).collect();
+    drop(m);
+    order.sort_slots(store, &mut slots);
+    slots
 }
 
 #[cfg(test)]
@@ -123,15 +309,15 @@ mod tests {
 
     #[test]
     fn motion_pages_and_scrolls_within_the_view() {
-        let (mut list, _) = listed();
-        assert_eq!(list.view(), [1, 2, 3, 4, 5]);
-        list.move_selection(Action::PageDown, 3);
+        let (mut list, tickets) = listed();
+        assert_eq!(list.ids(&tickets), [1, 2, 3, 4, 5]);
+        list.move_selection(&tickets, Action::PageDown, 3);
         assert_eq!((list.selected(), list.offset()), (3, 1));
-        list.move_selection(Action::Bottom, 3);
+        list.move_selection(&tickets, Action::Bottom, 3);
         assert_eq!((list.selected_id(), list.offset()), (Some(5), 2));
-        list.move_selection(Action::Down, 3);
+        list.move_selection(&tickets, Action::Down, 3);
         assert_eq!(list.selected_id(), Some(5), "stays on the last row");
-        list.move_selection(Action::PageUp, 3);
+        list.move_selection(&tickets, Action::PageUp, 3);
         assert_eq!((list.selected(), list.offset()), (1, 1));
         // A taller screen shows everything from the top.
         list.keep_visible(10);
@@ -142,16 +328,16 @@ mod tests {
     fn refreshing_keeps_the_selected_ticket_or_the_nearest_row() {
         let (mut list, mut tickets) = listed();
         let meta = fixture::meta();
-        list.move_selection(Action::Down, 3);
+        list.move_selection(&tickets, Action::Down, 3);
         assert_eq!(list.selected_id(), Some(2));
         list.sort = Sort {
             field: SortField::Priority,
             descending: true,
         };
         list.refresh(&tickets, Some(&meta), 3);
-        assert_eq!(list.view(), [1, 3, 2, 5, 4]);
+        assert_eq!(list.ids(&tickets), [1, 3, 2, 5, 4]);
         assert_eq!(list.selected_id(), Some(2), "the ticket, not the row");
-        list.move_selection(Action::Bottom, 3);
+        list.move_selection(&tickets, Action::Bottom, 3);
         tickets.remove(4);
         list.refresh(&tickets, Some(&meta), 3);
         assert_eq!(list.selected_id(), Some(5), "the row above when it left");

@@ -35,6 +35,7 @@ use app::{App, Effect, Msg};
 use input::Keyboard;
 use terminal::TerminalGuard;
 
+use crate::store::worker::Worker;
 use crate::sync::{Command, Connection, SyncEvent, SyncHandle};
 
 /// Bursts of events are drawn at most once per this interval.
@@ -59,6 +60,12 @@ pub async fn run(mut app: App, mut sync: SyncHandle) -> anyhow::Result<Ending> {
     let size = guard.terminal.size()?;
     app.update(Msg::Resize(size.width, size.height));
     let mut keys = Keyboard::open()?;
+    // New sorts and filters are worked out off this thread; answers come back here.
+    let (answer_tx, mut answers) = tokio::sync::mpsc::unbounded_channel();
+    let worker = Worker::start(app.tickets.store().clone(), move |answer| {
+        let _ = answer_tx.send(answer);
+    })?;
+    app.list.use_worker(worker);
     let mut resized = signal(SignalKind::window_change())?;
     let mut sigterm = signal(SignalKind::terminate())?;
     let mut sighup = signal(SignalKind::hangup())?;
@@ -92,6 +99,7 @@ pub async fn run(mut app: App, mut sync: SyncHandle) -> anyhow::Result<Ending> {
                     None
                 }
             },
+            Some(answer) = answers.recv() => Some(Msg::View(answer)),
             event = sync.events.recv() => match event {
                 Some(event) => Some(Msg::Sync(event)),
                 None => anyhow::bail!("the sync engine stopped unexpectedly"),

@@ -92,6 +92,7 @@ impl App {
             return;
         };
         let current = self.selected_ticket();
+        let current = current.as_ref();
         let filter = &self.list.filter;
         let mut items: Vec<(String, PickValue)> = Vec::new();
         let mut chosen = BTreeSet::new();

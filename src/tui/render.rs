@@ -70,7 +70,7 @@ fn header(app: &App, frame: &mut Frame<'_>, area: Rect) {
     });
     spans.push(Span::raw(format!(
         " │ {}/{} tickets",
-        app.list.view().len(),
+        app.list.len(),
         app.total()
     )));
     frame.render_widget(Paragraph::new(Line::from(spans)), area);

@@ -3,17 +3,24 @@
 //!
 //! [`Tickets`] is the one holder of ticket state in the interface; panes and
 //! popups read it through its methods and change it only by telling it what
-//! the server said ([`Tickets::apply_server`], [`Tickets::remove`],
-//! [`Tickets::replace_all`]) or what the operator wrote ([`Tickets::track`],
+//! the server said ([`Tickets::apply_server`], [`Tickets::remove`], a
+//! snapshot) or what the operator wrote ([`Tickets::track`],
 //! [`Tickets::settle`]).
+//!
+//! Every ticket as shown is one compact row in the [`Store`], shared with the
+//! list's query worker. The server's version is kept whole only for tickets
+//! with writes pending (to recompute them when a write settles) and for the
+//! ticket on screen (its description comes from the cache).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use deskterm_api::{
     ContactId, ContactRef, Meta, OperatorRef, Priority, Ticket, TicketId, TicketPatch,
 };
 
+use crate::store::Store;
+use crate::store::worker::{self, Shared};
 use crate::sync::{OpId, Write};
 
 /// A write the server has not confirmed yet.
@@ -32,55 +39,175 @@ pub struct Pending {
 }
 
 /// Tickets as shown = tickets as the server last confirmed them + pending writes.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Tickets {
-    /// Tickets as the server last confirmed them.
-    server: HashMap<TicketId, Ticket>,
-    /// Tickets as shown: the server's with the pending writes applied.
-    shown: HashMap<TicketId, Ticket>,
+    /// Every ticket as shown, compact; shared with the list's query worker.
+    store: Shared,
+    /// The server's version of the tickets that have writes pending.
+    bases: HashMap<TicketId, Ticket>,
+    /// The server's whole version of the ticket on screen.
+    detail: Option<Ticket>,
     /// Unconfirmed writes, in the order they were made.
     pending: BTreeMap<OpId, Pending>,
+    /// Tickets seen so far in a snapshot under way.
+    arriving: Option<HashSet<TicketId>>,
+}
+
+impl Default for Tickets {
+    fn default() -> Self {
+        Tickets::new()
+    }
 }
 
 impl Tickets {
     /// No tickets, no writes.
     pub fn new() -> Tickets {
-        Tickets::default()
+        Tickets {
+            store: Shared::default(),
+            bases: HashMap::new(),
+            detail: None,
+            pending: BTreeMap::new(),
+            arriving: None,
+        }
     }
 
-    /// A ticket as shown, with the pending writes applied.
-    pub fn shown(&self, id: TicketId) -> Option<&Ticket> {
-        self.shown.get(&id)
+    /// The store of rows as shown (for the list and its worker).
+    pub fn store(&self) -> &Shared {
+        &self.store
+    }
+
+    fn write_store(&self) -> std::sync::RwLockWriteGuard<'_, Store> {
+        self.store.write().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// A ticket as shown, with the pending writes applied. Whole (with its
+    /// description) when it is the ticket on screen or has writes pending.
+    pub fn shown(&self, id: TicketId) -> Option<Ticket> {
+        let store = worker::read(&self.store);
+        let row = store.get(id)?;
+        let base = self.bases.get(&id).or(self
+            .detail
+            .as_ref()
+            .filter(|d| d.id == id && d.version == row.version));
+        match base {
+            Some(base) => {
+                let mut whole = base.clone();
+                // The row already has the pending writes; the whole ticket
+                // takes them from it, and keeps what the row does not hold.
+                let compact = store.ticket(row);
+                whole.description = self.patched_description(id).unwrap_or(whole.description);
+                Some(Ticket {
+                    description: whole.description,
+                    contact: ContactRef {
+                        phone: whole.contact.phone,
+                        email: whole.contact.email,
+                        ..compact.contact
+                    },
+                    ..compact
+                })
+            }
+            None => Some(store.ticket(row)),
+        }
+    }
+
+    /// The description as the last pending patch of `id` sets it, if any.
+    fn patched_description(&self, id: TicketId) -> Option<String> {
+        self.pending.values().rev().find_map(|p| match &p.write {
+            Write::Patch { ticket, patch, .. } if *ticket == id => patch.description.clone(),
+            _ => None,
+        })
     }
 
     /// A ticket as the server last confirmed it.
-    pub fn server(&self, id: TicketId) -> Option<&Ticket> {
-        self.server.get(&id)
+    pub fn server(&self, id: TicketId) -> Option<Ticket> {
+        if let Some(base) = self.bases.get(&id) {
+            return Some(base.clone());
+        }
+        if id < 0 {
+            return None;
+        }
+        self.shown(id)
+    }
+
+    /// The whole ticket on screen arrived (from the cache or the server).
+    pub fn set_detail(&mut self, ticket: Ticket) {
+        let known = worker::read(&self.store).get(ticket.id).map(|r| r.version);
+        let base = self.bases.get(&ticket.id).map(|b| b.version);
+        if known.is_some_and(|v| v <= ticket.version) || base.is_some_and(|v| v <= ticket.version) {
+            self.detail = Some(ticket);
+        }
     }
 
     /// How many tickets are shown.
     pub fn len(&self) -> usize {
-        self.shown.len()
+        worker::read(&self.store).len()
     }
 
     /// True when no ticket is shown.
     pub fn is_empty(&self) -> bool {
-        self.shown.is_empty()
-    }
-
-    /// Every ticket as shown, in no particular order.
-    pub fn iter(&self) -> impl Iterator<Item = &Ticket> {
-        self.shown.values()
+        self.len() == 0
     }
 
     /// Replaces every ticket with a full load from the server; pending
     /// writes stay on top.
     pub fn replace_all(&mut self, tickets: Vec<Ticket>, meta: Option<&Meta>) {
-        self.server = tickets.into_iter().map(|t| (t.id, t)).collect();
-        self.shown.clear();
-        let ids: Vec<TicketId> = self.server.keys().copied().collect();
-        for id in ids {
+        self.begin_snapshot();
+        self.put_batch(tickets, meta);
+        self.end_snapshot(meta);
+    }
+
+    /// A full load begins; tickets already shown stay until it ends.
+    pub fn begin_snapshot(&mut self) {
+        self.arriving = Some(HashSet::new());
+    }
+
+    /// Tickets of a full load (or of the cache at start).
+    pub fn put_batch(&mut self, tickets: Vec<Ticket>, meta: Option<&Meta>) {
+        let mut touched = Vec::new();
+        {
+            let mut store = self.store.write().unwrap_or_else(|e| e.into_inner());
+            for t in tickets {
+                if let Some(seen) = &mut self.arriving {
+                    seen.insert(t.id);
+                }
+                if self.detail.as_ref().is_some_and(|d| d.id == t.id) {
+                    self.detail = Some(t.clone());
+                }
+                match self.bases.get_mut(&t.id) {
+                    Some(base) => {
+                        touched.push(t.id);
+                        *base = t;
+                    }
+                    None => {
+                        store.put(&t);
+                    }
+                }
+            }
+        }
+        for id in touched {
             self.recompute(id, meta);
+        }
+    }
+
+    /// The full load is complete: tickets it did not contain are gone
+    /// (tickets being created here stay).
+    pub fn end_snapshot(&mut self, meta: Option<&Meta>) {
+        let Some(seen) = self.arriving.take() else {
+            return;
+        };
+        let gone: Vec<TicketId> = worker::read(&self.store)
+            .iter()
+            .map(|(_, r)| r.id)
+            .filter(|id| *id >= 0 && !seen.contains(id))
+            .collect();
+        let based: Vec<TicketId> = self
+            .bases
+            .keys()
+            .copied()
+            .filter(|id| !seen.contains(id))
+            .collect();
+        for id in gone.into_iter().chain(based) {
+            self.remove(id);
         }
         let creates: Vec<OpId> = self
             .pending
@@ -97,32 +224,59 @@ impl Tickets {
     /// (feed and write answers can arrive in either order). True when it was
     /// taken.
     pub fn apply_server(&mut self, ticket: Ticket, meta: Option<&Meta>) -> bool {
-        let newer = self
-            .server
-            .get(&ticket.id)
-            .is_none_or(|known| known.version <= ticket.version);
-        if newer {
-            let id = ticket.id;
-            self.server.insert(id, ticket);
-            self.recompute(id, meta);
+        let known = match self.bases.get(&ticket.id) {
+            Some(base) => Some(base.version),
+            None => worker::read(&self.store).get(ticket.id).map(|r| r.version),
+        };
+        if known.is_some_and(|v| v > ticket.version) {
+            return false;
         }
-        newer
+        if let Some(seen) = &mut self.arriving {
+            seen.insert(ticket.id);
+        }
+        let id = ticket.id;
+        if self.detail.as_ref().is_some_and(|d| d.id == id) {
+            self.detail = Some(ticket.clone());
+        }
+        match self.bases.get_mut(&id) {
+            Some(base) => {
+                *base = ticket;
+                self.recompute(id, meta);
+            }
+            None => {
+                self.write_store().put(&ticket);
+            }
+        }
+        true
     }
 
     /// Forgets a ticket the server deleted.
     pub fn remove(&mut self, id: TicketId) {
-        self.server.remove(&id);
-        self.shown.remove(&id);
+        self.bases.remove(&id);
+        if self.detail.as_ref().is_some_and(|d| d.id == id) {
+            self.detail = None;
+        }
+        self.write_store().remove(id);
     }
 
     /// Records a pending write under `op` and shows its effect on its ticket.
     /// A write that replaces one already stored in the outbox stays stored.
     pub fn track(&mut self, op: OpId, mut pending: Pending, meta: Option<&Meta>) {
         pending.stored |= self.pending.get(&op).is_some_and(|p| p.stored);
+        let changes_ticket = matches!(pending.write, Write::Patch { .. } | Write::Delete { .. });
         let touched = pending.write.ticket();
         let created = matches!(pending.write, Write::Create { .. });
+        if changes_ticket
+            && let Some(id) = touched
+            && !self.bases.contains_key(&id)
+            && let Some(server) = self.server(id)
+        {
+            // Until now the row was the server's version: keep it whole to
+            // come back to when the write settles.
+            self.bases.insert(id, server);
+        }
         self.pending.insert(op, pending);
-        if let Some(id) = touched {
+        if changes_ticket && let Some(id) = touched {
             self.recompute(id, meta);
         }
         if created {
@@ -138,7 +292,7 @@ impl Tickets {
             self.recompute(id, meta);
         }
         if matches!(removed.write, Write::Create { .. }) {
-            self.shown.remove(&temp_id(op));
+            self.write_store().remove(temp_id(op));
         }
         Some(removed)
     }
@@ -215,14 +369,17 @@ impl Tickets {
         )
     }
 
-    /// Contacts the client knows of (from the server's tickets), by name.
+    /// Contacts the client knows of (from the tickets), by name.
     pub fn contacts(&self) -> Vec<ContactRef> {
+        let store = worker::read(&self.store);
         let mut seen = HashMap::new();
-        for t in self.server.values() {
-            seen.entry(t.contact.id)
-                .or_insert_with(|| t.contact.clone());
+        for (_, row) in store.iter() {
+            seen.entry(row.contact).or_insert(row);
         }
-        let mut contacts: Vec<_> = seen.into_values().collect();
+        let mut contacts: Vec<ContactRef> = seen
+            .into_values()
+            .map(|row| store.ticket(row).contact)
+            .collect();
         contacts.sort_by(|a, b| {
             a.name
                 .to_lowercase()
@@ -232,9 +389,10 @@ impl Tickets {
         contacts
     }
 
-    /// Rebuilds the shown ticket from the server's plus the pending writes:
-    /// patches applied in order, a pending delete hides it, a pending create
-    /// shows a provisional ticket.
+    /// Rebuilds the shown row from the server's ticket plus the pending
+    /// writes: patches applied in order, a pending delete hides it, a pending
+    /// create shows a provisional ticket. A ticket left with no write pending
+    /// goes back to being the server's row alone.
     fn recompute(&mut self, id: TicketId, meta: Option<&Meta>) {
         if id < 0 {
             let op = id.unsigned_abs();
@@ -245,28 +403,39 @@ impl Tickets {
             }) = self.pending.get(&op)
             {
                 let shown = self.provisional_ticket(id, ticket, *at, meta);
-                self.shown.insert(id, shown);
+                self.write_store().put(&shown);
             }
             return;
         }
-        let Some(base) = self.server.get(&id) else {
-            self.shown.remove(&id);
+        let Some(base) = self.bases.get(&id) else {
             return;
         };
         let mut shown = base.clone();
+        let mut writes = 0;
+        let mut deleted = false;
         for p in self.pending.values() {
             match &p.write {
                 Write::Patch { ticket, patch, .. } if *ticket == id => {
+                    writes += 1;
                     apply_patch(&mut shown, patch, meta);
                 }
-                Write::Delete { ticket, .. } if *ticket == id && !p.conflict => {
-                    self.shown.remove(&id);
-                    return;
+                Write::Delete { ticket, .. } if *ticket == id => {
+                    writes += 1;
+                    deleted |= !p.conflict;
                 }
                 _ => {}
             }
         }
-        self.shown.insert(id, shown);
+        let mut store = self.write_store();
+        if deleted {
+            store.remove(id);
+        } else {
+            store.put(&shown);
+        }
+        drop(store);
+        if writes == 0 {
+            self.bases.remove(&id);
+        }
     }
 
     /// How a ticket being created looks until the server answers.
@@ -277,18 +446,22 @@ impl Tickets {
         at: DateTime<Utc>,
         meta: Option<&Meta>,
     ) -> Ticket {
-        let contact = self
-            .server
-            .values()
-            .map(|t| &t.contact)
-            .find(|c| c.id == new.contact_id)
-            .cloned()
-            .unwrap_or(ContactRef {
-                id: new.contact_id,
-                name: format!("contact {}", new.contact_id),
-                phone: None,
-                email: None,
-            });
+        let contact = {
+            let store = worker::read(&self.store);
+            store
+                .iter()
+                .find(|(_, r)| r.contact == new.contact_id)
+                .map(|(_, r)| ContactRef {
+                    id: r.contact,
+                    ..store.ticket(r).contact
+                })
+        }
+        .unwrap_or(ContactRef {
+            id: new.contact_id,
+            name: format!("contact {}", new.contact_id),
+            phone: None,
+            email: None,
+        });
         let operator = new.operator_id.and_then(|id| {
             meta.and_then(|m| m.operators.iter().find(|o| o.id == id))
                 .cloned()

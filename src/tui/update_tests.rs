@@ -27,7 +27,7 @@ fn writes(effects: &[Effect]) -> Vec<(u64, Write)> {
         .collect()
 }
 
-fn shown(app: &App, id: i64) -> &Ticket {
+fn shown(app: &App, id: i64) -> Ticket {
     app.tickets.shown(id).unwrap()
 }
 
@@ -45,7 +45,7 @@ fn loading_lists_most_recent_first_and_asks_for_the_first_ticket() {
     );
     app.update(Msg::Sync(SyncEvent::Meta(fixture::meta())));
     let effects = app.update(Msg::Sync(SyncEvent::Snapshot(fixture::tickets())));
-    assert_eq!(app.list.view(), vec![1, 2, 3, 4, 5]);
+    assert_eq!(app.list.ids(&app.tickets), vec![1, 2, 3, 4, 5]);
     assert_eq!(
         effects,
         vec![Effect::Sync(Command::View {
@@ -88,9 +88,9 @@ fn sort_picks_a_column_and_picking_it_again_reverses() {
     assert!(app.modal.is_none());
     assert_eq!(app.list.sort.field, SortField::Priority);
     assert!(app.list.sort.descending);
-    assert_eq!(app.list.view(), vec![1, 3, 2, 5, 4]);
+    assert_eq!(app.list.ids(&app.tickets), vec![1, 3, 2, 5, 4]);
     press(&mut app, KeyCode::Char('S'));
-    assert_eq!(app.list.view(), vec![4, 2, 5, 3, 1]);
+    assert_eq!(app.list.ids(&app.tickets), vec![4, 2, 5, 3, 1]);
     // The selection follows its ticket, not its row.
     assert_eq!(selected_id(&app), 1);
 }
@@ -104,10 +104,10 @@ fn status_filter_ticks_several_and_shows_count() {
     press(&mut app, KeyCode::Char('j'));
     press(&mut app, KeyCode::Char(' ')); // open
     press(&mut app, KeyCode::Enter);
-    assert_eq!(app.list.view(), vec![1, 2]);
+    assert_eq!(app.list.ids(&app.tickets), vec![1, 2]);
     assert_eq!(super::render::filter_summary(&app), "status=New,Open");
     press(&mut app, KeyCode::Char('x'));
-    assert_eq!(app.list.view().len(), 5);
+    assert_eq!(app.list.len(), 5);
 }
 
 #[test]
@@ -115,7 +115,7 @@ fn operator_filter_knows_unassigned() {
     let mut app = loaded_app(120, 40);
     press(&mut app, KeyCode::Char('O'));
     press(&mut app, KeyCode::Enter); // first row: (unassigned), nothing ticked → that row alone
-    assert_eq!(app.list.view(), vec![2]);
+    assert_eq!(app.list.ids(&app.tickets), vec![2]);
 }
 
 #[test]
@@ -124,12 +124,12 @@ fn priority_filter_and_search_combine() {
     press(&mut app, KeyCode::Char('P'));
     press(&mut app, KeyCode::Char('j')); // high
     press(&mut app, KeyCode::Enter);
-    assert_eq!(app.list.view(), vec![3]);
+    assert_eq!(app.list.ids(&app.tickets), vec![3]);
     press(&mut app, KeyCode::Char('x'));
     press(&mut app, KeyCode::Char('/'));
     chars(&mut app, "giulia");
     // The list narrows while typing.
-    assert_eq!(app.list.view(), vec![2, 4]);
+    assert_eq!(app.list.ids(&app.tickets), vec![2, 4]);
     press(&mut app, KeyCode::Enter);
     assert_eq!(app.list.filter.text, "giulia");
 }
@@ -374,7 +374,7 @@ fn live_notes_and_messages_are_added_once() {
 fn a_deleted_ticket_leaves_the_list_and_the_selection_moves_on() {
     let mut app = loaded_app(120, 40);
     let effects = app.update(Msg::Sync(SyncEvent::TicketDeleted(1)));
-    assert_eq!(app.list.view(), vec![2, 3, 4, 5]);
+    assert_eq!(app.list.ids(&app.tickets), vec![2, 3, 4, 5]);
     assert_eq!(selected_id(&app), 2);
     assert_eq!(
         effects,
@@ -529,7 +529,7 @@ fn deleting_asks_first_and_hides_the_ticket_at_once() {
         Some(Modal::Confirm(super::confirm::Confirm::Delete(1)))
     ));
     assert!(writes(&press(&mut app, KeyCode::Char('n'))).is_empty());
-    assert_eq!(app.list.view().len(), 5);
+    assert_eq!(app.list.len(), 5);
     press(&mut app, KeyCode::Char('D'));
     let effects = press(&mut app, KeyCode::Char('y'));
     assert!(matches!(
@@ -546,7 +546,7 @@ fn deleting_asks_first_and_hides_the_ticket_at_once() {
             ..
         ]
     ));
-    assert_eq!(app.list.view(), vec![2, 3, 4, 5]);
+    assert_eq!(app.list.ids(&app.tickets), vec![2, 3, 4, 5]);
 }
 
 #[test]
@@ -571,7 +571,7 @@ fn a_new_ticket_shows_at_once_and_is_replaced_by_the_servers() {
     assert_eq!(ticket.operator_id, Some(1));
     let temp = super::tickets::temp_id(*op);
     assert!(
-        app.list.view().contains(&temp),
+        app.list.ids(&app.tickets).contains(&temp),
         "shown before the server answers"
     );
     // The server's answer replaces the provisional one.
@@ -580,8 +580,8 @@ fn a_new_ticket_shows_at_once_and_is_replaced_by_the_servers() {
     created.title = "Nueva incidencia".into();
     app.update(Msg::Sync(SyncEvent::TicketChanged(created)));
     app.update(Msg::Sync(SyncEvent::WriteDone(*op)));
-    assert!(!app.list.view().contains(&temp));
-    assert!(app.list.view().contains(&77));
+    assert!(!app.list.ids(&app.tickets).contains(&temp));
+    assert!(app.list.ids(&app.tickets).contains(&77));
 }
 
 #[test]
@@ -632,8 +632,8 @@ fn cancelling_a_search_puts_the_list_back() {
     let mut app = loaded_app(120, 40);
     press(&mut app, KeyCode::Char('/'));
     chars(&mut app, "giulia");
-    assert_eq!(app.list.view(), vec![2, 4]);
+    assert_eq!(app.list.ids(&app.tickets), vec![2, 4]);
     press(&mut app, KeyCode::Esc);
-    assert_eq!(app.list.view().len(), 5);
+    assert_eq!(app.list.len(), 5);
     assert!(app.list.filter.text.is_empty());
 }

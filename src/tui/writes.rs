@@ -18,7 +18,7 @@ impl App {
         self.next_op += 1;
         let base = match write {
             Write::Patch { ticket, .. } | Write::Delete { ticket, .. } => {
-                self.tickets.server(ticket).cloned()
+                self.tickets.server(ticket)
             }
             _ => None,
         };
