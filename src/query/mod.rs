@@ -3,6 +3,7 @@
 //! Filtering and sorting run on the client over the tickets it holds, so a
 //! new sort or filter answers at once, also when the server is slow.
 
+pub mod lang;
 mod sla;
 
 pub use sla::{AT_RISK_WITHIN, Sla, sla};
