@@ -24,11 +24,10 @@
 //!   it fuzzily (see [`super`]).
 
 use deskterm_api::{MacroStatus, Meta, OperatorId, OperatorRef, StatusDef};
-use nucleo_matcher::pattern::{AtomKind, CaseMatching, Normalization};
-use nucleo_matcher::{Config, Matcher, Utf32Str};
 
 use super::QueryError;
 use super::ast::{Atom, CategoryValue, OperatorValue, Query, TimeField};
+use super::fuzzy::FuzzyWord;
 use super::names::{loose_eq, word_prefix};
 use super::parse::TermSpan;
 use super::time::{self, Bounds};
@@ -100,35 +99,11 @@ impl CompileError {
     }
 }
 
-/// Per-thread scratch memory for [`Compiled::matches`]: the fuzzy matcher
-/// (about 135 KB) and a buffer for non-ASCII search texts.
-#[derive(Debug)]
-pub struct MatchScratch {
-    matcher: Matcher,
-    chars: Vec<char>,
-}
-
-impl MatchScratch {
-    /// Fresh scratch memory; make one per thread and reuse it.
-    pub fn new() -> MatchScratch {
-        MatchScratch {
-            matcher: Matcher::new(Config::DEFAULT),
-            chars: Vec::new(),
-        }
-    }
-}
-
-impl Default for MatchScratch {
-    fn default() -> Self {
-        MatchScratch::new()
-    }
-}
-
 /// A query ready to test rows.
 #[derive(Debug, Clone)]
 pub struct Compiled {
     tests: Vec<Test>,
-    words: Vec<FuzzyWord>,
+    words: Vec<Word>,
     names_len: usize,
     uses_now: bool,
 }
@@ -140,9 +115,9 @@ struct Test {
 }
 
 #[derive(Debug, Clone)]
-struct FuzzyWord {
+struct Word {
     negated: bool,
-    atom: nucleo_matcher::pattern::Atom,
+    word: FuzzyWord,
 }
 
 #[derive(Debug, Clone)]
@@ -310,26 +285,15 @@ impl SymSet {
 impl Compiled {
     /// Whether `row` passes every term.
     #[inline]
-    pub fn matches(&self, row: &Row, scratch: &mut MatchScratch) -> bool {
+    pub fn matches(&self, row: &Row) -> bool {
         for t in &self.tests {
             if t.kind.test(row) == t.negated {
                 return false;
             }
         }
-        if self.words.is_empty() {
-            return true;
-        }
-        let MatchScratch { matcher, chars } = scratch;
-        let haystack = if row.haystack.is_ascii() {
-            Utf32Str::Ascii(row.haystack.as_bytes())
-        } else {
-            chars.clear();
-            chars.extend(row.haystack.chars());
-            Utf32Str::Unicode(chars)
-        };
         self.words
             .iter()
-            .all(|w| w.atom.score(haystack, matcher).is_some() != w.negated)
+            .all(|w| w.word.matches(&row.haystack) != w.negated)
     }
 
     /// How many names the interner held when this was compiled. A name
@@ -364,15 +328,9 @@ pub fn compile(query: &Query, ctx: &Context<'_>) -> Result<Compiled, CompileErro
         };
         let kind = match &term.atom {
             Atom::Word(w) => {
-                words.push(FuzzyWord {
+                words.push(Word {
                     negated: term.negated,
-                    atom: nucleo_matcher::pattern::Atom::new(
-                        w,
-                        CaseMatching::Ignore,
-                        Normalization::Smart,
-                        AtomKind::Fuzzy,
-                        false,
-                    ),
+                    word: FuzzyWord::new(w),
                 });
                 continue;
             }
@@ -577,9 +535,8 @@ mod tests {
             operators: &operators,
         };
         let (_, compiled) = compile_text(text, &ctx).unwrap();
-        let mut scratch = MatchScratch::new();
         rows.iter()
-            .filter(|r| compiled.matches(r, &mut scratch))
+            .filter(|r| compiled.matches(r))
             .map(|r| r.id)
             .collect()
     }
@@ -649,18 +606,14 @@ mod tests {
         let mut names = Interner::default();
         let rows = rows(&tickets, &mut names);
         let ctx = Context::new(&names, None, None, NOW);
-        let mut scratch = MatchScratch::new();
-        let run = |text: &str, scratch: &mut MatchScratch| -> Vec<TicketId> {
+        let run = |text: &str| -> Vec<TicketId> {
             let (_, c) = compile_text(text, &ctx).unwrap();
-            rows.iter()
-                .filter(|r| c.matches(r, scratch))
-                .map(|r| r.id)
-                .collect()
+            rows.iter().filter(|r| c.matches(r)).map(|r| r.id).collect()
         };
-        assert_eq!(run("status:DONE,nosuch", &mut scratch), vec![2]);
-        assert_eq!(run("macro:closed", &mut scratch), vec![2]);
-        assert_eq!(run("macro:in_progress", &mut scratch), vec![1]);
-        assert!(run("op:me", &mut scratch).is_empty());
+        assert_eq!(run("status:DONE,nosuch"), vec![2]);
+        assert_eq!(run("macro:closed"), vec![2]);
+        assert_eq!(run("macro:in_progress"), vec![1]);
+        assert!(run("op:me").is_empty());
     }
 
     #[test]
@@ -850,12 +803,11 @@ mod tests {
         assert!(!compiled.uses_now());
         let late = with(2, |t| t.category = Some("Billing".into()));
         let row = Row::new(&late, &mut names);
-        let mut scratch = MatchScratch::new();
-        assert!(!compiled.matches(&row, &mut scratch));
+        assert!(!compiled.matches(&row));
         assert_ne!(compiled.names_len(), names.len());
         let ctx = Context::new(&names, None, None, NOW);
         let (_, again) = compile_text("cat:billing", &ctx).unwrap();
-        assert!(again.matches(&row, &mut scratch));
+        assert!(again.matches(&row));
         let (_, timed) = compile_text("updated<1d", &ctx).unwrap();
         assert!(timed.uses_now());
     }

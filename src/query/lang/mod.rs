@@ -25,23 +25,27 @@
 //! or quotes are quoted, with `\"` and `\\` inside; `op:"me"` and
 //! `cat:"none"` are names, not the keywords.
 //!
-//! **Free words** are matched with nucleo's fuzzy matcher (the letters in
-//! order, gaps allowed; case-insensitive; an unaccented letter also matches
-//! its accented forms) against the whole search text — the folded
-//! `reference title contact category` of [`crate::store::Row`] — so one word
-//! may find its letters across fields, as in fzf over a line. Every word must
-//! match; a `-word` must not. To search the word `important` or one that
-//! looks like a field, escape it: `\important`, `re\:x`.
+//! **Free words** match fuzzily: the word's letters must appear in order,
+//! gaps allowed (fzf's and nucleo-matcher's rule; [`FuzzyWord`] accepts
+//! exactly what nucleo's fuzzy match accepts, without ranking), any case; an
+//! unaccented letter also matches its accented forms. They are matched
+//! against the whole search text — the folded `reference title contact
+//! category` of [`crate::store::Row`] — so one word may find its letters
+//! across fields, as in fzf over a line. Every word must match; a `-word`
+//! must not. To search for the word `important`, or one that looks like a
+//! field, escape it: `\important`, `re\:x`.
 //!
 //! Pipeline: [`parse`] (text → [`Query`], errors carry byte spans) →
 //! [`compile`] (with a [`Context`] → [`Compiled`]) → [`Compiled::matches`]
-//! per row with a per-thread [`MatchScratch`]. [`Query`] prints back
+//! per row (no per-thread state: a `Compiled` can be shared by threads).
+//! [`Query`] prints back
 //! canonically with `Display`; [`narrows`] tells when a new query can
 //! re-filter the previous result; [`Query::set`] and friends edit one field.
 
 mod ast;
 mod compile;
 mod edit;
+mod fuzzy;
 mod names;
 mod narrows;
 mod parse;
@@ -59,7 +63,8 @@ pub use ast::{
     Atom, CategoryValue, Cmp, Field, OperatorValue, PriorityTest, Query, Term, TimeField, TimeTest,
     Unit,
 };
-pub use compile::{CompileError, Compiled, Context, MatchScratch, compile};
+pub use compile::{CompileError, Compiled, Context, compile};
+pub use fuzzy::FuzzyWord;
 pub use names::word_prefix;
 pub use narrows::narrows;
 pub use parse::{TermSpan, parse, parse_spanned};

@@ -15,9 +15,9 @@
 //! result compares those too.
 
 use deskterm_api::Priority;
-use nucleo_matcher::chars::{graphemes, to_lower_case};
 
 use super::ast::{Atom, CategoryValue, OperatorValue, Query, Term, TimeTest};
+use super::fuzzy::FuzzyWord;
 use super::names::{loose_eq, loose_starts_with};
 use super::time::bounds;
 use crate::query::Sla;
@@ -111,19 +111,9 @@ fn atom_implies(a: &Atom, b: &Atom) -> bool {
             fa == fb && same_kind && bounds(ta, 0, 0).within(&bounds(tb, 0, 0))
         }
         (Atom::Phrase(a), Atom::Phrase(b)) => fold(a).contains(&fold(b)),
-        (Atom::Word(a), Atom::Word(b)) => is_subsequence(&needle(b), &needle(a)),
+        (Atom::Word(a), Atom::Word(b)) => FuzzyWord::new(a).implies(&FuzzyWord::new(b)),
         _ => false,
     }
-}
-
-/// A word as the fuzzy matcher sees it: one char per grapheme, lower case.
-fn needle(word: &str) -> Vec<char> {
-    graphemes(word).map(to_lower_case).collect()
-}
-
-fn is_subsequence(short: &[char], long: &[char]) -> bool {
-    let mut rest = long.iter();
-    short.iter().all(|c| rest.any(|l| l == c))
 }
 
 #[cfg(test)]

@@ -291,10 +291,14 @@ impl Parser<'_> {
             },
             Field::Operator => Atom::Operator(
                 raw.into_iter()
-                    .map(|v| match v.text.to_lowercase().as_str() {
-                        "me" if !v.quoted => OperatorValue::Me,
-                        "none" if !v.quoted => OperatorValue::Nobody,
-                        _ => OperatorValue::Name(v.text),
+                    .map(|v| {
+                        if !v.quoted && v.text.eq_ignore_ascii_case("me") {
+                            OperatorValue::Me
+                        } else if !v.quoted && v.text.eq_ignore_ascii_case("none") {
+                            OperatorValue::Nobody
+                        } else {
+                            OperatorValue::Name(v.text)
+                        }
                     })
                     .collect(),
             ),
