@@ -9,7 +9,7 @@
 
 use std::sync::LazyLock;
 
-use deskterm::query::lang::{Context, FuzzyWord, compile_text};
+use deskterm::query::lang::{Compiler, Context, FuzzyWord, compile_text};
 use deskterm::store::{Interner, Row, fold};
 use deskterm_api::{MacroStatus, OperatorRef, Priority, StatusDef};
 use divan::Bencher;
@@ -507,4 +507,47 @@ fn compile_1m_names(bencher: Bencher, query: &str) {
     let world = &*WORLD;
     let ctx = context(world);
     bencher.bench_local(|| compile_text(query, &ctx).map(|(_, c)| c.names_len()));
+}
+
+/// The same after the query was compiled once by the same [`Compiler`], as
+/// while the user types elsewhere in the query: resolved names are remembered.
+#[divan::bench(args = QUERIES, sample_count = 20, sample_size = 1)]
+fn compile_1m_names_again(bencher: Bencher, query: &str) {
+    let world = &*WORLD;
+    let ctx = context(world);
+    let mut compiler = Compiler::default();
+    let _ = compiler.compile_text(query, &ctx);
+    bencher.bench_local(|| {
+        compiler
+            .compile_text(query, &ctx)
+            .map(|(_, c)| c.names_len())
+    });
+}
+
+/// Search texts laid end to end in one buffer, as a column store would hold
+/// them: the same word test without a pointer chase per row.
+static CONTIGUOUS: LazyLock<(String, Vec<(u32, u32)>)> = LazyLock::new(|| {
+    let mut text = String::new();
+    let mut spans = Vec::with_capacity(WORLD.rows.len());
+    for r in &WORLD.rows {
+        let start = text.len() as u32;
+        text.push_str(&r.haystack);
+        spans.push((start, text.len() as u32));
+    }
+    (text, spans)
+});
+
+#[divan::bench(args = PATTERNS, sample_count = 10, sample_size = 1)]
+fn fuzzy_1m_product_contiguous(bencher: Bencher, pattern: &str) {
+    let (text, spans) = &*CONTIGUOUS;
+    let words: Vec<FuzzyWord> = pattern.split_whitespace().map(FuzzyWord::new).collect();
+    bencher.bench_local(|| {
+        spans
+            .iter()
+            .filter(|&&(a, b)| {
+                let h = &text[a as usize..b as usize];
+                words.iter().all(|w| w.matches(h))
+            })
+            .count()
+    });
 }

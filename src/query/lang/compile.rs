@@ -10,7 +10,7 @@
 //! - `macro:` selects the statuses of that family; without statuses, a ticket
 //!   counts as closed when it has a closing time.
 //! - `op:<name>` selects the operators a name matches by word prefix
-//!   ([`word_prefix`]); matching none of the known operators is an error.
+//!   ([`super::word_prefix`]); matching none of the known operators is an error.
 //!   Without an operator list it is matched against the names on tickets.
 //!   `op:me` matches nothing while the signed-in operator is unknown.
 //! - `cat:`, `tag:`, `channel:` compare whole names, case- and
@@ -28,8 +28,10 @@ use deskterm_api::{MacroStatus, Meta, OperatorId, OperatorRef, StatusDef};
 use super::QueryError;
 use super::ast::{Atom, CategoryValue, OperatorValue, Query, TimeField};
 use super::fuzzy::FuzzyWord;
-use super::names::{loose_eq, word_prefix};
+use super::names::{WordPrefix, loose_eq};
 use super::parse::TermSpan;
+use super::parse::parse_spanned;
+use super::resolve::{Resolver, Rule};
 use super::time::{self, Bounds};
 use crate::query::{AT_RISK_WITHIN, Sla};
 use crate::store::{Interner, Row, Sym, fold};
@@ -315,8 +317,47 @@ impl Compiled {
     }
 }
 
-/// Compiles a query against the client's data.
+/// Compiles a query against the client's data, with nothing remembered
+/// from earlier compiles (see [`Compiler`]).
 pub fn compile(query: &Query, ctx: &Context<'_>) -> Result<Compiled, CompileError> {
+    Compiler::default().compile(query, ctx)
+}
+
+/// Compiles queries one after another, remembering which names each name
+/// value selected: while the user types, a term already resolved costs
+/// nothing, however many contacts there are. One per [`Interner`]: start a
+/// new one when the client replaces its interner.
+#[derive(Debug, Default, Clone)]
+pub struct Compiler {
+    resolver: Resolver,
+}
+
+impl Compiler {
+    /// Compiles a query against the client's data.
+    pub fn compile(&mut self, query: &Query, ctx: &Context<'_>) -> Result<Compiled, CompileError> {
+        self.resolver.begin(ctx.names);
+        let compiled = build(query, ctx, &mut self.resolver);
+        self.resolver.end();
+        compiled
+    }
+
+    /// Parses and compiles, with compile errors placed in the text.
+    pub fn compile_text(
+        &mut self,
+        text: &str,
+        ctx: &Context<'_>,
+    ) -> Result<(Query, Compiled), QueryError> {
+        let (query, spans) = parse_spanned(text)?;
+        let compiled = self.compile(&query, ctx).map_err(|e| e.locate(&spans))?;
+        Ok((query, compiled))
+    }
+}
+
+fn build(
+    query: &Query,
+    ctx: &Context<'_>,
+    resolver: &mut Resolver,
+) -> Result<Compiled, CompileError> {
     let mut tests = Vec::new();
     let mut words = Vec::new();
     let mut uses_now = false;
@@ -342,7 +383,7 @@ pub fn compile(query: &Query, ctx: &Context<'_>) -> Result<Compiled, CompileErro
                 for (j, v) in values.iter().enumerate() {
                     let v = fold(v);
                     if ctx.statuses.is_empty() {
-                        syms.extend(ctx.names.matching(|n| loose_eq(n, &v)));
+                        resolver.syms(Rule::Equal, &v, ctx.names, &mut syms);
                         continue;
                     }
                     let mut found = false;
@@ -387,14 +428,15 @@ pub fn compile(query: &Query, ctx: &Context<'_>) -> Result<Compiled, CompileErro
                         OperatorValue::Name(name) => {
                             let name = fold(name);
                             if ctx.operators.is_empty() {
-                                syms.extend(ctx.names.matching(|n| word_prefix(n, &name)));
+                                resolver.syms(Rule::WordPrefix, &name, ctx.names, &mut syms);
                                 continue;
                             }
                             let before = ids.len();
+                            let prefix = WordPrefix::new(&name);
                             ids.extend(
                                 ctx.operators
                                     .iter()
-                                    .filter(|o| word_prefix(&fold(&o.name), &name))
+                                    .filter(|o| prefix.matches(&fold(&o.name)))
                                     .map(|o| o.id),
                             );
                             if ids.len() == before {
@@ -418,8 +460,7 @@ pub fn compile(query: &Query, ctx: &Context<'_>) -> Result<Compiled, CompileErro
                     match v {
                         CategoryValue::Nobody => nobody = true,
                         CategoryValue::Name(name) => {
-                            let name = fold(name);
-                            syms.extend(ctx.names.matching(|n| loose_eq(n, &name)));
+                            resolver.syms(Rule::Equal, &fold(name), ctx.names, &mut syms);
                         }
                     }
                 }
@@ -428,13 +469,12 @@ pub fn compile(query: &Query, ctx: &Context<'_>) -> Result<Compiled, CompileErro
                     nobody,
                 }
             }
-            Atom::Tag(values) => Kind::Tag(names_equal(ctx, values)),
-            Atom::Channel(values) => Kind::Channel(names_equal(ctx, values)),
+            Atom::Tag(values) => Kind::Tag(names_equal(ctx, resolver, values)),
+            Atom::Channel(values) => Kind::Channel(names_equal(ctx, resolver, values)),
             Atom::Contact(values) => {
                 let mut syms = Vec::new();
                 for v in values {
-                    let v = fold(v);
-                    syms.extend(ctx.names.matching(|n| word_prefix(n, &v)));
+                    resolver.syms(Rule::WordPrefix, &fold(v), ctx.names, &mut syms);
                 }
                 Kind::Contact(SymSet::new(syms))
             }
@@ -482,11 +522,10 @@ fn status_syms(ctx: &Context<'_>, pick: impl Fn(&StatusDef) -> bool) -> SymSet {
     )
 }
 
-fn names_equal(ctx: &Context<'_>, values: &[String]) -> SymSet {
+fn names_equal(ctx: &Context<'_>, resolver: &mut Resolver, values: &[String]) -> SymSet {
     let mut syms = Vec::new();
     for v in values {
-        let v = fold(v);
-        syms.extend(ctx.names.matching(|n| loose_eq(n, &v)));
+        resolver.syms(Rule::Equal, &fold(v), ctx.names, &mut syms);
     }
     SymSet::new(syms)
 }
@@ -797,18 +836,20 @@ mod tests {
         let mut names = Interner::default();
         let t = [ticket(1)];
         let _ = rows(&t, &mut names);
+        let mut compiler = Compiler::default();
         let ctx = Context::new(&names, None, None, NOW);
-        let (_, compiled) = compile_text("cat:billing", &ctx).unwrap();
+        let (_, compiled) = compiler.compile_text("cat:billing", &ctx).unwrap();
         assert_eq!(compiled.names_len(), names.len());
         assert!(!compiled.uses_now());
         let late = with(2, |t| t.category = Some("Billing".into()));
         let row = Row::new(&late, &mut names);
         assert!(!compiled.matches(&row));
         assert_ne!(compiled.names_len(), names.len());
+        // The same compiler remembers "billing" and scans only the new names.
         let ctx = Context::new(&names, None, None, NOW);
-        let (_, again) = compile_text("cat:billing", &ctx).unwrap();
+        let (_, again) = compiler.compile_text("cat:billing", &ctx).unwrap();
         assert!(again.matches(&row));
-        let (_, timed) = compile_text("updated<1d", &ctx).unwrap();
+        let (_, timed) = compiler.compile_text("updated<1d", &ctx).unwrap();
         assert!(timed.uses_now());
     }
 

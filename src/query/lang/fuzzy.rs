@@ -62,46 +62,49 @@ impl FuzzyWord {
     /// Whether `text` holds the word's chars in order.
     #[inline]
     pub fn matches(&self, text: &str) -> bool {
-        let ascii_text = text.is_ascii();
-        if ascii_text && self.unicode {
+        if self.unicode && text.is_ascii() {
             return false;
         }
         match &self.ascii {
-            Some(word) if ascii_text => ascii_in_ascii(word, text.as_bytes()),
             Some(word) => self.ascii_in_text(word, text),
             None => self.chars_in_text(text),
         }
     }
 
-    /// An ASCII word in mixed text: ASCII bytes compare directly, other chars
-    /// are decoded and folded.
+    /// An ASCII word: jump to the next occurrence of each letter (either
+    /// case); only when the stretch jumped over holds non-ASCII chars are
+    /// they decoded, as one may fold to the letter (`á` → `a`).
     fn ascii_in_text(&self, word: &[u8], text: &str) -> bool {
         let bytes = text.as_bytes();
-        let mut want = word.iter();
-        let Some(mut w) = want.next().copied() else {
-            return true;
-        };
         let mut i = 0;
-        while i < bytes.len() {
-            let b = bytes[i];
-            let hit = if b < 0x80 {
-                i += 1;
-                b.to_ascii_lowercase() == w
+        for &w in word {
+            let rest = &bytes[i..];
+            let upper = w.to_ascii_uppercase();
+            let found = if upper == w {
+                memchr::memchr(w, rest)
             } else {
-                let Some(c) = text[i..].chars().next() else {
-                    return false;
-                };
-                i += c.len_utf8();
-                self.key(c) == w as char
+                memchr::memchr2(w, upper, rest)
             };
-            if hit {
-                match want.next() {
-                    Some(&next) => w = next,
-                    None => return true,
-                }
+            let gap = found.unwrap_or(rest.len());
+            if !rest[..gap].is_ascii()
+                && let Some(after) = self.non_ascii_hit(&text[i..i + gap], w)
+            {
+                i += after;
+                continue;
+            }
+            match found {
+                Some(at) => i += at + 1,
+                None => return false,
             }
         }
-        false
+        true
+    }
+
+    /// Where the first non-ASCII char of `gap` that folds to `w` ends.
+    fn non_ascii_hit(&self, gap: &str, w: u8) -> Option<usize> {
+        gap.char_indices()
+            .find(|&(_, c)| !c.is_ascii() && self.key(c) == w as char)
+            .map(|(at, c)| at + c.len_utf8())
     }
 
     fn chars_in_text(&self, text: &str) -> bool {
@@ -119,24 +122,6 @@ impl FuzzyWord {
         }
         false
     }
-}
-
-/// An ASCII word in ASCII text: jump from letter to letter.
-fn ascii_in_ascii(word: &[u8], text: &[u8]) -> bool {
-    let mut rest = text;
-    for &w in word {
-        let upper = w.to_ascii_uppercase();
-        let found = if upper == w {
-            rest.iter().position(|&b| b == w)
-        } else {
-            rest.iter().position(|&b| b == w || b == upper)
-        };
-        match found {
-            Some(at) => rest = &rest[at + 1..],
-            None => return false,
-        }
-    }
-    true
 }
 
 /// A word as nucleo's needle: ASCII lower-cased as is; otherwise one

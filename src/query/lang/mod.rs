@@ -50,6 +50,7 @@ mod names;
 mod narrows;
 mod parse;
 mod print;
+mod resolve;
 mod time;
 
 #[cfg(test)]
@@ -63,7 +64,7 @@ pub use ast::{
     Atom, CategoryValue, Cmp, Field, OperatorValue, PriorityTest, Query, Term, TimeField, TimeTest,
     Unit,
 };
-pub use compile::{CompileError, Compiled, Context, compile};
+pub use compile::{CompileError, Compiled, Compiler, Context, compile};
 pub use fuzzy::FuzzyWord;
 pub use names::word_prefix;
 pub use narrows::narrows;
@@ -81,7 +82,5 @@ pub struct QueryError {
 
 /// Parses and compiles in one step, with compile errors placed in the text.
 pub fn compile_text(text: &str, ctx: &Context<'_>) -> Result<(Query, Compiled), QueryError> {
-    let (query, spans) = parse_spanned(text)?;
-    let compiled = compile(&query, ctx).map_err(|e| e.locate(&spans))?;
-    Ok((query, compiled))
+    Compiler::default().compile_text(text, ctx)
 }
