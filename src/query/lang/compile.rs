@@ -24,13 +24,13 @@
 //!   it fuzzily (see [`super`]).
 
 use deskterm_api::{MacroStatus, Meta, OperatorId, OperatorRef, StatusDef};
+use memchr::memmem;
 
 use super::QueryError;
 use super::ast::{Atom, CategoryValue, OperatorValue, Query, TimeField};
 use super::fuzzy::FuzzyWord;
 use super::names::{WordPrefix, loose_eq};
-use super::parse::TermSpan;
-use super::parse::parse_spanned;
+use super::parse::{TermSpan, parse_spanned};
 use super::resolve::{Resolver, Rule};
 use super::time::{self, Bounds};
 use crate::query::{AT_RISK_WITHIN, Sla};
@@ -157,8 +157,8 @@ enum Kind {
     },
     /// Folded references.
     Reference(Box<[Box<str>]>),
-    /// Folded phrase.
-    Phrase(Box<str>),
+    /// A searcher for the folded phrase.
+    Phrase(memmem::Finder<'static>),
 }
 
 impl Kind {
@@ -212,7 +212,7 @@ impl Kind {
             Kind::Contact(set) => set.contains(row.contact_name),
             Kind::Sla { mask, closed, now } => mask & sla_bit(sla_of(row, closed, *now)) != 0,
             Kind::Reference(refs) => refs.iter().any(|r| same_reference(&row.reference, r)),
-            Kind::Phrase(p) => row.haystack.contains(&**p),
+            Kind::Phrase(p) => p.find(row.haystack.as_bytes()).is_some(),
         }
     }
 }
@@ -375,7 +375,7 @@ fn build(
                 });
                 continue;
             }
-            Atom::Phrase(p) => Kind::Phrase(fold(p).into()),
+            Atom::Phrase(p) => Kind::Phrase(memmem::Finder::new(fold(p).as_bytes()).into_owned()),
             Atom::Important => Kind::Important,
             Atom::Priority(p) => Kind::Priority(p.mask()),
             Atom::Status(values) => {
