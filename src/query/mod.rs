@@ -4,6 +4,7 @@
 //! new sort or filter answers at once, also when the server is slow.
 
 mod compiled;
+pub mod lang;
 mod sla;
 
 pub use compiled::CompiledFilter;
