@@ -68,3 +68,9 @@ impl Predicate for CompiledFilter {
         Box::new(|row| self.matches(row))
     }
 }
+
+impl Predicate for super::lang::Compiled {
+    fn matcher(&self) -> Box<dyn FnMut(&Row) -> bool + '_> {
+        Box::new(|row| self.matches(row))
+    }
+}

@@ -12,9 +12,11 @@ use ratatui::widgets::{Cell, Paragraph, Row, Table};
 use super::action::Action;
 use super::app::{App, Level, Pane};
 use super::layout;
+use super::list_model::Scope;
 use super::render::pane_block;
 use super::theme;
-use crate::query::{Filter, Sla, sla};
+use crate::query::lang::Query;
+use crate::query::{Sla, sla};
 
 impl App {
     /// Moves the selection; the detail and chat of the next ticket start at the top.
@@ -33,7 +35,7 @@ impl App {
 
     /// Drops every filter and the search.
     pub(super) fn clear_filters(&mut self) {
-        self.list.filter = Filter::default();
+        self.list.query = Query::default();
         self.refresh_view();
         self.say(Level::Info, "filters cleared");
     }
@@ -52,8 +54,14 @@ impl App {
     /// Recomputes the list after tickets, sort or filters changed, keeping the
     /// same ticket selected when it is still listed.
     pub(super) fn refresh_view(&mut self) {
-        let height = self.list_height();
-        self.list.refresh(&self.tickets, self.meta.as_ref(), height);
+        let scope = Scope {
+            meta: self.meta.as_ref(),
+            me: self.me.as_ref().map(|m| m.id),
+            now: self.now.timestamp(),
+            utc_offset: self.tz.local_minus_utc(),
+            height: self.list_height(),
+        };
+        self.list.refresh(&self.tickets, scope);
     }
 }
 

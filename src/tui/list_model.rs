@@ -10,11 +10,12 @@
 
 use std::sync::Arc;
 
-use deskterm_api::{Meta, Sort, TicketId};
+use deskterm_api::{Meta, OperatorId, Sort, TicketId};
 
 use super::action::Action;
 use super::tickets::Tickets;
-use crate::query::{self, CompiledFilter, Filter};
+use crate::query::lang::{self, Compiled, Compiler, Context, Query, QueryError};
+use crate::query::{self};
 use crate::store::worker::{self, Answer, Engine, Predicate, Request, Worker};
 use crate::store::{Order, Slot, View};
 
@@ -22,8 +23,25 @@ use crate::store::{Order, Slot, View};
 #[derive(Clone)]
 struct Asked {
     id: u64,
-    filter: Arc<CompiledFilter>,
+    query: Query,
+    me: Option<OperatorId>,
+    filter: Arc<Compiled>,
     order: Order,
+}
+
+/// What a query is evaluated against besides the tickets.
+#[derive(Debug, Clone, Copy)]
+pub struct Scope<'a> {
+    /// Statuses, operators… of the backend.
+    pub meta: Option<&'a Meta>,
+    /// The signed-in operator (`op:me`).
+    pub me: Option<OperatorId>,
+    /// Now, Unix seconds (`updated<7d`, SLA states).
+    pub now: i64,
+    /// The operator's time zone, seconds east of UTC (dates).
+    pub utc_offset: i32,
+    /// Rows on screen.
+    pub height: usize,
 }
 
 /// The ticket list as the operator sees it.
@@ -42,8 +60,11 @@ pub struct ListModel {
     offset: usize,
     /// Active sort.
     pub sort: Sort,
-    /// Active filters.
-    pub filter: Filter,
+    /// The query: the search box, the filter pickers and the views all edit it.
+    pub query: Query,
+    /// Why the query cannot be used, if it cannot (the last view stays).
+    pub query_error: Option<QueryError>,
+    compiler: Compiler,
     next_id: u64,
     engine: Engine,
     worker: Option<Worker>,
@@ -56,7 +77,7 @@ impl std::fmt::Debug for ListModel {
             .field("selected", &self.selected)
             .field("offset", &self.offset)
             .field("sort", &self.sort)
-            .field("filter", &self.filter)
+            .field("query", &self.query.to_string())
             .finish_non_exhaustive()
     }
 }
@@ -78,7 +99,9 @@ impl ListModel {
             selected_id: None,
             offset: 0,
             sort: query::DEFAULT_SORT,
-            filter: Filter::default(),
+            query: Query::default(),
+            query_error: None,
+            compiler: Compiler::default(),
             next_id: 0,
             engine: Engine::default(),
             worker: None,
@@ -174,22 +197,53 @@ impl ListModel {
         self.offset = self.offset.min(max_offset);
     }
 
-    /// Brings the list up to date after tickets, sort or filters changed,
+    /// Brings the list up to date after tickets, sort or query changed,
     /// keeping the same ticket selected when it is still listed. A changed
-    /// sort or filter is a new query; changed tickets only move themselves.
-    pub fn refresh(&mut self, tickets: &Tickets, meta: Option<&Meta>, height: usize) {
-        let (filter, order) = {
+    /// sort or query is a new question for the worker; changed tickets only
+    /// move themselves. A query that does not compile (an unknown status,
+    /// say) leaves the last view and says why in [`ListModel::query_error`].
+    pub fn refresh(&mut self, tickets: &Tickets, scope: Scope<'_>) {
+        let (compiled, order) = {
             let mut store = tickets.store().write().unwrap_or_else(|e| e.into_inner());
-            (
-                CompiledFilter::new(&self.filter, &mut store),
-                Order::new(self.sort, &mut store, meta),
-            )
+            let order = Order::new(self.sort, &mut store, scope.meta);
+            let mut ctx = Context::new(store.names(), scope.meta, scope.me, scope.now);
+            ctx.utc_offset = scope.utc_offset;
+            let compiled = self.compiler.compile(&self.query, &ctx);
+            (compiled, order)
+        };
+        let compiled = match compiled {
+            Ok(c) => {
+                self.query_error = None;
+                c
+            }
+            Err(e) => {
+                let spans = lang::parse_spanned(&self.query.to_string())
+                    .map(|(_, spans)| spans)
+                    .unwrap_or_default();
+                self.query_error = Some(e.locate(&spans));
+                self.catch_up(tickets, scope);
+                return;
+            }
         };
         let newest = self.waiting.as_ref().or(self.shown.as_ref());
-        let same = newest.is_some_and(|a| *a.filter == filter && a.order == order);
-        if !same {
-            self.ask(tickets, filter, order, height);
+        let same =
+            newest.is_some_and(|a| a.query == self.query && a.me == scope.me && a.order == order);
+        let compiled = Arc::new(compiled);
+        if same {
+            // Names interned since the last compile (a new contact) are
+            // known to the fresh compile: tickets that change from now on
+            // are tested with it.
+            if let Some(shown) = &mut self.shown {
+                shown.filter = compiled;
+            }
+        } else {
+            self.ask(tickets, compiled, order, scope);
         }
+        self.catch_up(tickets, scope);
+    }
+
+    /// Moves the tickets that changed since the view was made.
+    fn catch_up(&mut self, tickets: &Tickets, scope: Scope<'_>) {
         if let Some(shown) = self.shown.clone() {
             let store = worker::read(tickets.store());
             let mut keep = shown.filter.matcher();
@@ -198,21 +252,24 @@ impl ListModel {
             drop(store);
             if !caught_up {
                 // Too much changed at once: work the view out again.
-                let again = (*shown.filter).clone();
                 self.shown = None;
-                self.ask(tickets, again, shown.order, height);
+                self.ask(tickets, shown.filter, shown.order, scope);
             }
         }
-        self.reselect(tickets, height);
+        self.reselect(tickets, scope.height);
     }
 
-    fn ask(&mut self, tickets: &Tickets, filter: CompiledFilter, order: Order, height: usize) {
+    fn ask(&mut self, tickets: &Tickets, filter: Arc<Compiled>, order: Order, scope: Scope<'_>) {
         self.next_id += 1;
         let before = self.waiting.as_ref().or(self.shown.as_ref());
-        let narrows = before.is_some_and(|b| b.order == order && filter.narrows(&b.filter));
+        let narrows = before.is_some_and(|b| {
+            b.order == order && b.me == scope.me && lang::narrows(&b.query, &self.query)
+        });
         let asked = Asked {
             id: self.next_id,
-            filter: Arc::new(filter),
+            query: self.query.clone(),
+            me: scope.me,
+            filter,
             order,
         };
         let request = Request {
@@ -228,7 +285,7 @@ impl ListModel {
             }
             None => {
                 let view = worker::evaluate(tickets.store(), &mut self.engine, &request);
-                self.install(tickets, asked, view, height);
+                self.install(tickets, asked, view, scope.height);
             }
         }
     }
@@ -299,11 +356,21 @@ mod tests {
     use super::*;
     use crate::tui::fixture;
 
+    fn scope(meta: &Meta) -> Scope<'_> {
+        Scope {
+            meta: Some(meta),
+            me: None,
+            now: fixture::now().timestamp(),
+            utc_offset: 0,
+            height: 3,
+        }
+    }
+
     fn listed() -> (ListModel, Tickets) {
         let mut tickets = Tickets::new();
         tickets.replace_all(fixture::tickets(), Some(&fixture::meta()));
         let mut list = ListModel::new();
-        list.refresh(&tickets, Some(&fixture::meta()), 3);
+        list.refresh(&tickets, scope(&fixture::meta()));
         (list, tickets)
     }
 
@@ -334,12 +401,12 @@ mod tests {
             field: SortField::Priority,
             descending: true,
         };
-        list.refresh(&tickets, Some(&meta), 3);
+        list.refresh(&tickets, scope(&meta));
         assert_eq!(list.ids(&tickets), [1, 3, 2, 5, 4]);
         assert_eq!(list.selected_id(), Some(2), "the ticket, not the row");
         list.move_selection(&tickets, Action::Bottom, 3);
         tickets.remove(4);
-        list.refresh(&tickets, Some(&meta), 3);
+        list.refresh(&tickets, scope(&meta));
         assert_eq!(list.selected_id(), Some(5), "the row above when it left");
         assert_eq!(list.offset(), 1);
     }

@@ -2,6 +2,7 @@
 //! rows can be ticked) and the new status, priority or operator of the
 //! selected ticket.
 
+use crate::query::lang::OperatorValue;
 use std::collections::BTreeSet;
 
 use deskterm_api::{OperatorId, Priority, Sort, SortField, TicketPatch};
@@ -93,7 +94,8 @@ impl App {
         };
         let current = self.selected_ticket();
         let current = current.as_ref();
-        let filter = &self.list.filter;
+        let query = &self.list.query;
+        let my_id = self.me.as_ref().map(|m| m.id);
         let mut items: Vec<(String, PickValue)> = Vec::new();
         let mut chosen = BTreeSet::new();
         let mut cursor = 0;
@@ -113,7 +115,10 @@ impl App {
                         deskterm_api::MacroStatus::Closed => "closed",
                     };
                     let i = items.len();
-                    if filter.statuses.contains(&s.key) {
+                    let named = |v: &String| {
+                        v.eq_ignore_ascii_case(&s.key) || v.to_lowercase() == s.label.to_lowercase()
+                    };
+                    if query.statuses().iter().any(named) {
                         chosen.insert(i);
                     }
                     if kind == PickerKind::EditStatus && current.is_some_and(|t| t.status == s.key)
@@ -129,7 +134,7 @@ impl App {
             PickerKind::FilterPriority | PickerKind::EditPriority => {
                 for p in Priority::ALL.into_iter().rev() {
                     let i = items.len();
-                    if filter.priorities.contains(&p) {
+                    if query.priorities().contains(&p) {
                         chosen.insert(i);
                     }
                     if kind == PickerKind::EditPriority && current.is_some_and(|t| t.priority == p)
@@ -145,7 +150,16 @@ impl App {
                     .chain(meta.operators.iter().map(|o| (Some(o.id), o.name.clone())));
                 for (id, name) in options {
                     let i = items.len();
-                    if filter.operators.contains(&id) {
+                    let picked = query.operators().iter().any(|v| match v {
+                        OperatorValue::Nobody => id.is_none(),
+                        OperatorValue::Me => id.is_some() && id == my_id,
+                        OperatorValue::Name(n) => id.is_some_and(|id| {
+                            meta.operators
+                                .iter()
+                                .any(|o| o.id == id && o.name.to_lowercase() == n.to_lowercase())
+                        }),
+                    });
+                    if picked {
                         chosen.insert(i);
                     }
                     if kind == PickerKind::EditOperator && assigned == Some(id) {
@@ -234,33 +248,43 @@ impl App {
                 }
             }
             PickerKind::FilterStatus => {
-                self.list.filter.statuses = chosen
+                let keys: Vec<String> = chosen
                     .into_iter()
                     .filter_map(|v| match v {
                         PickValue::Status(s) => Some(s),
                         _ => None,
                     })
                     .collect();
+                self.list.query.set_statuses(keys);
                 self.refresh_view();
             }
             PickerKind::FilterPriority => {
-                self.list.filter.priorities = chosen
+                let priorities: Vec<Priority> = chosen
                     .into_iter()
                     .filter_map(|v| match v {
                         PickValue::Priority(p) => Some(p),
                         _ => None,
                     })
                     .collect();
+                self.list.query.set_priorities(priorities);
                 self.refresh_view();
             }
             PickerKind::FilterOperator => {
-                self.list.filter.operators = chosen
+                let me = self.me.as_ref().map(|m| m.id);
+                let values: Vec<OperatorValue> = chosen
                     .into_iter()
                     .filter_map(|v| match v {
-                        PickValue::Operator(o) => Some(o),
+                        PickValue::Operator(None) => Some(OperatorValue::Nobody),
+                        PickValue::Operator(Some(id)) if Some(id) == me => Some(OperatorValue::Me),
+                        PickValue::Operator(Some(id)) => self
+                            .meta
+                            .as_ref()
+                            .and_then(|m| m.operators.iter().find(|o| o.id == id))
+                            .map(|o| OperatorValue::Name(o.name.clone())),
                         _ => None,
                     })
                     .collect();
+                self.list.query.set_operators(values);
                 self.refresh_view();
             }
             PickerKind::EditStatus | PickerKind::EditPriority | PickerKind::EditOperator => {

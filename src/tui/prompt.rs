@@ -112,13 +112,14 @@ impl App {
 
     /// Opens the search field on the current search.
     pub(super) fn open_search(&mut self) {
-        let mut text = single_line_area(&self.list.filter.text);
-        text.set_placeholder_text("words in reference, title or contact");
+        let current = self.list.query.to_string();
+        let mut text = single_line_area(&current);
+        text.set_placeholder_text("status:open op:me priority>=high cat:billing words…");
         self.modal = Some(Modal::Input(Input {
             kind: InputKind::Search,
             text,
             ticket: None,
-            original: self.list.filter.text.clone(),
+            original: current,
         }));
     }
 
@@ -129,8 +130,22 @@ impl App {
         };
         input.text.input(key);
         if input.kind == InputKind::Search {
-            self.list.filter.text = input.text.lines().join(" ");
-            self.refresh_view();
+            let typed = input.text.lines().join(" ");
+            self.search_typed(&typed);
+        }
+    }
+
+    /// The search field holds a query: a valid one applies at once; one that
+    /// does not parse leaves the list as it was and says why, pointing at
+    /// the token.
+    pub(super) fn search_typed(&mut self, text: &str) {
+        match crate::query::lang::parse(text) {
+            Ok(query) => {
+                self.list.query = query;
+                self.list.query_error = None;
+                self.refresh_view();
+            }
+            Err(e) => self.list.query_error = Some(e),
         }
     }
 
@@ -143,8 +158,8 @@ impl App {
             Action::Cancel => {
                 if input.kind == InputKind::Search {
                     // The list narrowed while typing; cancelling puts the search back as it was.
-                    self.list.filter.text = input.original.clone();
-                    self.refresh_view();
+                    let original = input.original.clone();
+                    self.search_typed(&original);
                 }
                 self.modal = None;
             }
@@ -169,8 +184,13 @@ impl App {
         let text = input.text.lines().join("\n");
         let trimmed = text.trim();
         if input.kind == InputKind::Search {
-            self.list.filter.text = trimmed.to_owned();
-            self.refresh_view();
+            self.search_typed(trimmed);
+            if let Some(e) = &self.list.query_error {
+                // Keep the field open on the mistake rather than lose what was typed.
+                let message = format!("query: {} (at column {})", e.message, e.span.start + 1);
+                self.modal = Some(Modal::Input(input));
+                self.say(Level::Error, message);
+            }
             return;
         }
         let Some(id) = input.ticket else {
@@ -267,12 +287,23 @@ pub fn draw(app: &App, frame: &mut Frame<'_>) {
         height,
     );
     let mut text = input.text.clone();
-    text.set_block(
-        Block::default()
-            .borders(Borders::ALL)
-            .border_style(theme::focused_border())
-            .title(format!(" {} ", input.kind.title())),
-    );
+    let mut block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(theme::focused_border())
+        .title(format!(" {} ", input.kind.title()));
+    // A query that does not parse: what is wrong and where, under the field.
+    let error = (input.kind == InputKind::Search)
+        .then_some(app.list.query_error.as_ref())
+        .flatten();
+    if let Some(e) = error {
+        let typed = input.text.lines().join(" ");
+        let column = typed.get(..e.span.start).map_or(0, |s| s.chars().count()) + 1;
+        block = block.title_bottom(ratatui::text::Line::styled(
+            format!(" column {column}: {} ", crate::sanitize::line(&e.message)),
+            theme::error(),
+        ));
+    }
+    text.set_block(block);
     frame.render_widget(Clear, area);
     frame.render_widget(&text, area);
 }

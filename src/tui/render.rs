@@ -87,38 +87,9 @@ fn ago(d: chrono::Duration) -> String {
     }
 }
 
-/// `status=open,pending priority=urgent operator=Ana,unassigned "search"`.
+/// The list's query, as the search box prints it.
 pub(crate) fn filter_summary(app: &App) -> String {
-    let f = &app.list.filter;
-    let mut parts = Vec::new();
-    if !f.statuses.is_empty() {
-        let labels: Vec<&str> = f.statuses.iter().map(|s| app.status_label(s)).collect();
-        parts.push(format!("status={}", labels.join(",")));
-    }
-    if !f.priorities.is_empty() {
-        let names: Vec<&str> = f.priorities.iter().rev().map(|p| p.as_str()).collect();
-        parts.push(format!("priority={}", names.join(",")));
-    }
-    if !f.operators.is_empty() {
-        let names: Vec<String> = f
-            .operators
-            .iter()
-            .map(|o| match o {
-                None => "unassigned".to_owned(),
-                Some(id) => app
-                    .meta
-                    .as_ref()
-                    .and_then(|m| m.operators.iter().find(|x| x.id == *id))
-                    .map(|x| x.name.clone())
-                    .unwrap_or_else(|| format!("#{id}")),
-            })
-            .collect();
-        parts.push(format!("operator={}", names.join(",")));
-    }
-    if !f.text.trim().is_empty() {
-        parts.push(format!("\"{}\"", f.text.trim()));
-    }
-    parts.join(" ")
+    app.list.query.to_string()
 }
 
 fn status_bar(app: &App, frame: &mut Frame<'_>, area: Rect) {

@@ -105,7 +105,7 @@ fn status_filter_ticks_several_and_shows_count() {
     press(&mut app, KeyCode::Char(' ')); // open
     press(&mut app, KeyCode::Enter);
     assert_eq!(app.list.ids(&app.tickets), vec![1, 2]);
-    assert_eq!(super::render::filter_summary(&app), "status=New,Open");
+    assert_eq!(super::render::filter_summary(&app), "status:new,open");
     press(&mut app, KeyCode::Char('x'));
     assert_eq!(app.list.len(), 5);
 }
@@ -131,7 +131,7 @@ fn priority_filter_and_search_combine() {
     // The list narrows while typing.
     assert_eq!(app.list.ids(&app.tickets), vec![2, 4]);
     press(&mut app, KeyCode::Enter);
-    assert_eq!(app.list.filter.text, "giulia");
+    assert_eq!(app.list.query.to_string(), "giulia");
 }
 
 #[test]
@@ -635,5 +635,40 @@ fn cancelling_a_search_puts_the_list_back() {
     assert_eq!(app.list.ids(&app.tickets), vec![2, 4]);
     press(&mut app, KeyCode::Esc);
     assert_eq!(app.list.len(), 5);
-    assert!(app.list.filter.text.is_empty());
+    assert!(app.list.query.terms.is_empty());
+}
+
+#[test]
+fn the_search_box_takes_the_query_language_and_points_at_mistakes() {
+    let mut app = loaded_app(120, 40);
+    press(&mut app, KeyCode::Char('/'));
+    for c in "status:open".chars() {
+        press(&mut app, KeyCode::Char(c));
+    }
+    let open: Vec<i64> = app.list.ids(&app.tickets);
+    assert!(!open.is_empty());
+    // A field that does not exist: the list stays, the error points at it.
+    for c in " colour".chars() {
+        press(&mut app, KeyCode::Char(c));
+    }
+    let before = app.list.ids(&app.tickets);
+    for c in ":red".chars() {
+        press(&mut app, KeyCode::Char(c));
+    }
+    let error = app.list.query_error.clone().expect("an error");
+    assert_eq!(error.span.start, "status:open ".len(), "{error:?}");
+    assert_eq!(
+        app.list.ids(&app.tickets),
+        before,
+        "the last good list stays"
+    );
+    // Enter on a mistake keeps the field open with what was typed.
+    press(&mut app, KeyCode::Enter);
+    assert!(matches!(app.modal, Some(Modal::Input(_))));
+    press(&mut app, KeyCode::Esc);
+    assert!(
+        app.list.query.terms.is_empty(),
+        "cancel puts the old query back"
+    );
+    assert!(app.list.query_error.is_none());
 }
