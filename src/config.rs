@@ -38,9 +38,25 @@ pub struct Config {
     /// Key binding overrides, by context.
     #[serde(default)]
     pub keys: KeymapSource,
+    /// Saved views: a named query and sort each; the defaults when empty.
+    #[serde(default)]
+    pub views: Vec<ViewConfig>,
     /// Warnings about the file itself (a token other users may read), for the operator.
     #[serde(skip)]
     pub warnings: Vec<String>,
+}
+
+/// A saved view (`[[views]]`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ViewConfig {
+    /// Name shown in the header and the picker.
+    pub name: String,
+    /// The query, e.g. `op:me -macro:closed`.
+    pub query: String,
+    /// The sort, e.g. `-updated` (descending) or `priority`; most recent first by default.
+    #[serde(default)]
+    pub sort: Option<String>,
 }
 
 /// A remote deskterm server.

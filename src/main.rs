@@ -175,6 +175,8 @@ fn run_console(config_path: Option<PathBuf>, data_dir: Option<PathBuf>) -> anyho
         .map_err(|e| anyhow::anyhow!("key bindings in the config: {e}"))?;
     let remote = config.remote()?;
     let data_dir = config.data_dir()?;
+    let saved_views = deskterm::tui::views::from_config(&config.views)
+        .map_err(|e| anyhow::anyhow!("saved views in the config: {e}"))?;
     if !std::io::stdin().is_terminal() || !std::io::stdout().is_terminal() {
         anyhow::bail!("deskterm needs a terminal (run `deskterm serve` for the server alone)");
     }
@@ -215,13 +217,20 @@ fn run_console(config_path: Option<PathBuf>, data_dir: Option<PathBuf>) -> anyho
         } else {
             remote.url.clone()
         };
-        let opened = Cache::open(&cache::file_for(&data_dir, &identity, &remote.token)).await?;
+        let cache_path = cache::file_for(&data_dir, &identity, &remote.token);
+        let opened = Cache::open(&cache_path).await?;
         opened.cache.set_backend(&identity).await?;
         let engine = sync::start(Arc::new(backend), opened.cache);
         let tz = chrono::Local::now().offset().fix();
         let now = chrono::Utc::now();
         let first_op = u64::try_from(now.timestamp_micros()).unwrap_or(1);
         let mut app = App::new(keymap, now, tz, first_op);
+        app.views = saved_views;
+        // The list as it was left: per backend and operator, like the cache.
+        let state_file = cache_path.with_extension("list.json");
+        if let Some(state) = deskterm::tui::views::load_state(&state_file) {
+            app.restore(&state);
+        }
         // The status bar holds one message: every start-up notice goes in it.
         let notices: Vec<String> = config
             .warnings
@@ -234,7 +243,7 @@ fn run_console(config_path: Option<PathBuf>, data_dir: Option<PathBuf>) -> anyho
                 deskterm::sync::SyncEvent::Notice(notices.join("; ")),
             ));
         }
-        let ending = tui::run(app, engine).await;
+        let ending = tui::run(app, engine, Some(state_file)).await;
         if let Some(server) = server {
             server.shutdown().await;
         }

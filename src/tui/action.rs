@@ -65,6 +65,16 @@ actions! {
     DeleteTicket = "delete_ticket": "delete the ticket (asks first)",
     Conflicts = "conflicts": "settle the next change in conflict with someone else's",
     Refresh = "refresh": "reload everything from the server",
+    Views = "views": "choose a saved view",
+    View1 = "view_1": "switch to saved view 1",
+    View2 = "view_2": "switch to saved view 2",
+    View3 = "view_3": "switch to saved view 3",
+    View4 = "view_4": "switch to saved view 4",
+    View5 = "view_5": "switch to saved view 5",
+    View6 = "view_6": "switch to saved view 6",
+    View7 = "view_7": "switch to saved view 7",
+    View8 = "view_8": "switch to saved view 8",
+    View9 = "view_9": "switch to saved view 9",
     Confirm = "confirm": "accept / send",
     Cancel = "cancel": "close without changing anything",
     Toggle = "toggle": "select or unselect (filters)",
@@ -75,6 +85,24 @@ actions! {
     EditValue = "edit_value": "type a new value for this field",
     QuitWait = "quit_wait": "send the unsent changes, then quit",
     QuitKeep = "quit_keep": "quit now; unsent changes are sent at next start",
+}
+
+impl Action {
+    /// The saved view a `view_N` action switches to (0-based).
+    pub fn view_index(self) -> Option<usize> {
+        const VIEWS: [Action; 9] = [
+            Action::View1,
+            Action::View2,
+            Action::View3,
+            Action::View4,
+            Action::View5,
+            Action::View6,
+            Action::View7,
+            Action::View8,
+            Action::View9,
+        ];
+        VIEWS.iter().position(|a| *a == self)
+    }
 }
 
 impl fmt::Display for Action {

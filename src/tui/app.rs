@@ -29,6 +29,7 @@ use super::picker::{Picker, PickerKind};
 use super::prompt::{Input, InputKind};
 use super::resolve::ConflictView;
 use super::tickets::Tickets;
+use super::views::{ListState, SavedView};
 use crate::store::worker::Answer;
 use crate::sync::{Command, Connection, OpId, SyncEvent};
 
@@ -65,6 +66,8 @@ pub enum Effect {
     Sync(Command),
     /// Leave: restore the terminal and exit.
     Exit,
+    /// Keep the list's view, sort and query for the next start.
+    SaveState(ListState),
 }
 
 /// Which pane has the keyboard.
@@ -161,6 +164,12 @@ pub struct App {
     pub tz: FixedOffset,
     /// A full load under way.
     pub loading: Option<Loading>,
+    /// Saved views, in number-key order.
+    pub views: Vec<SavedView>,
+    /// The view last switched to.
+    pub current_view: Option<String>,
+    /// The list state last handed out to be saved.
+    saved: Option<ListState>,
 }
 
 impl App {
@@ -194,6 +203,9 @@ impl App {
             now,
             tz,
             loading: None,
+            views: Vec::new(),
+            current_view: None,
+            saved: None,
         }
     }
 
@@ -260,6 +272,14 @@ impl App {
             }
         }
         self.request_view(&mut effects);
+        let state = self.list_state();
+        if self.saved.as_ref() != Some(&state) {
+            // The first state is the one just restored or the default: nothing to save.
+            if self.saved.is_some() {
+                effects.push(Effect::SaveState(state.clone()));
+            }
+            self.saved = Some(state);
+        }
         if self.quitting && !self.tickets.has_pending() {
             effects.push(Effect::Exit);
         }
@@ -379,6 +399,20 @@ impl App {
             Action::Refresh => {
                 effects.push(Effect::Sync(Command::Reload));
                 self.say(Level::Info, "reloading…");
+            }
+            Action::Views => self.open_picker(PickerKind::View),
+            Action::View1
+            | Action::View2
+            | Action::View3
+            | Action::View4
+            | Action::View5
+            | Action::View6
+            | Action::View7
+            | Action::View8
+            | Action::View9 => {
+                if let Some(i) = action.view_index() {
+                    self.switch_view(i);
+                }
             }
             Action::NewTicket => self.open_ticket_form(),
             Action::DeleteTicket => self.ask_delete(),

@@ -21,6 +21,7 @@ mod resolve;
 pub mod terminal;
 mod theme;
 pub mod tickets;
+pub mod views;
 mod wrap;
 mod writes;
 
@@ -55,7 +56,12 @@ pub enum Ending {
 }
 
 /// Runs the interface until the operator quits or a signal arrives.
-pub async fn run(mut app: App, mut sync: SyncHandle) -> anyhow::Result<Ending> {
+/// `state_file` keeps the list's view, sort and query for the next start.
+pub async fn run(
+    mut app: App,
+    mut sync: SyncHandle,
+    state_file: Option<std::path::PathBuf>,
+) -> anyhow::Result<Ending> {
     let mut guard = TerminalGuard::enter()?;
     let size = guard.terminal.size()?;
     app.update(Msg::Resize(size.width, size.height));
@@ -128,7 +134,7 @@ pub async fn run(mut app: App, mut sync: SyncHandle) -> anyhow::Result<Ending> {
             effects.extend(app.update(Msg::Sync(event)));
         }
         dirty = true;
-        if carry_out(effects, &sync) {
+        if carry_out(effects, &sync, state_file.as_deref()) {
             break Ending::Quit;
         }
     };
@@ -147,7 +153,11 @@ fn input_msg(event: Event) -> Option<Msg> {
 }
 
 /// Hands effects to the engine; true when the interface should exit.
-fn carry_out(effects: Vec<Effect>, sync: &SyncHandle) -> bool {
+fn carry_out(
+    effects: Vec<Effect>,
+    sync: &SyncHandle,
+    state_file: Option<&std::path::Path>,
+) -> bool {
     let mut exit = false;
     for effect in effects {
         match effect {
@@ -157,6 +167,13 @@ fn carry_out(effects: Vec<Effect>, sync: &SyncHandle) -> bool {
                 }
             }
             Effect::Exit => exit = true,
+            Effect::SaveState(state) => {
+                if let Some(path) = state_file
+                    && let Err(e) = views::save_state(path, &state)
+                {
+                    tracing::warn!("list state not saved to {}: {e}", path.display());
+                }
+            }
         }
     }
     exit

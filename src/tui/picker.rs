@@ -34,6 +34,8 @@ pub enum PickerKind {
     EditPriority,
     /// New operator.
     EditOperator,
+    /// A saved view.
+    View,
 }
 
 impl PickerKind {
@@ -49,6 +51,7 @@ impl PickerKind {
     pub fn title(self) -> &'static str {
         match self {
             PickerKind::Sort => "Sort by",
+            PickerKind::View => "Views",
             PickerKind::FilterStatus => "Show statuses",
             PickerKind::FilterPriority => "Show priorities",
             PickerKind::FilterOperator => "Show operators",
@@ -70,6 +73,8 @@ pub enum PickValue {
     Priority(Priority),
     /// An operator, or nobody.
     Operator(Option<OperatorId>),
+    /// A saved view, by position.
+    View(usize),
 }
 
 /// A choice popup.
@@ -100,6 +105,15 @@ impl App {
         let mut chosen = BTreeSet::new();
         let mut cursor = 0;
         match kind {
+            PickerKind::View => {
+                for (i, view) in self.views.iter().enumerate() {
+                    if self.view_name() == Some(view.name.as_str()) {
+                        cursor = i;
+                    }
+                    let label = format!("{}  {}  {}", i + 1, view.name, view.query);
+                    items.push((label, PickValue::View(i)));
+                }
+            }
             PickerKind::Sort => {
                 for field in SortField::ALL {
                     if field == self.list.sort.field {
@@ -231,6 +245,11 @@ impl App {
                 .collect()
         };
         match picker.kind {
+            PickerKind::View => {
+                if let PickValue::View(i) = value {
+                    self.switch_view(i);
+                }
+            }
             PickerKind::Sort => {
                 if let PickValue::Sort(field) = value {
                     let sort = &mut self.list.sort;

@@ -55,13 +55,22 @@ fn header(app: &App, frame: &mut Frame<'_>, area: Rect) {
     let mut spans = vec![
         Span::styled(" deskterm ", Style::new().add_modifier(Modifier::BOLD)),
         Span::styled(format!("{who} "), theme::dim()),
+    ];
+    if let Some(view) = app.view_name() {
+        spans.push(Span::raw("│ view: "));
+        spans.push(Span::styled(
+            format!("{} ", crate::sanitize::line(view)),
+            theme::label(),
+        ));
+    }
+    spans.extend([
         Span::raw("│ sort: "),
         Span::styled(
             format!("{} {arrow}", column_title(sort.field).to_lowercase()),
             theme::label(),
         ),
         Span::raw(" │ filter: "),
-    ];
+    ]);
     let filters = filter_summary(app);
     spans.push(if filters.is_empty() {
         Span::styled("none", theme::dim())

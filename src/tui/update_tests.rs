@@ -672,3 +672,53 @@ fn the_search_box_takes_the_query_language_and_points_at_mistakes() {
     );
     assert!(app.list.query_error.is_none());
 }
+
+#[test]
+fn number_keys_switch_saved_views_and_the_state_is_handed_out_to_keep() {
+    let mut app = loaded_app(120, 40);
+    app.views = super::views::from_config(&[]).expect("the default views parse");
+    assert_eq!(
+        app.views
+            .iter()
+            .map(|v| v.name.as_str())
+            .collect::<Vec<_>>(),
+        ["Mine", "Unassigned", "SLA at risk", "All open"]
+    );
+    let effects = press(&mut app, KeyCode::Char('2'));
+    assert_eq!(app.view_name(), Some("Unassigned"));
+    let unassigned: Vec<i64> = app.list.ids(&app.tickets);
+    assert!(!unassigned.is_empty());
+    for id in &unassigned {
+        assert!(shown(&app, *id).operator.is_none());
+    }
+    let saved = effects.iter().find_map(|e| match e {
+        Effect::SaveState(s) => Some(s.clone()),
+        _ => None,
+    });
+    let saved = saved.expect("the new state is handed out to be saved");
+    assert_eq!(saved.view.as_deref(), Some("Unassigned"));
+    assert_eq!(saved.query, "op:none -macro:closed");
+    // A fresh console given that state lists the same tickets.
+    let mut again = loaded_app(120, 40);
+    again.views = app.views.clone();
+    again.restore(&saved);
+    assert_eq!(again.list.ids(&again.tickets), unassigned);
+    assert_eq!(again.view_name(), Some("Unassigned"));
+    // Editing the query leaves the view: the header no longer names it.
+    press(&mut app, KeyCode::Char('x'));
+    assert_eq!(app.view_name(), None);
+}
+
+#[test]
+fn a_view_that_does_not_parse_is_named_in_the_error() {
+    let bad = crate::config::ViewConfig {
+        name: "Broken".into(),
+        query: "status:open colour:red".into(),
+        sort: None,
+    };
+    let error = super::views::from_config(&[bad]).expect_err("refused");
+    assert!(
+        error.contains("Broken") && error.contains("column 13"),
+        "{error}"
+    );
+}
