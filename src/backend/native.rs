@@ -13,8 +13,12 @@ use futures_util::StreamExt;
 use reqwest::{Method, RequestBuilder, Response, StatusCode, header};
 use serde::de::DeserializeOwned;
 
+use super::ndjson::{LineReader, LineTooLong};
 use super::sse::{self, Frame};
-use super::{Backend, BackendError, BackendResult, Capabilities, LiveEvent, LiveStream};
+use super::{
+    Backend, BackendError, BackendResult, Capabilities, LiveEvent, LiveStream, SnapshotItem,
+    SnapshotStream,
+};
 use crate::config::Transport;
 use crate::sanitize;
 
@@ -32,7 +36,10 @@ const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(5);
 pub struct NativeBackend {
     base: String,
     token: String,
+    /// Ordinary requests, each limited to [`REQUEST_TIMEOUT`].
     http: reqwest::Client,
+    /// Long answers (the live stream, the ticket export): no limit on the
+    /// whole, only on silence ([`LIVE_READ_TIMEOUT`]).
     live_http: reqwest::Client,
 }
 
@@ -381,6 +388,193 @@ impl Backend for NativeBackend {
         let response = check(response).await?;
         Ok(Box::pin(live_events(response.bytes_stream())))
     }
+
+    async fn snapshot(&self) -> BackendResult<SnapshotStream<'_>> {
+        let response = self
+            .live_http
+            .get(format!("{}{}", self.base, api::TICKET_EXPORT_PATH))
+            .bearer_auth(&self.token)
+            .header(header::ACCEPT, api::NDJSON_CONTENT_TYPE)
+            .send()
+            .await
+            .map_err(transport_error)?;
+        match check(response).await {
+            Ok(response) => Ok(Box::pin(export_items(response.bytes_stream()))),
+            // A server from before the export: page through the list instead.
+            Err(BackendError::NotFound(_)) => {
+                tracing::info!("the server has no ticket export; reading the ticket list");
+                super::paged_snapshot(self).await
+            }
+            Err(e) => Err(e),
+        }
+    }
+}
+
+/// The most bytes handed to the line reader at once, so the items waiting
+/// to be taken never hold much more memory than the bytes they came from.
+const EXPORT_SLICE: usize = 64 * 1024;
+
+/// Where the reading of an export is.
+#[derive(Debug, Default)]
+struct Export {
+    /// The header, once read.
+    header: Option<api::ExportHeader>,
+    /// Tickets read so far.
+    count: u64,
+    /// The trailer was read.
+    ended: bool,
+}
+
+impl From<LineTooLong> for BackendError {
+    fn from(e: LineTooLong) -> BackendError {
+        BackendError::Server(format!("the ticket export is unreadable: {e}"))
+    }
+}
+
+impl Export {
+    /// The item a line of the export stands for, by its place: the header,
+    /// `total` tickets, the trailer. Blank lines, and lines after the
+    /// trailer, are skipped.
+    fn line(&mut self, line: &[u8]) -> BackendResult<Option<SnapshotItem>> {
+        if line.iter().all(u8::is_ascii_whitespace) {
+            return Ok(None);
+        }
+        let unreadable = |what: &str, e: serde_json::Error| {
+            BackendError::Server(format!("the ticket export has an unreadable {what}: {e}"))
+        };
+        if self.ended {
+            // The snapshot is whole; whatever follows is not read.
+            return Ok(None);
+        }
+        let Some(header) = self.header else {
+            let header: api::ExportHeader =
+                serde_json::from_slice(line).map_err(|e| unreadable("header", e))?;
+            self.header = Some(header);
+            return Ok(Some(SnapshotItem::Start {
+                since: header.since,
+                total: header.total,
+            }));
+        };
+        if self.count < header.total {
+            let mut ticket: Ticket =
+                serde_json::from_slice(line).map_err(|e| unreadable("ticket", e))?;
+            sanitize::ticket(&mut ticket);
+            self.count += 1;
+            return Ok(Some(SnapshotItem::Ticket(ticket)));
+        }
+        let trailer: api::ExportTrailer =
+            serde_json::from_slice(line).map_err(|e| unreadable("end", e))?;
+        if trailer.count != self.count {
+            return Err(BackendError::Server(format!(
+                "the ticket export ends counting {} tickets but sent {}",
+                trailer.count, self.count
+            )));
+        }
+        self.ended = true;
+        Ok(Some(SnapshotItem::End { count: self.count }))
+    }
+
+    /// Why a stream that stopped here is incomplete; `None` after the trailer.
+    fn broken_off(&self) -> Option<BackendError> {
+        if self.ended {
+            return None;
+        }
+        Some(BackendError::Network(match self.header {
+            None => "the ticket export broke off before its start".to_owned(),
+            Some(h) => format!(
+                "the ticket export broke off after {} of {} tickets",
+                self.count, h.total
+            ),
+        }))
+    }
+}
+
+/// Reads the export's bytes into [`SnapshotItem`]s, lines held to
+/// [`api::EXPORT_LINE_MAX_BYTES`]. It ends after the trailer, or after the
+/// first error: a broken connection, a stream cut before its trailer, a line
+/// too long or unreadable (the connection is then dropped rather than read
+/// any further).
+fn export_items<S, B, E>(
+    bytes: S,
+) -> impl futures_util::Stream<Item = BackendResult<SnapshotItem>> + Send
+where
+    S: futures_util::Stream<Item = Result<B, E>> + Send + Unpin,
+    B: AsRef<[u8]> + Send,
+    E: std::fmt::Display,
+{
+    struct Reading<S, B> {
+        /// The connection; `None` once it is dropped.
+        bytes: Option<S>,
+        lines: LineReader,
+        export: Export,
+        /// A chunk not yet given to the reader entirely, and how much of it was.
+        pending: Option<(B, usize)>,
+        items: std::collections::VecDeque<SnapshotItem>,
+        /// The error to report once the items read before it are out.
+        error: Option<BackendError>,
+        /// Nothing more will come (an error was reported, or the stream ended).
+        over: bool,
+    }
+    let start: Reading<S, B> = Reading {
+        bytes: Some(bytes),
+        lines: LineReader::new(api::EXPORT_LINE_MAX_BYTES),
+        export: Export::default(),
+        pending: None,
+        items: std::collections::VecDeque::new(),
+        error: None,
+        over: false,
+    };
+    futures_util::stream::unfold(start, |mut r| async move {
+        loop {
+            if let Some(item) = r.items.pop_front() {
+                return Some((Ok(item), r));
+            }
+            if let Some(error) = r.error.take() {
+                r.over = true;
+                return Some((Err(error), r));
+            }
+            if r.over || r.export.ended {
+                // Done; returning drops the connection (after the trailer
+                // the rest of it is not needed).
+                return None;
+            }
+            if let Some((chunk, done)) = r.pending.take() {
+                let rest = &chunk.as_ref()[done..];
+                let take = rest.len().min(EXPORT_SLICE);
+                let (export, items) = (&mut r.export, &mut r.items);
+                let fed = r.lines.feed(&rest[..take], |line| {
+                    if let Some(item) = export.line(line)? {
+                        items.push_back(item);
+                    }
+                    Ok::<(), BackendError>(())
+                });
+                if let Err(e) = fed {
+                    tracing::warn!("ticket export dropped: {e}");
+                    // Close the connection now instead of reading on.
+                    r.bytes = None;
+                    r.error = Some(e);
+                } else if take < rest.len() {
+                    r.pending = Some((chunk, done + take));
+                }
+                continue;
+            }
+            match r.bytes.as_mut()?.next().await {
+                Some(Ok(chunk)) => r.pending = Some((chunk, 0)),
+                Some(Err(e)) => {
+                    r.bytes = None;
+                    r.error = Some(BackendError::Network(format!(
+                        "the ticket export broke off: {e}"
+                    )));
+                }
+                None => {
+                    r.bytes = None;
+                    r.over = true;
+                    let error = r.export.broken_off()?;
+                    return Some((Err(error), r));
+                }
+            }
+        }
+    })
 }
 
 /// The most bytes handed to the SSE parser at once, so the frames waiting to
@@ -593,5 +787,170 @@ mod tests {
                 )),
             ]
         );
+    }
+
+    fn ticket(id: i64, title: &str) -> Ticket {
+        let at = chrono::DateTime::from_timestamp(1_700_000_000, 0).unwrap();
+        Ticket {
+            id,
+            reference: format!("HD-{id:06}"),
+            title: title.to_owned(),
+            description: "line one\nline two".to_owned(),
+            status: "open".to_owned(),
+            priority: api::Priority::High,
+            category: None,
+            tags: vec!["vip".to_owned()],
+            important: false,
+            contact: api::ContactRef {
+                id: 1,
+                name: "Ana".to_owned(),
+                phone: None,
+                email: None,
+            },
+            operator: None,
+            channel: "web".to_owned(),
+            sla_due_at: None,
+            created_at: at,
+            updated_at: at,
+            closed_at: None,
+            version: 3,
+        }
+    }
+
+    /// An export of `tickets` as a server writes it, its trailer counting `count`.
+    fn export(since: i64, tickets: &[Ticket], count: Option<u64>) -> Vec<u8> {
+        let mut out = Vec::new();
+        let total = tickets.len() as u64;
+        serde_json::to_writer(&mut out, &api::ExportHeader { since, total }).unwrap();
+        out.push(b'\n');
+        for t in tickets {
+            serde_json::to_writer(&mut out, t).unwrap();
+            out.push(b'\n');
+        }
+        if let Some(count) = count {
+            serde_json::to_writer(&mut out, &api::ExportTrailer { count }).unwrap();
+            out.push(b'\n');
+        }
+        out
+    }
+
+    async fn read_export(body: &[u8], chunk: usize) -> Vec<BackendResult<SnapshotItem>> {
+        let chunks: Vec<Result<Vec<u8>, String>> =
+            body.chunks(chunk).map(|c| Ok(c.to_vec())).collect();
+        export_items(futures_util::stream::iter(chunks))
+            .collect()
+            .await
+    }
+
+    #[tokio::test]
+    async fn an_export_reads_the_same_whatever_the_chunking() {
+        let tickets: Vec<Ticket> = (1..=3).map(|i| ticket(i, &format!("T{i}"))).collect();
+        let body = export(42, &tickets, Some(3));
+        let mut expected = vec![Ok(SnapshotItem::Start {
+            since: 42,
+            total: 3,
+        })];
+        expected.extend(tickets.iter().cloned().map(|t| Ok(SnapshotItem::Ticket(t))));
+        expected.push(Ok(SnapshotItem::End { count: 3 }));
+        for chunk in [1, 2, 7, 100, body.len()] {
+            assert_eq!(
+                read_export(&body, chunk).await,
+                expected,
+                "chunks of {chunk}"
+            );
+        }
+        let empty = export(0, &[], Some(0));
+        assert_eq!(
+            read_export(&empty, 5).await,
+            vec![
+                Ok(SnapshotItem::Start { since: 0, total: 0 }),
+                Ok(SnapshotItem::End { count: 0 })
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn an_export_cut_short_is_an_error_after_what_came() {
+        let tickets: Vec<Ticket> = (1..=3).map(|i| ticket(i, "T")).collect();
+        let whole = export(1, &tickets, Some(3));
+        let without_trailer = export(1, &tickets, None);
+        // No trailer; in the middle of a ticket; before the header ended.
+        for (body, tickets_read) in [
+            (without_trailer.clone(), 3),
+            (whole[..without_trailer.len() - 20].to_vec(), 2),
+            (whole[..10].to_vec(), 0),
+        ] {
+            let items = read_export(&body, 16).await;
+            let (last, before) = items.split_last().unwrap();
+            let Err(BackendError::Network(why)) = last else {
+                panic!("not an error: {last:?}");
+            };
+            assert!(why.contains("broke off"), "{why}");
+            let read = before
+                .iter()
+                .filter(|i| matches!(i, Ok(SnapshotItem::Ticket(_))))
+                .count();
+            assert_eq!(read, tickets_read);
+            assert!(before.iter().all(Result::is_ok));
+        }
+        // The connection breaking is an error too.
+        let chunks: Vec<Result<Vec<u8>, String>> =
+            vec![Ok(whole[..40].to_vec()), Err("connection reset".into())];
+        let items: Vec<_> = export_items(futures_util::stream::iter(chunks))
+            .collect()
+            .await;
+        assert!(matches!(items.last(), Some(Err(BackendError::Network(_)))));
+    }
+
+    #[tokio::test]
+    async fn an_export_that_miscounts_or_is_unreadable_is_refused() {
+        let tickets = [ticket(1, "T")];
+        let items = read_export(&export(1, &tickets, Some(2)), 64).await;
+        assert!(
+            matches!(items.last(), Some(Err(BackendError::Server(m))) if m.contains("counting 2")),
+            "{items:?}"
+        );
+        let mut body = export(1, &[], None);
+        body.extend_from_slice(b"{\"id\": \"not a ticket\"}\n");
+        let body = String::from_utf8(body)
+            .unwrap()
+            .replace("\"total\":0", "\"total\":1");
+        let items = read_export(body.as_bytes(), 64).await;
+        assert!(
+            matches!(items.last(), Some(Err(BackendError::Server(m))) if m.contains("unreadable ticket")),
+            "{items:?}"
+        );
+        assert_eq!(items.len(), 2, "nothing after the error: {items:?}");
+    }
+
+    #[tokio::test]
+    async fn an_export_line_past_the_limit_ends_the_reading() {
+        let mut body = export(1, &[], None);
+        body = String::from_utf8(body)
+            .unwrap()
+            .replace("\"total\":0", "\"total\":1")
+            .into_bytes();
+        body.resize(body.len() + api::EXPORT_LINE_MAX_BYTES + 1, b'x');
+        body.extend_from_slice(b"\n{\"count\":1}\n");
+        let items = read_export(&body, 64 * 1024).await;
+        assert_eq!(items.len(), 2, "{:?}", items.last());
+        assert!(matches!(items[0], Ok(SnapshotItem::Start { total: 1, .. })));
+        let Err(BackendError::Server(why)) = &items[1] else {
+            panic!("not refused: {:?}", items[1]);
+        };
+        assert!(why.contains("longer than 4194304 bytes"), "{why}");
+    }
+
+    #[tokio::test]
+    async fn exported_tickets_are_sanitized_and_the_rest_after_the_end_is_ignored() {
+        let mut body = export(1, &[ticket(1, "Hola\u{1b}[2J mundo")], Some(1));
+        body.extend_from_slice(b"not json at all\n");
+        let items = read_export(&body, 8).await;
+        assert_eq!(items.len(), 3, "{items:?}");
+        let Ok(SnapshotItem::Ticket(t)) = &items[1] else {
+            panic!("no ticket: {:?}", items[1]);
+        };
+        assert!(!t.title.contains('\u{1b}'), "{:?}", t.title);
+        assert_eq!(items[2], Ok(SnapshotItem::End { count: 1 }));
     }
 }

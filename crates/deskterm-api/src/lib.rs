@@ -625,8 +625,56 @@ pub struct TicketPage {
     pub items: Vec<Ticket>,
     /// Cursor of the next page; `None` on the last one.
     pub next_cursor: Option<String>,
-    /// How many tickets match the filter, over all pages.
+    /// How many tickets match the filter, over all pages. It is counted when
+    /// the first page is read; the following pages of the same listing
+    /// (those read with a [`TicketPage::next_cursor`]) repeat that count
+    /// instead of counting again, so it does not follow tickets added or
+    /// removed while the listing is paged.
     pub total: u64,
+}
+
+/// Media type of [`TICKET_EXPORT_PATH`]'s answer: one JSON document per line.
+pub const NDJSON_CONTENT_TYPE: &str = "application/x-ndjson";
+
+/// Path of the ticket export (`GET`): every ticket, as one consistent snapshot.
+///
+/// The answer is newline-delimited JSON ([`NDJSON_CONTENT_TYPE`]), one
+/// document per line, in this order and nothing else:
+///
+/// 1. an [`ExportHeader`]: the change-feed cursor the snapshot is consistent
+///    with, and how many tickets follow;
+/// 2. exactly [`ExportHeader::total`] lines, each a [`Ticket`] as
+///    `GET /tickets/{id}` answers it, in increasing id order;
+/// 3. an [`ExportTrailer`] repeating the count.
+///
+/// A stream that ends before its trailer was cut (the connection broke, the
+/// server stopped) and must not be taken as the whole set. Every operator
+/// may read it, as the ticket list. After loading it, a client follows
+/// `GET /changes?since=<since>` (or `GET /events`) and misses nothing.
+pub const TICKET_EXPORT_PATH: &str = "/tickets/export";
+
+/// The longest line a server writes in a ticket export, in bytes. A ticket
+/// is far smaller (its text is limited by [`TITLE_MAX_CHARS`] and
+/// [`BODY_MAX_CHARS`]); readers refuse longer lines instead of buffering them.
+pub const EXPORT_LINE_MAX_BYTES: usize = 4 * 1024 * 1024;
+
+/// First line of the ticket export ([`TICKET_EXPORT_PATH`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExportHeader {
+    /// The change-feed `seq` the snapshot is consistent with: it holds every
+    /// change up to and including this one and none after it. Continue with
+    /// `GET /changes?since=<since>`.
+    pub since: i64,
+    /// How many ticket lines follow.
+    pub total: u64,
+}
+
+/// Last line of the ticket export ([`TICKET_EXPORT_PATH`]): its presence
+/// says the stream arrived whole.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExportTrailer {
+    /// How many ticket lines were sent; equal to [`ExportHeader::total`].
+    pub count: u64,
 }
 
 /// An internal note on a ticket, visible to operators only.

@@ -17,12 +17,20 @@ use crate::time;
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 /// Committed changes kept for live streams that fall behind; past this they re-read the table.
 const FEED_CAPACITY: usize = 1024;
+/// Ticket exports read at once. Each holds a connection of its own (never
+/// one of the pool's, which ordinary requests need) for as long as its client
+/// reads; two keep both cores busy.
+const EXPORTS_AT_ONCE: u32 = 2;
+/// How long an export waits for another one to finish before it is refused.
+const EXPORT_WAIT: Duration = Duration::from_secs(10);
 
 /// The helpdesk database: a pool of SQLite connections plus the in-process
 /// announcements of new changes. Cheap to clone; clones share everything.
 #[derive(Clone)]
 pub struct Db {
     pool: SqlitePool,
+    /// Connections for ticket exports ([`Db::snapshot`]), opened when needed.
+    exports: SqlitePool,
     shared: Arc<Shared>,
 }
 
@@ -60,16 +68,24 @@ impl Db {
             .busy_timeout(BUSY_TIMEOUT);
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
-            .connect_with(options)
+            .connect_with(options.clone())
             .await
             .map_err(|e| anyhow::anyhow!("cannot open the database {}: {e}", path.display()))?;
         sqlx::migrate!("./migrations")
             .run(&pool)
             .await
             .map_err(|e| anyhow::anyhow!("cannot migrate the database {}: {e}", path.display()))?;
+        let exports = SqlitePoolOptions::new()
+            .max_connections(EXPORTS_AT_ONCE)
+            .acquire_timeout(EXPORT_WAIT)
+            // Kept once opened: reaping idle ones would wake an idle server.
+            .idle_timeout(None)
+            .max_lifetime(None)
+            .connect_lazy_with(options);
         let (feed, _) = broadcast::channel(FEED_CAPACITY);
         Ok(Db {
             pool,
+            exports,
             shared: Arc::new(Shared {
                 write_lock: Arc::new(Mutex::new(())),
                 feed,
@@ -80,6 +96,15 @@ impl Db {
     /// The connection pool, for reads.
     pub(crate) fn pool(&self) -> &SqlitePool {
         &self.pool
+    }
+
+    /// Starts a read transaction on a connection kept for exports: every
+    /// query in it sees the database as it was at its first read (SQLite's
+    /// WAL mode gives each reader a snapshot), while writers go on. Dropping
+    /// it ends it. Fails with [`sqlx::Error::PoolTimedOut`] when
+    /// [`EXPORTS_AT_ONCE`] exports are under way for longer than [`EXPORT_WAIT`].
+    pub(crate) async fn snapshot(&self) -> Result<Transaction<'static, Sqlite>, sqlx::Error> {
+        self.exports.begin().await
     }
 
     /// Starts a write transaction. It takes SQLite's write lock at once

@@ -6,6 +6,7 @@
 mod changes;
 mod contacts;
 mod events;
+mod export;
 mod me;
 mod messages;
 mod meta;
@@ -60,6 +61,7 @@ pub(crate) fn build(state: AppState) -> Router {
         .route("/meta", get(meta::get))
         .route("/statuses", post(meta::add_status))
         .route("/tickets", get(tickets::list).post(tickets::create))
+        .route(deskterm_api::TICKET_EXPORT_PATH, get(export::export))
         .route(
             "/tickets/{id}",
             get(tickets::get)

@@ -26,28 +26,18 @@ pub(super) async fn list(
     let pool = state.db.pool();
     let statuses = statuses::all(pool).await?;
     let listing = Listing::parse(&query, &statuses)?;
-    let total: i64 = listing
-        .count_query()
-        .build_query_scalar()
-        .fetch_one(pool)
-        .await?;
-    let rows = listing.page_query().build().fetch_all(pool).await?;
-    let mut items = rows
-        .iter()
-        .map(tickets::from_row)
-        .collect::<Result<Vec<_>, _>>()?;
-    let more = items.len() > listing.limit as usize;
-    items.truncate(listing.limit as usize);
-    let next_cursor = match items.last() {
-        Some(last) if more => Some(listing.cursor_after(last, &statuses)),
+    let total = listing.total(pool).await?;
+    let page = listing.page(pool, total).await?;
+    let next_cursor = match page.items.last() {
+        Some(last) if page.more => Some(listing.cursor_after(last, &statuses, total)),
         _ => None,
     };
     Answer::json(
         StatusCode::OK,
         &TicketPage {
-            items,
+            items: page.items,
             next_cursor,
-            total: u64::try_from(total).unwrap_or_default(),
+            total,
         },
     )
 }

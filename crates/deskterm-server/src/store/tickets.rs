@@ -5,42 +5,62 @@ use chrono::{DateTime, Utc};
 use deskterm_api::{
     Channel, ContactId, ContactRef, OperatorId, OperatorRef, Priority, Ticket, TicketId,
 };
+use futures_util::{Stream, StreamExt};
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, SqliteConnection, SqliteExecutor};
 
 use crate::text::fold;
 use crate::time;
 
-/// The tables a ticket is read from, as a literal to `concat!` onto.
-macro_rules! ticket_from {
+/// The tables joined to `tickets t` to read a ticket whole, as a literal to
+/// `concat!` onto. The status needs no join (its key is the ticket's, and its
+/// position is copied into `t.status_position`).
+macro_rules! ticket_joins {
     () => {
-        "FROM tickets t \
-         JOIN statuses s ON s.key = t.status \
-         JOIN contacts ct ON ct.id = t.contact_id \
+        // CROSS JOIN keeps `tickets` the outer loop, so a query ordered by
+        // one of its indexes walks that index instead of sorting the join.
+        "CROSS JOIN contacts ct ON ct.id = t.contact_id \
          LEFT JOIN categories c ON c.id = t.category_id \
          LEFT JOIN operators o ON o.id = t.operator_id "
     };
 }
 
-/// The columns of a whole ticket with their tables, as a literal to
-/// `concat!` a `WHERE`/`ORDER BY` onto.
-macro_rules! select_tickets {
+/// The columns of a whole ticket, as a literal to `concat!` onto.
+macro_rules! ticket_columns {
     () => {
-        concat!(
-            "SELECT t.id, t.reference, t.title, t.description, t.status, t.priority, \
-             c.name AS category_name, t.tags, t.important, \
-             ct.id AS contact_id, ct.name AS contact_name, ct.phone AS contact_phone, \
-             ct.email AS contact_email, o.id AS operator_id, o.name AS operator_name, \
-             t.channel, t.sla_due_at, t.created_at, t.updated_at, t.closed_at, t.version ",
-            ticket_from!()
-        )
+        "SELECT t.id, t.reference, t.title, t.description, t.status, t.priority, \
+         c.name AS category_name, t.tags, t.important, \
+         ct.id AS contact_id, ct.name AS contact_name, ct.phone AS contact_phone, \
+         ct.email AS contact_email, o.id AS operator_id, o.name AS operator_name, \
+         t.channel, t.sla_due_at, t.created_at, t.updated_at, t.closed_at, t.version "
     };
 }
 
-/// [`ticket_from!`] for queries built at run time.
-pub(crate) const TICKET_FROM: &str = ticket_from!();
-/// [`select_tickets!`] for queries built at run time.
-pub(crate) const SELECT_TICKETS: &str = select_tickets!();
+/// The query of whole tickets, as a literal to `concat!` a `WHERE`/`ORDER BY` onto.
+macro_rules! select_tickets {
+    () => {
+        concat!(ticket_columns!(), "FROM tickets t ", ticket_joins!())
+    };
+}
+
+/// The values of a new ticket's sort-key columns (`status_position`,
+/// `category_folded`, `operator_folded`, `contact_folded`), read from the
+/// tables they are copied from; binds status, category id, operator id and
+/// contact id, in that order.
+macro_rules! sort_keys {
+    () => {
+        "(SELECT position FROM statuses WHERE key = ?), \
+         (SELECT folded FROM categories WHERE id = ?), \
+         (SELECT name_folded FROM operators WHERE id = ?), \
+         (SELECT name_folded FROM contacts WHERE id = ?)"
+    };
+}
+
+/// [`ticket_columns!`] for queries built at run time: put
+/// `FROM tickets t`, then [`TICKET_JOINS`], after it.
+pub(crate) const TICKET_COLUMNS: &str = ticket_columns!();
+/// [`ticket_joins!`] for queries built at run time.
+pub(crate) const TICKET_JOINS: &str = ticket_joins!();
 
 fn priority_from_row(row: &SqliteRow) -> Result<Priority, sqlx::Error> {
     let rank: i64 = row.try_get("priority")?;
@@ -56,7 +76,7 @@ fn tags_from_row(row: &SqliteRow) -> Result<Vec<String>, sqlx::Error> {
         .map_err(|e| sqlx::Error::Decode(format!("bad stored tags: {e}").into()))
 }
 
-/// A ticket from a row of [`SELECT_TICKETS`].
+/// A ticket from a row of [`TICKET_COLUMNS`].
 pub(crate) fn from_row(row: &SqliteRow) -> Result<Ticket, sqlx::Error> {
     let priority = priority_from_row(row)?;
     let tags = tags_from_row(row)?;
@@ -105,6 +125,16 @@ pub(crate) async fn get<'e>(
         .as_ref()
         .map(from_row)
         .transpose()
+}
+
+/// Every ticket in id order, read row by row: on a connection inside a
+/// transaction, one consistent snapshot however long the reading takes.
+pub(crate) fn all_by_id(
+    conn: &mut SqliteConnection,
+) -> impl Stream<Item = Result<Ticket, sqlx::Error>> + Send + '_ {
+    sqlx::query(concat!(select_tickets!(), "ORDER BY t.id"))
+        .fetch(conn)
+        .map(|row| row.and_then(|row| from_row(&row)))
 }
 
 /// Every stored field of a ticket but its id and version.
@@ -171,12 +201,15 @@ pub(crate) async fn insert(
     conn: &mut SqliteConnection,
     f: &TicketFields,
 ) -> Result<TicketId, sqlx::Error> {
-    Ok(sqlx::query(
+    Ok(sqlx::query(concat!(
         "INSERT INTO tickets (reference, reference_folded, title, title_folded, description, \
-             status, priority, category_id, tags, important, contact_id, operator_id, channel, \
-             sla_due_at, created_at, updated_at, closed_at, version) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)",
-    )
+                 status, priority, category_id, tags, important, contact_id, operator_id, channel, \
+                 sla_due_at, created_at, updated_at, closed_at, version, \
+                 status_position, category_folded, operator_folded, contact_folded) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ",
+        sort_keys!(),
+        ")"
+    ))
     .bind(&f.reference)
     .bind(fold(&f.reference))
     .bind(&f.title)
@@ -194,6 +227,10 @@ pub(crate) async fn insert(
     .bind(time::to_db(f.created_at))
     .bind(time::to_db(f.updated_at))
     .bind(f.closed_at.map(time::to_db))
+    .bind(&f.status)
+    .bind(f.category_id)
+    .bind(f.operator_id)
+    .bind(f.contact_id)
     .execute(conn)
     .await?
     .last_insert_rowid())
@@ -209,7 +246,10 @@ pub(crate) async fn update(
     sqlx::query(
         "UPDATE tickets SET title = ?, title_folded = ?, description = ?, status = ?, \
              priority = ?, category_id = ?, tags = ?, important = ?, operator_id = ?, \
-             sla_due_at = ?, updated_at = ?, closed_at = ?, version = ? \
+             sla_due_at = ?, updated_at = ?, closed_at = ?, version = ?, \
+             status_position = (SELECT position FROM statuses WHERE key = ?), \
+             category_folded = (SELECT folded FROM categories WHERE id = ?), \
+             operator_folded = (SELECT name_folded FROM operators WHERE id = ?) \
          WHERE id = ?",
     )
     .bind(&f.title)
@@ -225,6 +265,9 @@ pub(crate) async fn update(
     .bind(time::to_db(f.updated_at))
     .bind(f.closed_at.map(time::to_db))
     .bind(version)
+    .bind(&f.status)
+    .bind(f.category_id)
+    .bind(f.operator_id)
     .bind(id)
     .execute(conn)
     .await?;

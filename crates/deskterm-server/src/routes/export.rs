@@ -1,0 +1,153 @@
+//! `GET /tickets/export`: every ticket, as one snapshot consistent with a
+//! change-feed cursor, streamed as newline-delimited JSON (the format is
+//! described at [`deskterm_api::TICKET_EXPORT_PATH`]).
+//!
+//! The export runs in a read transaction on a connection of its own
+//! ([`crate::db::Db::snapshot`]): the feed's position, the count and the
+//! tickets all come from the database as it was at its first read, while
+//! writers go on. A task reads the tickets in id order, row by row, and
+//! hands the connection chunks of encoded lines through a small channel, so
+//! the server holds a few chunks per export whatever the number of tickets,
+//! and reading waits while a slow client catches up. When the client goes
+//! away the channel closes, the task stops at its next chunk and the
+//! transaction ends with it.
+
+use std::io;
+
+use axum::body::{Body, Bytes};
+use axum::extract::State;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use deskterm_api::{ExportHeader, ExportTrailer, NDJSON_CONTENT_TYPE};
+use futures_util::StreamExt;
+use serde::Serialize;
+use sqlx::{Sqlite, Transaction};
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
+
+use super::AppState;
+use crate::problem::{ApiError, ApiResult};
+use crate::store::tickets;
+
+/// Lines are gathered into chunks of about this many bytes before they are
+/// handed to the connection.
+const CHUNK_BYTES: usize = 64 * 1024;
+/// Chunks read ahead of the client; past them the reading waits.
+const CHUNKS_AHEAD: usize = 4;
+/// What a refused export tells its client to wait before trying again, in seconds.
+const RETRY_AFTER_SECS: u32 = 5;
+
+type Chunks = mpsc::Sender<Result<Bytes, io::Error>>;
+
+/// Starts the export: the header is read before the answer starts, the
+/// tickets follow as they are read.
+pub(super) async fn export(State(state): State<AppState>) -> ApiResult<Response> {
+    let mut snapshot = match state.db.snapshot().await {
+        Ok(snapshot) => snapshot,
+        Err(sqlx::Error::PoolTimedOut) => return Ok(busy()),
+        Err(e) => return Err(e.into()),
+    };
+    // The first read fixes the snapshot, so the cursor and the count are the
+    // ones of the tickets that follow.
+    let (since, total): (i64, i64) = sqlx::query_as(
+        "SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'changes'), \
+                         (SELECT MAX(seq) FROM changes), 0), \
+                (SELECT COUNT(*) FROM tickets)",
+    )
+    .fetch_one(&mut *snapshot)
+    .await?;
+    let header = ExportHeader {
+        since,
+        total: u64::try_from(total).unwrap_or_default(),
+    };
+    let mut first = Vec::with_capacity(CHUNK_BYTES + CHUNK_BYTES / 4);
+    line(&mut first, &header).map_err(ApiError::internal)?;
+    let (chunks, body) = mpsc::channel(CHUNKS_AHEAD);
+    tokio::spawn(send_tickets(snapshot, header, first, chunks));
+    let mut response = Body::from_stream(ReceiverStream::new(body)).into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(NDJSON_CONTENT_TYPE),
+    );
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(response)
+}
+
+/// 503: every export connection stayed taken for the whole wait.
+fn busy() -> Response {
+    let mut response = ApiError::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "other ticket exports are under way; try again shortly",
+    )
+    .into_response();
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECS));
+    response
+}
+
+/// Appends `value` as one JSON line.
+fn line(out: &mut Vec<u8>, value: &impl Serialize) -> Result<(), serde_json::Error> {
+    serde_json::to_writer(&mut *out, value)?;
+    out.push(b'\n');
+    Ok(())
+}
+
+/// Sends the header chunk `first`, the tickets of `snapshot` and the
+/// trailer. Any failure cuts the answer short, without a trailer, which the
+/// client reads as an incomplete export.
+async fn send_tickets(
+    mut snapshot: Transaction<'static, Sqlite>,
+    header: ExportHeader,
+    first: Vec<u8>,
+    chunks: Chunks,
+) {
+    // The header goes out at once: the client knows the export has started.
+    if chunks.send(Ok(first.into())).await.is_err() {
+        return;
+    }
+    let mut chunk = Vec::with_capacity(CHUNK_BYTES + CHUNK_BYTES / 4);
+    let mut count = 0u64;
+    let mut rows = tickets::all_by_id(&mut snapshot);
+    while let Some(ticket) = rows.next().await {
+        let encoded = ticket
+            .map_err(|e| format!("reading a ticket: {e}"))
+            .and_then(|t| line(&mut chunk, &t).map_err(|e| format!("ticket {}: {e}", t.id)));
+        if let Err(e) = encoded {
+            return cut(&chunks, e).await;
+        }
+        count += 1;
+        if chunk.len() >= CHUNK_BYTES {
+            let full = std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK_BYTES * 5 / 4));
+            if chunks.send(Ok(full.into())).await.is_err() {
+                // The client went away; dropping the snapshot ends the transaction.
+                return;
+            }
+        }
+    }
+    drop(rows);
+    // Read-only: nothing to keep. Ending it before the last send frees the
+    // snapshot even if the client is slow to take the end.
+    if let Err(e) = snapshot.rollback().await {
+        tracing::warn!("ending the export's read transaction: {e}");
+    }
+    if count != header.total {
+        return cut(
+            &chunks,
+            format!("counted {} tickets but read {count}", header.total),
+        )
+        .await;
+    }
+    if let Err(e) = line(&mut chunk, &ExportTrailer { count }) {
+        return cut(&chunks, format!("the trailer: {e}")).await;
+    }
+    // Nobody listening any more is fine: the export is over either way.
+    let _ = chunks.send(Ok(chunk.into())).await;
+}
+
+/// Logs why the export stops and breaks the answer off.
+async fn cut(chunks: &Chunks, why: String) {
+    tracing::error!("ticket export cut short: {why}");
+    let _ = chunks.send(Err(io::Error::other(why))).await;
+}

@@ -1,0 +1,314 @@
+//! `GET /tickets/export`: every ticket between a header and a trailer, one
+//! snapshot consistent with the change feed, readable by every operator, and
+//! nothing held once its client leaves.
+
+mod support;
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use deskterm_api::{
+    ChangeKind, ChangesPage, ExportHeader, ExportTrailer, NDJSON_CONTENT_TYPE, Role, Ticket,
+};
+use reqwest::{Response, StatusCode};
+use serde_json::json;
+use sqlx::sqlite::SqliteConnectOptions;
+use sqlx::{ConnectOptions, SqliteConnection};
+use support::Helpdesk;
+
+/// A ticket description of about 19 KB: a thousand such tickets make an
+/// export far larger than what the sockets and the server buffer between
+/// them, so the server is still reading while the test writes.
+fn long_text() -> String {
+    "Una descripción larga del problema. ".repeat(500)
+}
+
+/// The server's database, opened beside it.
+async fn database(h: &Helpdesk) -> SqliteConnection {
+    SqliteConnectOptions::new()
+        .filename(h.dir.path().join("nested").join("helpdesk.db"))
+        // Asked for a checkpoint, answer at once whether readers are in the way.
+        .busy_timeout(Duration::ZERO)
+        .connect()
+        .await
+        .expect("open the database")
+}
+
+/// Adds `n` tickets of contact `contact` straight into the database, as a
+/// bulk import would: no change is recorded for them.
+async fn bulk_tickets(h: &Helpdesk, contact: i64, n: i64) {
+    let mut db = database(h).await;
+    sqlx::query(
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?) \
+         INSERT INTO tickets (reference, reference_folded, title, title_folded, description, \
+             status, priority, contact_id, channel, created_at, updated_at) \
+         SELECT 'BULK-' || i, 'bulk-' || i, 'Bulk ' || i, 'bulk ' || i, ?, 'open', 1, ?, 'web', \
+             '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:00.000Z' FROM n",
+    )
+    .bind(n)
+    .bind(long_text())
+    .bind(contact)
+    .execute(&mut db)
+    .await
+    .expect("bulk insert");
+}
+
+/// Whether SQLite could move the whole log into the database: not while a
+/// reader still holds a snapshot older than the newest write.
+async fn checkpoint_completes(db: &mut SqliteConnection) -> bool {
+    let (busy, _, _): (i64, i64, i64) = sqlx::query_as("PRAGMA wal_checkpoint(TRUNCATE)")
+        .fetch_one(db)
+        .await
+        .expect("checkpoint");
+    busy == 0
+}
+
+fn assert_ndjson(response: &Response) {
+    assert_eq!(response.status(), StatusCode::OK);
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok());
+    assert_eq!(content_type, Some(NDJSON_CONTENT_TYPE));
+}
+
+/// An export read whole: header, tickets, trailer, and nothing else.
+fn parse(text: &str) -> (ExportHeader, Vec<Ticket>, ExportTrailer) {
+    assert!(text.ends_with('\n'), "the last line ends too");
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(lines.len() >= 2, "{text}");
+    let header: ExportHeader = serde_json::from_str(lines[0]).expect("header");
+    let trailer: ExportTrailer = serde_json::from_str(lines[lines.len() - 1]).expect("trailer");
+    let tickets: Vec<Ticket> = lines[1..lines.len() - 1]
+        .iter()
+        .map(|l| serde_json::from_str(l).expect("ticket line"))
+        .collect();
+    (header, tickets, trailer)
+}
+
+async fn export(h: &Helpdesk) -> (ExportHeader, Vec<Ticket>, ExportTrailer) {
+    let response = h.get("/tickets/export").await;
+    assert_ndjson(&response);
+    parse(&response.text().await.expect("body"))
+}
+
+/// Reads an export until its header line is in; returns the bytes read.
+async fn read_header(response: &mut Response) -> Vec<u8> {
+    let mut read = Vec::new();
+    while !read.contains(&b'\n') {
+        let chunk = response.chunk().await.expect("read").expect("more");
+        read.extend_from_slice(&chunk);
+    }
+    read
+}
+
+#[tokio::test]
+async fn the_export_is_every_ticket_between_a_header_and_a_trailer() {
+    let h = Helpdesk::start().await;
+    let (header, tickets, trailer) = export(&h).await;
+    assert_eq!(header.total, 0);
+    assert_eq!(header.since, h.latest_seq().await);
+    assert!(tickets.is_empty());
+    assert_eq!(trailer.count, 0);
+
+    let contact = h
+        .contact("Lucía Pérez", Some("+34 600 000 001"), None)
+        .await;
+    let mut ids = Vec::new();
+    for i in 0..12 {
+        let priority = ["low", "normal", "high", "urgent"][i % 4];
+        let category = (i % 3 != 0).then_some("Soporte");
+        let operator = (i % 2 == 0).then_some(h.operator.id);
+        let t = h
+            .ticket(json!({
+                "title": format!("Ticket {i}"), "contact_id": contact, "priority": priority,
+                "category": category, "operator_id": operator, "tags": ["a", "b"],
+                "important": i % 5 == 0,
+            }))
+            .await;
+        ids.push(t["id"].as_i64().unwrap());
+    }
+    let r = h
+        .patch(
+            &format!("/tickets/{}", ids[3]),
+            Some(1),
+            &json!({"status": "closed"}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let r = h.delete(&format!("/tickets/{}", ids[7]), Some(1)).await;
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+
+    let (header, tickets, trailer) = export(&h).await;
+    assert_eq!(header.since, h.latest_seq().await);
+    assert_eq!((header.total, trailer.count), (11, 11));
+    let exported: Vec<i64> = tickets.iter().map(|t| t.id).collect();
+    let mut expected = ids.clone();
+    expected.remove(7);
+    assert_eq!(exported, expected, "every ticket once, by id");
+    for t in &tickets {
+        let one: Ticket = serde_json::from_value(h.get_json(&format!("/tickets/{}", t.id)).await)
+            .expect("ticket");
+        assert_eq!(*t, one, "the export holds what GET /tickets/{{id}} answers");
+    }
+}
+
+#[tokio::test]
+async fn the_export_is_a_snapshot_the_change_feed_continues() {
+    let h = Helpdesk::start().await;
+    let contact = h.contact("Dario", None, Some("dario@example.com")).await;
+    bulk_tickets(&h, contact, 1200).await;
+    let last = h
+        .ticket(json!({"title": "Made through the API", "contact_id": contact}))
+        .await;
+    let before = h.latest_seq().await;
+
+    let mut response = h.get("/tickets/export").await;
+    assert_ndjson(&response);
+    let mut body = read_header(&mut response).await;
+    // The server reads the tickets by id and has sent a few MB at most: the
+    // newest ones are not read yet when these writes land.
+    let highest = last["id"].as_i64().unwrap();
+    let mut patched = BTreeMap::new();
+    for id in highest - 20..=highest {
+        let r = h
+            .patch(
+                &format!("/tickets/{id}"),
+                Some(1),
+                &json!({"title": format!("Changed after the export began {id}")}),
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::OK);
+        patched.insert(id, 2);
+    }
+    let deleted = highest - 30;
+    let r = h.delete(&format!("/tickets/{deleted}"), Some(1)).await;
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    let created = h
+        .ticket(json!({"title": "Opened after the export began", "contact_id": contact}))
+        .await;
+    while let Some(chunk) = response.chunk().await.expect("read the rest") {
+        body.extend_from_slice(&chunk);
+    }
+    let (header, tickets, trailer) = parse(std::str::from_utf8(&body).expect("UTF-8"));
+
+    assert_eq!(
+        header.since, before,
+        "the cursor of the snapshot, not of now"
+    );
+    assert_eq!((header.total, trailer.count), (1201, 1201));
+    let by_id: BTreeMap<i64, &Ticket> = tickets.iter().map(|t| (t.id, t)).collect();
+    assert_eq!(by_id.len(), 1201);
+    assert!(by_id.contains_key(&deleted), "deleted after the snapshot");
+    assert!(!by_id.contains_key(&created["id"].as_i64().unwrap()));
+    for id in patched.keys() {
+        assert_eq!(by_id[id].version, 1, "ticket {id} as it was");
+    }
+
+    // The feed from the header's cursor turns the snapshot into the present.
+    let feed: ChangesPage = serde_json::from_value(
+        h.get_json(&format!("/changes?since={}", header.since))
+            .await,
+    )
+    .expect("changes");
+    assert!(!feed.resync);
+    assert_eq!(feed.changes.len(), 23, "21 edits, a deletion, a creation");
+    let mut state: BTreeMap<i64, Ticket> = tickets.into_iter().map(|t| (t.id, t)).collect();
+    for change in feed.changes {
+        match change.kind {
+            ChangeKind::TicketUpserted(t) => {
+                state.insert(t.id, t);
+            }
+            ChangeKind::TicketDeleted { id } => {
+                state.remove(&id);
+            }
+            other => panic!("unexpected change {other:?}"),
+        }
+    }
+    let (_, now, _) = export(&h).await;
+    let now: BTreeMap<i64, Ticket> = now.into_iter().map(|t| (t.id, t)).collect();
+    assert_eq!(state, now);
+}
+
+#[tokio::test]
+async fn an_export_whose_client_stops_reading_holds_nothing_once_it_leaves() {
+    let h = Helpdesk::start().await;
+    let contact = h.contact("Elena", None, None).await;
+    bulk_tickets(&h, contact, 1000).await;
+    let mut db = database(&h).await;
+
+    // Two exports (as many as run at once) whose clients read the header and stop.
+    let mut stalled = Vec::new();
+    for _ in 0..2 {
+        let mut response = h.get("/tickets/export").await;
+        assert_ndjson(&response);
+        read_header(&mut response).await;
+        stalled.push(response);
+    }
+    // Everything else goes on meanwhile, writes included.
+    assert_eq!(h.get("/tickets?limit=5").await.status(), StatusCode::OK);
+    h.ticket(json!({"title": "Written during the exports", "contact_id": contact}))
+        .await;
+    assert!(
+        !checkpoint_completes(&mut db).await,
+        "the stalled exports still read their snapshot"
+    );
+
+    drop(stalled);
+    let mut released = false;
+    for _ in 0..100 {
+        if checkpoint_completes(&mut db).await {
+            released = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        released,
+        "the exports' read transactions ended with their clients"
+    );
+    // Their connections are free again: two exports run to the end.
+    for _ in 0..2 {
+        let (header, _, trailer) = export(&h).await;
+        assert_eq!((header.total, trailer.count), (1001, 1001));
+    }
+}
+
+#[tokio::test]
+async fn every_operator_may_export_and_nobody_else() {
+    let h = Helpdesk::start().await;
+    let contact = h.contact("Félix", None, None).await;
+    h.ticket(json!({"title": "Theirs to read too", "contact_id": contact}))
+        .await;
+    let (_, agent) =
+        deskterm_server::add_operator_as(&h.db, "Ines", "ines@example.com", Role::Agent)
+            .await
+            .expect("agent");
+    let r = h
+        .http
+        .get(h.url("/tickets/export"))
+        .bearer_auth(&agent)
+        .send()
+        .await
+        .expect("GET");
+    assert_ndjson(&r);
+    let (header, tickets, _) = parse(&r.text().await.expect("body"));
+    assert_eq!((header.total, tickets.len()), (1, 1));
+
+    let r = h
+        .http
+        .get(h.url("/tickets/export"))
+        .send()
+        .await
+        .expect("GET");
+    support::problem(r, StatusCode::UNAUTHORIZED).await;
+    let channel = h.channel_token("whatsapp").await;
+    let r = h
+        .http
+        .get(h.url("/tickets/export"))
+        .bearer_auth(channel)
+        .send()
+        .await
+        .expect("GET");
+    support::problem(r, StatusCode::UNAUTHORIZED).await;
+}
