@@ -11,14 +11,14 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use deskterm_api::{Change, ChangeKind, TicketQuery};
+use deskterm_api::{Change, ChangeKind};
 use futures_util::StreamExt;
 use tokio::sync::{Notify, mpsc};
 use tokio::time::Instant;
 
 use super::cache::Cache;
-use super::{Batches, Connection, Events, SyncEvent};
-use crate::backend::{Backend, BackendError, BackendResult, LiveEvent};
+use super::{BATCH, Batches, Connection, Events, SyncEvent};
+use crate::backend::{Backend, BackendError, BackendResult, LiveEvent, SnapshotItem};
 
 /// How often a backend without live push is polled.
 const POLL_INTERVAL: Duration = Duration::from_secs(2);
@@ -175,72 +175,119 @@ async fn refresh_meta(backend: &dyn Backend, cache: &Cache, events: &Events) -> 
     Ok(())
 }
 
-/// Loads operator, metadata and every ticket; returns the feed cursor taken
-/// *before* the tickets were read, so no change made meanwhile is missed
-/// (replaying one twice is harmless: the newest version wins).
+/// Loads operator, metadata and every ticket; returns the feed cursor the
+/// snapshot is consistent with (or one taken before it was read: a change
+/// replayed twice is harmless, the newest version wins).
 ///
 /// Tickets reach the cache and the screen batch by batch as they arrive, so
 /// the list is usable long before a big helpdesk is loaded; tickets cached
-/// earlier stay listed until the snapshot is complete.
+/// earlier stay listed until the snapshot is complete, and a snapshot that
+/// breaks off removes nothing.
 async fn load_everything(
     backend: &dyn Backend,
     cache: &Cache,
     events: &Events,
 ) -> BackendResult<i64> {
     let me = backend.me().await?;
-    let since = backend.changes(0, 1).await?.latest_seq;
     let meta = backend.meta().await?;
     events.send(SyncEvent::SignedIn(me.clone()));
     events.send(SyncEvent::Meta(meta.clone()));
-    let batches = Batches::default();
-    let mut query = TicketQuery {
-        limit: Some(deskterm_api::PAGE_LIMIT_MAX),
-        ..Default::default()
+    let mut load = Load {
+        cache,
+        events,
+        batches: Batches::default(),
+        batch: Vec::new(),
+        epoch: None,
+        begun: false,
     };
-    let mut begun = false;
-    let mut cached = None;
-    loop {
-        let page = backend.tickets(&query).await?;
-        if !begun {
-            events.send(SyncEvent::SnapshotBegin {
-                total: Some(page.total),
-            });
-            begun = true;
-            cached = match cache.begin_snapshot().await {
-                Ok(epoch) => Some(epoch),
-                Err(e) => {
-                    events.send(SyncEvent::Error(format!(
-                        "the local cache could not be updated: {e:#}"
-                    )));
-                    None
-                }
-            };
-        }
-        if let Some(e) = cached
-            && let Err(err) = cache.put_snapshot(e, &page.items).await
-        {
-            events.send(SyncEvent::Error(format!(
-                "the local cache could not be updated: {err:#}"
-            )));
-            cached = None;
-        }
-        if !page.items.is_empty() {
-            batches.send(events, page.items).await;
-        }
-        match page.next_cursor {
-            Some(cursor) => query.cursor = Some(cursor),
-            None => break,
-        }
+    let outcome = load.run(backend, &me, &meta).await;
+    if outcome.is_err() && load.begun {
+        events.send(SyncEvent::SnapshotFailed);
     }
-    if let Some(e) = cached
-        && let Err(err) = cache.finish_snapshot(e, &me, &meta, since).await
-    {
-        events.send(SyncEvent::Error(format!(
-            "the local cache could not be updated: {err:#}"
+    outcome
+}
+
+/// A full load under way.
+struct Load<'a> {
+    cache: &'a Cache,
+    events: &'a Events,
+    batches: Batches,
+    batch: Vec<deskterm_api::Ticket>,
+    /// The cache's snapshot epoch, while the cache keeps up.
+    epoch: Option<i64>,
+    begun: bool,
+}
+
+impl Load<'_> {
+    async fn run(
+        &mut self,
+        backend: &dyn Backend,
+        me: &deskterm_api::Me,
+        meta: &deskterm_api::Meta,
+    ) -> BackendResult<i64> {
+        let mut stream = backend.snapshot().await?;
+        let mut since = None;
+        while let Some(item) = stream.next().await {
+            match item? {
+                SnapshotItem::Start { since: s, total } => {
+                    since = Some(s);
+                    self.events
+                        .send(SyncEvent::SnapshotBegin { total: Some(total) });
+                    self.begun = true;
+                    self.epoch = match self.cache.begin_snapshot().await {
+                        Ok(epoch) => Some(epoch),
+                        Err(e) => {
+                            self.cache_failed(&e);
+                            None
+                        }
+                    };
+                }
+                SnapshotItem::Ticket(t) => {
+                    self.batch.push(t);
+                    if self.batch.len() >= BATCH as usize {
+                        self.flush().await;
+                    }
+                }
+                SnapshotItem::End { .. } => {
+                    self.flush().await;
+                    let since = since.ok_or_else(|| {
+                        BackendError::Server("the ticket snapshot had no beginning".into())
+                    })?;
+                    if let Some(epoch) = self.epoch
+                        && let Err(e) = self.cache.finish_snapshot(epoch, me, meta, since).await
+                    {
+                        self.cache_failed(&e);
+                    }
+                    self.events.send(SyncEvent::SnapshotEnd);
+                    return Ok(since);
+                }
+            }
+        }
+        Err(BackendError::Network(
+            "the ticket snapshot broke off before its end".into(),
+        ))
+    }
+
+    /// Stores and shows the tickets received so far.
+    async fn flush(&mut self) {
+        if self.batch.is_empty() {
+            return;
+        }
+        let batch = std::mem::take(&mut self.batch);
+        if let Some(epoch) = self.epoch
+            && let Err(e) = self.cache.put_snapshot(epoch, &batch).await
+        {
+            self.cache_failed(&e);
+            self.epoch = None;
+        }
+        self.batches.send(self.events, batch).await;
+    }
+
+    fn cache_failed(&self, e: &anyhow::Error) {
+        self.events.send(SyncEvent::Error(format!(
+            "the local cache could not be updated: {e:#}"
         )));
     }
-    events.send(SyncEvent::SnapshotEnd);
-    Ok(since)
 }
 
 /// Applies changes from `since` on, until a reload is needed.

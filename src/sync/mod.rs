@@ -167,6 +167,9 @@ pub enum SyncEvent {
     SnapshotBatch(Batch),
     /// The snapshot is complete: tickets it did not contain are gone.
     SnapshotEnd,
+    /// The snapshot broke off: what came stays, nothing is removed; a new
+    /// one follows when the link is back.
+    SnapshotFailed,
     /// The whole ticket in view (with its description), as cached or loaded.
     Detail(Ticket),
     /// A ticket was created or changed (here or elsewhere).

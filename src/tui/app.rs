@@ -500,6 +500,10 @@ impl App {
                 self.loaded = true;
                 self.refresh_view();
             }
+            SyncEvent::SnapshotFailed => {
+                self.tickets.abandon_snapshot();
+                self.loading = None;
+            }
             SyncEvent::Detail(ticket) => self.tickets.set_detail(ticket),
             SyncEvent::Snapshot(tickets) => {
                 self.tickets.replace_all(tickets, self.meta.as_ref());

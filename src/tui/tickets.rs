@@ -161,6 +161,11 @@ impl Tickets {
         self.arriving = Some(HashSet::new());
     }
 
+    /// The full load broke off: what came stays, nothing is removed.
+    pub fn abandon_snapshot(&mut self) {
+        self.arriving = None;
+    }
+
     /// Tickets of a full load (or of the cache at start).
     pub fn put_batch(&mut self, tickets: Vec<Ticket>, meta: Option<&Meta>) {
         let mut touched = Vec::new();

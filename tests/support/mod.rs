@@ -261,6 +261,10 @@ impl Client {
                 return;
             }
             SyncEvent::SnapshotEnd => SyncEvent::Snapshot(self.incoming.take().unwrap_or_default()),
+            SyncEvent::SnapshotFailed => {
+                self.incoming = None;
+                return;
+            }
             other => other,
         };
         match &event {
