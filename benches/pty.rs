@@ -246,6 +246,7 @@ struct RemoteResult {
     seen: usize,
     /// Seen only through a later change of the same ticket.
     superseded: usize,
+    /// Not on the screen a minute after the last change was sent.
     missing: usize,
     rate_per_s: f64,
     latency: Stats,
@@ -1164,8 +1165,21 @@ fn remote(
             sent += 1;
         }
         let rate = sent as f64 / started.elapsed().as_secs_f64();
-        // Stragglers get five seconds.
-        tokio::time::sleep(Duration::from_secs(5)).await;
+        // Stragglers get up to a minute.
+        let waiting = Instant::now();
+        while waiting.elapsed() < Duration::from_secs(60) {
+            let (lock, _) = &*shared;
+            let all_seen = lock
+                .lock()
+                .map_err(|_| anyhow::anyhow!("screen lock"))?
+                .watches
+                .iter()
+                .all(|w| w.seen.is_some());
+            if all_seen {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
         // Put the titles back.
         for (id, title) in &originals {
             let r = http

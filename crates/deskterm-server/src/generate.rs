@@ -465,7 +465,8 @@ impl Rng {
 
     /// One of `texts`.
     fn text(&mut self, texts: &[&'static str]) -> &'static str {
-        *self.pick(texts)
+        let i = usize::try_from(self.below(texts.len() as u64)).unwrap_or(0);
+        texts.get(i).copied().unwrap_or_default()
     }
 
     fn weighted<'a, T>(&mut self, items: &'a [(T, u32)]) -> &'a T {
