@@ -1,6 +1,7 @@
 //! `deskterm`: the operator console (default), the reference server
 //! (`deskterm serve`) and its administration (`deskterm operator`, `deskterm
-//! token`, `deskterm channel`).
+//! token`, `deskterm channel`), and large data sets to measure with (`deskterm
+//! demo generate`).
 
 use std::io::IsTerminal;
 use std::net::SocketAddr;
@@ -55,6 +56,11 @@ enum Cmd {
     },
     /// Show the local caches and the changes still waiting to be sent.
     Outbox,
+    /// Data sets for trying and measuring deskterm.
+    Demo {
+        #[command(subcommand)]
+        command: DemoCmd,
+    },
     /// Manage the local caches.
     Cache {
         #[command(subcommand)]
@@ -108,6 +114,23 @@ enum OperatorCmd {
 }
 
 #[derive(Subcommand)]
+enum DemoCmd {
+    /// Write a large, realistic helpdesk into a new server database and print
+    /// the bearer token of its admin (only the token, on stdout).
+    Generate {
+        /// How many tickets.
+        #[arg(long)]
+        tickets: u64,
+        /// SQLite database file of the server (must be new or empty).
+        #[arg(long)]
+        db: PathBuf,
+        /// Seed of the random choices: the same seed gives the same helpdesk.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
+}
+
+#[derive(Subcommand)]
 enum TokenCmd {
     /// Replace every token of an operator with a new one, printed alone on stdout.
     Rotate {
@@ -145,6 +168,9 @@ fn main() -> ExitCode {
             command: ChannelCmd::Add { db, name },
         }) => add_channel(db, &name),
         Some(Cmd::Outbox) => show_outbox(cli.config, cli.data_dir),
+        Some(Cmd::Demo {
+            command: DemoCmd::Generate { tickets, db, seed },
+        }) => generate_demo(db, tickets, seed),
         Some(Cmd::Cache {
             command: CacheCmd::Clear { discard_unsent },
         }) => clear_caches(cli.config, cli.data_dir, discard_unsent),
@@ -559,6 +585,29 @@ fn rotate_token(db_path: PathBuf, operator: &str) -> anyhow::Result<()> {
         deskterm_server::rotate_token(db, operator).await
     })?;
     println!("{token}");
+    Ok(())
+}
+
+fn generate_demo(db_path: PathBuf, tickets: u64, seed: u64) -> anyhow::Result<()> {
+    let started = std::time::Instant::now();
+    let spec = deskterm_server::generate::Spec {
+        tickets,
+        seed,
+        now: chrono::Utc::now(),
+    };
+    let done = with_server_db(&db_path, async |db| {
+        deskterm_server::generate::generate(db, &spec).await
+    })?;
+    eprintln!(
+        "{} tickets, {} contacts, {} operators, {} notes, {} messages in {:.1} s",
+        done.tickets,
+        done.contacts,
+        done.operators,
+        done.notes,
+        done.messages,
+        started.elapsed().as_secs_f64()
+    );
+    println!("{}", done.token);
     Ok(())
 }
 

@@ -25,6 +25,7 @@ pub mod demo;
 mod editing;
 mod extract;
 mod feed;
+pub mod generate;
 mod limits;
 mod listing;
 pub mod private_files;
