@@ -117,13 +117,13 @@ async fn the_export_is_every_ticket_between_a_header_and_a_trailer() {
     let mut ids = Vec::new();
     for i in 0..12 {
         let priority = ["low", "normal", "high", "urgent"][i % 4];
-        let category = (i % 3 != 0).then_some("Soporte");
-        let operator = (i % 2 == 0).then_some(h.operator.id);
+        let category = (!i.is_multiple_of(3)).then_some("Soporte");
+        let operator = i.is_multiple_of(2).then_some(h.operator.id);
         let t = h
             .ticket(json!({
                 "title": format!("Ticket {i}"), "contact_id": contact, "priority": priority,
                 "category": category, "operator_id": operator, "tags": ["a", "b"],
-                "important": i % 5 == 0,
+                "important": i.is_multiple_of(5),
             }))
             .await;
         ids.push(t["id"].as_i64().unwrap());

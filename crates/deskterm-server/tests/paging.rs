@@ -94,7 +94,7 @@ async fn people(h: &Helpdesk) -> People {
 /// Ticket `i` of a varied set: repeated titles, statuses, priorities,
 /// categories (and none), operators (and none), contacts.
 fn varied(p: &People, i: usize, title: &str) -> Value {
-    let title = if i % 4 == 0 {
+    let title = if i.is_multiple_of(4) {
         "Same title".to_owned()
     } else {
         format!("{title} {}", i % 7)

@@ -5,12 +5,12 @@
 //! The export runs in a read transaction on a connection of its own
 //! ([`crate::db::Db::snapshot`]): the feed's position, the count and the
 //! tickets all come from the database as it was at its first read, while
-//! writers go on. A task reads the tickets in id order, row by row, and
-//! hands the connection chunks of encoded lines through a small channel, so
-//! the server holds a few chunks per export whatever the number of tickets,
-//! and reading waits while a slow client catches up. When the client goes
-//! away the channel closes, the task stops at its next chunk and the
-//! transaction ends with it.
+//! writers go on. A task reads the tickets in id order, a batch at a time
+//! (SQLite writes their JSON, [`tickets::json_lines_after`]), and hands the
+//! connection each batch through a small channel, so the server holds a few
+//! batches per export whatever the number of tickets, and reading waits
+//! while a slow client catches up. When the client goes away the channel
+//! closes, the task stops at its next batch and the transaction ends with it.
 
 use std::io;
 
@@ -19,7 +19,6 @@ use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use deskterm_api::{ExportHeader, ExportTrailer, NDJSON_CONTENT_TYPE};
-use futures_util::StreamExt;
 use serde::Serialize;
 use sqlx::{Sqlite, Transaction};
 use tokio::sync::mpsc;
@@ -29,11 +28,11 @@ use super::AppState;
 use crate::problem::{ApiError, ApiResult};
 use crate::store::tickets;
 
-/// Lines are gathered into chunks of about this many bytes before they are
-/// handed to the connection.
-const CHUNK_BYTES: usize = 64 * 1024;
-/// Chunks read ahead of the client; past them the reading waits.
-const CHUNKS_AHEAD: usize = 4;
+/// Tickets read, written as JSON and handed to the connection at a time:
+/// about 100 KB of ordinary tickets (at most some 15 MB of the largest).
+const BATCH: u32 = 128;
+/// Batches read ahead of the client; past them the reading waits.
+const CHUNKS_AHEAD: usize = 2;
 /// What a refused export tells its client to wait before trying again, in seconds.
 const RETRY_AFTER_SECS: u32 = 5;
 
@@ -60,7 +59,7 @@ pub(super) async fn export(State(state): State<AppState>) -> ApiResult<Response>
         since,
         total: u64::try_from(total).unwrap_or_default(),
     };
-    let mut first = Vec::with_capacity(CHUNK_BYTES + CHUNK_BYTES / 4);
+    let mut first = Vec::new();
     line(&mut first, &header).map_err(ApiError::internal)?;
     let (chunks, body) = mpsc::channel(CHUNKS_AHEAD);
     tokio::spawn(send_tickets(snapshot, header, first, chunks));
@@ -107,26 +106,21 @@ async fn send_tickets(
     if chunks.send(Ok(first.into())).await.is_err() {
         return;
     }
-    let mut chunk = Vec::with_capacity(CHUNK_BYTES + CHUNK_BYTES / 4);
-    let mut count = 0u64;
-    let mut rows = tickets::all_by_id(&mut snapshot);
-    while let Some(ticket) = rows.next().await {
-        let encoded = ticket
-            .map_err(|e| format!("reading a ticket: {e}"))
-            .and_then(|t| line(&mut chunk, &t).map_err(|e| format!("ticket {}: {e}", t.id)));
-        if let Err(e) = encoded {
-            return cut(&chunks, e).await;
-        }
-        count += 1;
-        if chunk.len() >= CHUNK_BYTES {
-            let full = std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK_BYTES * 5 / 4));
-            if chunks.send(Ok(full.into())).await.is_err() {
-                // The client went away; dropping the snapshot ends the transaction.
-                return;
+    let (mut after, mut count) = (0, 0u64);
+    loop {
+        match tickets::json_lines_after(&mut snapshot, after, BATCH).await {
+            Ok(Some(batch)) => {
+                after = batch.last;
+                count += batch.count;
+                if chunks.send(Ok(batch.text.into())).await.is_err() {
+                    // The client went away; dropping the snapshot ends the transaction.
+                    return;
+                }
             }
+            Ok(None) => break,
+            Err(e) => return cut(&chunks, format!("reading tickets after {after}: {e}")).await,
         }
     }
-    drop(rows);
     // Read-only: nothing to keep. Ending it before the last send frees the
     // snapshot even if the client is slow to take the end.
     if let Err(e) = snapshot.rollback().await {
@@ -139,11 +133,12 @@ async fn send_tickets(
         )
         .await;
     }
-    if let Err(e) = line(&mut chunk, &ExportTrailer { count }) {
+    let mut end = Vec::new();
+    if let Err(e) = line(&mut end, &ExportTrailer { count }) {
         return cut(&chunks, format!("the trailer: {e}")).await;
     }
     // Nobody listening any more is fine: the export is over either way.
-    let _ = chunks.send(Ok(chunk.into())).await;
+    let _ = chunks.send(Ok(end.into())).await;
 }
 
 /// Logs why the export stops and breaks the answer off.

@@ -5,7 +5,6 @@ use chrono::{DateTime, Utc};
 use deskterm_api::{
     Channel, ContactId, ContactRef, OperatorId, OperatorRef, Priority, Ticket, TicketId,
 };
-use futures_util::{Stream, StreamExt};
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, SqliteConnection, SqliteExecutor};
 
@@ -127,14 +126,69 @@ pub(crate) async fn get<'e>(
         .transpose()
 }
 
-/// Every ticket in id order, read row by row: on a connection inside a
-/// transaction, one consistent snapshot however long the reading takes.
-pub(crate) fn all_by_id(
+/// A whole ticket (a row of `tickets t` and [`ticket_joins!`]) as the JSON
+/// text of its wire form, [`Ticket`] as serde writes it, built by SQLite.
+/// Times are the stored RFC 3339 text, which reads back as the same instant.
+/// The tests below hold it to [`from_row`] and to `Ticket`'s fields.
+macro_rules! ticket_json {
+    () => {
+        "json_object(\
+            'id', t.id, 'reference', t.reference, 'title', t.title, \
+            'description', t.description, 'status', t.status, \
+            'priority', CASE t.priority WHEN 0 THEN 'low' WHEN 1 THEN 'normal' \
+                WHEN 2 THEN 'high' WHEN 3 THEN 'urgent' END, \
+            'category', c.name, 'tags', json(t.tags), \
+            'important', json(CASE WHEN t.important THEN 'true' ELSE 'false' END), \
+            'contact', json_object('id', ct.id, 'name', ct.name, 'phone', ct.phone, \
+                'email', ct.email), \
+            'operator', json(CASE WHEN o.id IS NULL THEN NULL \
+                ELSE json_object('id', o.id, 'name', o.name) END), \
+            'channel', t.channel, 'sla_due_at', t.sla_due_at, 'created_at', t.created_at, \
+            'updated_at', t.updated_at, 'closed_at', t.closed_at, 'version', t.version)"
+    };
+}
+
+/// Tickets as JSON lines, a batch of them.
+#[derive(Debug)]
+pub(crate) struct JsonLines {
+    /// The id of the last one.
+    pub(crate) last: TicketId,
+    /// How many.
+    pub(crate) count: u64,
+    /// One ticket per line, each line ending in `\n`.
+    pub(crate) text: String,
+}
+
+/// Up to `limit` tickets with ids above `after`, in id order, as JSON lines;
+/// `None` past the last ticket. SQLite writes the JSON and joins the lines,
+/// so a batch costs one row to hand over instead of one per ticket and
+/// column. On a connection inside a transaction, successive batches read one
+/// consistent snapshot.
+pub(crate) async fn json_lines_after(
     conn: &mut SqliteConnection,
-) -> impl Stream<Item = Result<Ticket, sqlx::Error>> + Send + '_ {
-    sqlx::query(concat!(select_tickets!(), "ORDER BY t.id"))
-        .fetch(conn)
-        .map(|row| row.and_then(|row| from_row(&row)))
+    after: TicketId,
+    limit: u32,
+) -> Result<Option<JsonLines>, sqlx::Error> {
+    let (last, count, text): (Option<i64>, i64, Option<String>) = sqlx::query_as(concat!(
+        "SELECT MAX(id), COUNT(*), string_agg(line, char(10) ORDER BY id) || char(10) \
+         FROM (SELECT t.id AS id, ",
+        ticket_json!(),
+        " AS line FROM tickets t ",
+        ticket_joins!(),
+        "WHERE t.id > ? ORDER BY t.id LIMIT ?)"
+    ))
+    .bind(after)
+    .bind(i64::from(limit))
+    .fetch_one(conn)
+    .await?;
+    Ok(match (last, text) {
+        (Some(last), Some(text)) => Some(JsonLines {
+            last,
+            count: u64::try_from(count).unwrap_or_default(),
+            text,
+        }),
+        _ => None,
+    })
 }
 
 /// Every stored field of a ticket but its id and version.
@@ -341,4 +395,106 @@ pub(crate) async fn of_contact<'e>(
     .fetch_all(ex)
     .await?;
     rows.iter().map(from_row).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use serde_json::Value;
+
+    use super::*;
+
+    /// The keys of every object in `v`, with their paths.
+    fn keys(v: &Value, path: &str, out: &mut BTreeSet<String>) {
+        if let Value::Object(map) = v {
+            for (k, inner) in map {
+                let path = format!("{path}.{k}");
+                keys(inner, &path, out);
+                out.insert(path);
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn tickets_as_json_lines_are_their_wire_form() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = crate::db::Db::open(&dir.path().join("t.db")).await.unwrap();
+        let pool = db.pool();
+        sqlx::query(
+            "INSERT INTO operators (name, name_folded, email, email_folded, created_at) \
+             VALUES ('Ana \"la\" jefa', 'ana', 'a@x', 'a@x', '2026-01-01T00:00:00.000Z')",
+        )
+        .execute(pool)
+        .await
+        .unwrap();
+        sqlx::query(
+            "INSERT INTO contacts (name, name_folded, phone, email, search, created_at) VALUES \
+             ('Lucía', 'lucía', '+34 600', NULL, '', '2026-01-01T00:00:00.000Z'), \
+             ('Zoe\u{1b}[2J', 'zoe', NULL, 'z@x', '', '2026-01-01T00:00:00.000Z')",
+        )
+        .execute(pool)
+        .await
+        .unwrap();
+        sqlx::query("INSERT INTO categories (name, folded) VALUES ('Soporte', 'soporte')")
+            .execute(pool)
+            .await
+            .unwrap();
+        // Every priority; with and without category, operator, tags, times.
+        for i in 0..8_i64 {
+            sqlx::query(
+                "INSERT INTO tickets (reference, reference_folded, title, title_folded, \
+                     description, status, priority, category_id, tags, important, contact_id, \
+                     operator_id, channel, sla_due_at, created_at, updated_at, closed_at, version) \
+                 VALUES (?, ?, ?, '', ?, ?, ?, ?, ?, ?, ?, ?, 'web', ?, \
+                     '2026-01-01T00:00:00.000Z', '2026-01-02T03:04:05.678Z', ?, ?)",
+            )
+            .bind(format!("HD-{i}"))
+            .bind(format!("hd-{i}"))
+            .bind(format!("Título \"{i}\"\t\u{7}"))
+            .bind("línea uno\nlínea dos\\")
+            .bind(if i % 2 == 0 { "open" } else { "closed" })
+            .bind(i % 4)
+            .bind((i % 2 == 0).then_some(1))
+            .bind(if i % 3 == 0 {
+                "[]"
+            } else {
+                r#"["vip","a \"b\""]"#
+            })
+            .bind(i % 2 == 1)
+            .bind(1 + i % 2)
+            .bind((i % 4 < 2).then_some(1))
+            .bind((i % 2 == 0).then_some("2026-02-01T00:00:00.500Z"))
+            .bind((i % 2 == 1).then_some("2026-01-03T00:00:00.000Z"))
+            .bind(i + 1)
+            .execute(pool)
+            .await
+            .unwrap();
+        }
+        let mut conn = pool.acquire().await.unwrap();
+        let mut lines = Vec::new();
+        let mut after = 0;
+        while let Some(batch) = json_lines_after(&mut conn, after, 3).await.unwrap() {
+            assert!(batch.count <= 3 && batch.text.ends_with('\n'));
+            assert_eq!(batch.text.lines().count() as u64, batch.count);
+            after = batch.last;
+            lines.extend(batch.text.lines().map(str::to_owned));
+        }
+        assert_eq!(lines.len(), 8);
+        for (line, id) in lines.iter().zip(1..) {
+            let ticket = get(pool, id).await.unwrap().unwrap();
+            let read: Ticket = serde_json::from_str(line).unwrap();
+            assert_eq!(read, ticket, "{line}");
+            let (mut ours, mut serdes) = (BTreeSet::new(), BTreeSet::new());
+            keys(&serde_json::from_str(line).unwrap(), "", &mut ours);
+            keys(&serde_json::to_value(&ticket).unwrap(), "", &mut serdes);
+            assert_eq!(ours, serdes, "the same fields as Ticket");
+        }
+        assert!(
+            json_lines_after(&mut conn, after, 3)
+                .await
+                .unwrap()
+                .is_none()
+        );
+    }
 }
