@@ -96,8 +96,8 @@ const SCENARIOS: &[Scenario] = &[
     },
     Scenario {
         name: "view",
-        what: "view switch",
-        round: None,
+        what: "2 (Unassigned), 4 (All open), x",
+        round: Some(&[("2", "2"), ("4", "4"), ("x", "x")]),
     },
 ];
 

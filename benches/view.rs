@@ -1,0 +1,177 @@
+//! The list's view at scale: sorting every ticket, filtering in a kept
+//! order, and catching a view up with one change or a load's batch, over
+//! 100k and 1M compact rows.
+//!
+//! Run: `cargo bench --bench view` (add a filter, e.g. `-- catch_up`).
+
+use std::sync::{Arc, LazyLock, RwLock};
+
+use chrono::DateTime;
+use deskterm::store::worker::{Engine, Everything, Predicate, Request, Shared, evaluate, read};
+use deskterm::store::{Order, Row, Store, View};
+use deskterm_api::{ContactRef, OperatorRef, Priority, Sort, SortField, Ticket};
+use divan::Bencher;
+
+fn main() {
+    divan::main();
+}
+
+const SIZES: [usize; 2] = [100_000, 1_000_000];
+const STATUSES: [&str; 5] = ["new", "open", "pending", "resolved", "closed"];
+const WORDS: [&str; 12] = [
+    "pedido", "lote", "factura", "envío", "ordine", "fattura", "consegna", "refund", "invoice",
+    "delivery", "pantalla", "rotto",
+];
+
+/// A ticket from a number: fields spread like a helpdesk's, deterministic.
+fn ticket(id: i64) -> Ticket {
+    let h = (id as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    let pick = |shift: u32, n: u64| ((h >> shift) % n) as usize;
+    let at = |s: i64| DateTime::from_timestamp(1_700_000_000 + s, 0).unwrap_or_default();
+    Ticket {
+        id,
+        reference: format!("HD-{id:07}"),
+        title: format!("{} {} {}", WORDS[pick(3, 12)], WORDS[pick(9, 12)], id % 997),
+        description: String::new(),
+        status: STATUSES[pick(15, 5)].into(),
+        priority: Priority::ALL[pick(19, 4)],
+        category: Some(format!("cat {}", pick(23, 12))),
+        tags: vec![],
+        important: pick(27, 20) == 0,
+        contact: ContactRef {
+            id: id / 4,
+            name: format!("Contact {}", id / 4),
+            phone: None,
+            email: None,
+        },
+        operator: (pick(31, 6) != 0).then(|| OperatorRef {
+            id: pick(35, 25) as i64,
+            name: format!("Operator {}", pick(35, 25)),
+        }),
+        channel: "email".into(),
+        sla_due_at: None,
+        created_at: at(id * 30),
+        updated_at: at(id * 30 + (h % 86_400) as i64),
+        closed_at: None,
+        version: 1,
+    }
+}
+
+fn store(n: usize) -> Shared {
+    let mut store = Store::new();
+    for id in 0..n as i64 {
+        store.put(&ticket(id));
+    }
+    Arc::new(RwLock::new(store))
+}
+
+static STORES: LazyLock<[Shared; 2]> = LazyLock::new(|| [store(SIZES[0]), store(SIZES[1])]);
+
+fn shared(n: usize) -> &'static Shared {
+    &STORES[usize::from(n != SIZES[0])]
+}
+
+fn order(store: &Shared, field: SortField) -> Order {
+    let mut guard = store.write().unwrap_or_else(|e| e.into_inner());
+    Order::new(
+        Sort {
+            field,
+            descending: true,
+        },
+        &mut guard,
+        None,
+    )
+}
+
+/// Tickets in one status.
+struct InStatus(u32);
+
+impl Predicate for InStatus {
+    fn matcher(&self) -> Box<dyn FnMut(&Row) -> bool + '_> {
+        Box::new(|r| r.status == self.0)
+    }
+}
+
+#[divan::bench(args = SIZES, sample_count = 5, sample_size = 1)]
+fn sort_all_by_updated(bencher: Bencher, n: usize) {
+    let store = shared(n);
+    let order = order(store, SortField::Updated);
+    bencher.bench(|| order.sort_all(&read(store)).len());
+}
+
+#[divan::bench(args = SIZES, sample_count = 5, sample_size = 1)]
+fn sort_all_by_title(bencher: Bencher, n: usize) {
+    let store = shared(n);
+    let order = order(store, SortField::Title);
+    bencher.bench(|| order.sort_all(&read(store)).len());
+}
+
+/// A status filter in an order the worker already keeps (switching filters).
+#[divan::bench(args = SIZES, sample_count = 10, sample_size = 1)]
+fn filter_in_a_kept_order(bencher: Bencher, n: usize) {
+    let store = shared(n);
+    let order = order(store, SortField::Updated);
+    let open = store
+        .write()
+        .unwrap_or_else(|e| e.into_inner())
+        .intern("open");
+    let mut engine = Engine::default();
+    let warm = Request {
+        id: 1,
+        predicate: Arc::new(Everything),
+        order: order.clone(),
+        narrows: false,
+    };
+    evaluate(store, &mut engine, &warm);
+    let request = Request {
+        id: 2,
+        predicate: Arc::new(InStatus(open)),
+        order,
+        narrows: false,
+    };
+    bencher.bench_local(|| evaluate(store, &mut engine, &request).slots.len());
+}
+
+/// One remote change: the ticket moves within a view of every ticket.
+#[divan::bench(args = SIZES, sample_count = 20, sample_size = 1)]
+fn catch_up_one_change(bencher: Bencher, n: usize) {
+    let store = store(n);
+    let order = order(&store, SortField::Updated);
+    let mut view = View {
+        slots: order.sort_all(&read(&store)),
+        generation: read(&store).generation(),
+    };
+    let mut version = 1;
+    bencher.bench_local(|| {
+        version += 1;
+        let mut t = ticket(n as i64 / 2);
+        t.version = version;
+        t.updated_at = DateTime::from_timestamp(1_900_000_000 + version, 0).unwrap_or_default();
+        store.write().unwrap_or_else(|e| e.into_inner()).put(&t);
+        view.catch_up(&read(&store), &order, |_| true)
+    });
+}
+
+/// A batch of 2,000 tickets of a load joining a view of every ticket.
+#[divan::bench(args = SIZES, sample_count = 5, sample_size = 1)]
+fn catch_up_a_load_batch(bencher: Bencher, n: usize) {
+    bencher
+        .with_inputs(|| {
+            let store = store(n);
+            let order = order(&store, SortField::Updated);
+            let view = View {
+                slots: order.sort_all(&read(&store)),
+                generation: read(&store).generation(),
+            };
+            {
+                let mut guard = store.write().unwrap_or_else(|e| e.into_inner());
+                for id in 0..2_000 {
+                    guard.put(&ticket(n as i64 + id));
+                }
+            }
+            (store, order, view)
+        })
+        .bench_local_values(|(store, order, mut view)| {
+            view.catch_up(&read(&store), &order, |_| true)
+        });
+}
