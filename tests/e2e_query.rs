@@ -78,10 +78,24 @@ async fn a_typed_query_lists_what_the_api_lists_and_a_view_survives_a_restart() 
     s.wait_exit(Duration::from_secs(15));
 
     // It is there again at the next start.
-    let s = Session::start(dir.path(), &[]);
+    let mut s = Session::start(dir.path(), &[]);
     s.wait_for("the view again", Duration::from_secs(60), |t| {
         header(t).contains("view: Unassigned")
             && t.contains("connected")
             && listed(t) == Some((unassigned, total))
     });
+
+    // A key that changes nothing writes nothing: `G` at the bottom.
+    s.keys("G");
+    std::thread::sleep(Duration::from_millis(500));
+    let before = s.bytes_seen();
+    s.keys("G");
+    std::thread::sleep(Duration::from_millis(500));
+    let out = s.output();
+    assert_eq!(
+        s.bytes_seen(),
+        before,
+        "a no-op key wrote to the terminal: {:?}",
+        String::from_utf8_lossy(out.get(before..).unwrap_or_default())
+    );
 }

@@ -28,7 +28,6 @@ mod writes;
 use std::time::Duration;
 
 use crossterm::event::Event;
-use crossterm::terminal::{BeginSynchronizedUpdate, EndSynchronizedUpdate};
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::time::Instant;
 
@@ -196,12 +195,11 @@ async fn stop_engine(sync: &mut SyncHandle) {
     }
 }
 
-/// Draws one frame wrapped in synchronized output, so the terminal shows it
-/// whole instead of tearing.
+/// Draws one frame; it reaches the terminal in one synchronized update,
+/// and only when it changes something.
 fn draw(guard: &mut TerminalGuard, app: &App) -> anyhow::Result<()> {
-    crossterm::queue!(guard.terminal.backend_mut(), BeginSynchronizedUpdate)?;
     guard.terminal.draw(|frame| render::draw(app, frame))?;
-    crossterm::execute!(guard.terminal.backend_mut(), EndSynchronizedUpdate)?;
+    guard.terminal.backend_mut().writer_mut().commit()?;
     Ok(())
 }
 

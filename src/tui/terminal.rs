@@ -19,7 +19,78 @@ static ACTIVE: AtomicBool = AtomicBool::new(false);
 /// The terminal, restored when dropped.
 pub struct TerminalGuard {
     /// The ratatui terminal.
-    pub terminal: Terminal<CrosstermBackend<io::Stdout>>,
+    pub terminal: Terminal<CrosstermBackend<Frames>>,
+}
+
+/// Hides the cursor (what every frame of ours ends with).
+const HIDE_CURSOR: &[u8] = b"\x1b[?25l";
+/// What the renderer writes after the cells of every frame: colours,
+/// underline colour and attributes back to the defaults.
+const STYLE_RESET: &[u8] = b"\x1b[39m\x1b[49m\x1b[59m\x1b[0m";
+/// Shows the cursor.
+const SHOW_CURSOR: &[u8] = b"\x1b[?25h";
+/// Synchronized output (DEC 2026): the terminal shows a frame whole.
+const BEGIN_FRAME: &[u8] = b"\x1b[?2026h";
+const END_FRAME: &[u8] = b"\x1b[?2026l";
+
+/// Standard output, a frame at a time: what the renderer writes is held
+/// until [`Frames::commit`], then sent in one synchronized update, or not
+/// at all when the frame changed nothing (a no-op key writes no byte).
+pub struct Frames {
+    out: io::Stdout,
+    pending: Vec<u8>,
+    cursor_hidden: bool,
+}
+
+impl Frames {
+    fn new(out: io::Stdout) -> Frames {
+        Frames {
+            out,
+            pending: Vec::new(),
+            cursor_hidden: true,
+        }
+    }
+
+    /// Sends the frame written since the last commit, if it changes anything.
+    pub fn commit(&mut self) -> io::Result<()> {
+        let frame = std::mem::take(&mut self.pending);
+        let hides = rfind(&frame, HIDE_CURSOR);
+        let shows = rfind(&frame, SHOW_CURSOR);
+        let ends_hidden = match (hides, shows) {
+            (Some(h), Some(s)) => h > s,
+            (Some(_), None) => true,
+            (None, Some(_)) => false,
+            (None, None) => self.cursor_hidden,
+        };
+        // A frame without a changed cell is the renderer's closing style
+        // reset and hiding a cursor that is hidden already: it changes nothing.
+        let rest = frame.strip_prefix(STYLE_RESET).unwrap_or(&frame);
+        let idle = rest.is_empty() || (rest == HIDE_CURSOR && self.cursor_hidden);
+        self.cursor_hidden = ends_hidden;
+        if idle {
+            return Ok(());
+        }
+        self.out.write_all(BEGIN_FRAME)?;
+        self.out.write_all(&frame)?;
+        self.out.write_all(END_FRAME)?;
+        self.out.flush()
+    }
+}
+
+fn rfind(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).rposition(|w| w == needle)
+}
+
+impl Write for Frames {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.pending.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    /// Held until the frame is committed.
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
 }
 
 impl TerminalGuard {
@@ -39,7 +110,7 @@ impl TerminalGuard {
             restore();
             anyhow::bail!("cannot set up the terminal: {e}");
         }
-        let terminal = Terminal::new(CrosstermBackend::new(stdout)).map_err(|e| {
+        let terminal = Terminal::new(CrosstermBackend::new(Frames::new(stdout))).map_err(|e| {
             restore();
             anyhow::anyhow!("cannot set up the terminal: {e}")
         })?;
