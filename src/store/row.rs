@@ -71,7 +71,10 @@ impl Interner {
 
 /// Case folding used by every search and text sort.
 pub fn fold(text: &str) -> String {
-    if text.bytes().all(|b| b.is_ascii() && !b.is_ascii_uppercase()) {
+    if text
+        .bytes()
+        .all(|b| b.is_ascii() && !b.is_ascii_uppercase())
+    {
         text.to_owned()
     } else {
         text.to_lowercase()
