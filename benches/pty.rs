@@ -207,6 +207,8 @@ struct KeyResult {
     all: Stats,
     /// Keys that got no output within the key timeout.
     no_output: usize,
+    /// Search keys whose final count never showed (measured to silence instead).
+    unconfirmed: usize,
     /// Bytes written per key, mean.
     mean_bytes: f64,
     skipped: Option<String>,
@@ -236,6 +238,8 @@ struct Report {
     search_chars: Vec<(String, Stats)>,
     fzf_chars: Vec<(String, Stats)>,
     fzf_note: Option<String>,
+    /// Tickets each prefix of the query matches: deskterm's rule, fzf's rule.
+    query_matches: Vec<(String, u64, u64)>,
     remote: Option<RemoteResult>,
     notes: Vec<String>,
 }
@@ -530,6 +534,53 @@ impl Pty {
         }
     }
 
+    /// Like [`Pty::measure`], for a key whose answer is recognised on the
+    /// screen: the response ends after `quiet` of silence once `done` holds
+    /// (programs that search in the background draw in several steps). The
+    /// bool says whether `done` held before `done_timeout`.
+    fn measure_until(
+        &mut self,
+        key: &str,
+        quiet: Duration,
+        done_timeout: Duration,
+        done: impl Fn(&str) -> bool,
+    ) -> anyhow::Result<Option<(Duration, u64, bool)>> {
+        self.settle(quiet, Duration::from_secs(30));
+        let before = self.bytes();
+        let t0 = Instant::now();
+        self.send(key)?;
+        let mut s = self.lock();
+        let mut confirmed = false;
+        loop {
+            if s.bytes > before && done(&s.parser.screen().contents()) {
+                confirmed = true;
+                break;
+            }
+            let waited = t0.elapsed();
+            if waited >= done_timeout || s.closed {
+                break;
+            }
+            s = self.wait(s, (done_timeout - waited).min(Duration::from_millis(200)));
+        }
+        if s.bytes == before {
+            return Ok(None);
+        }
+        let cap = Instant::now() + Duration::from_secs(600);
+        loop {
+            let now = Instant::now();
+            let last = s.last_byte.unwrap_or(now);
+            let since = now.saturating_duration_since(last);
+            if since >= quiet || now >= cap || s.closed {
+                return Ok(Some((
+                    last.saturating_duration_since(t0),
+                    s.bytes - before,
+                    confirmed,
+                )));
+            }
+            s = self.wait(s, quiet - since);
+        }
+    }
+
     /// Bytes written in the `window` after `key`.
     fn bytes_after(&mut self, key: &str, quiet: Duration, window: Duration) -> anyhow::Result<u64> {
         self.settle(quiet, Duration::from_secs(30));
@@ -635,7 +686,70 @@ fn header_counts(screen: &str) -> Option<(u64, u64)> {
     Some((view.parse().ok()?, total.parse().ok()?))
 }
 
+/// fzf's info line, `  900125/1000000`, once its search is over (while it
+/// runs a percentage follows the counts).
+fn fzf_count(screen: &str, total: u64) -> Option<u64> {
+    let total = format!("/{total}");
+    let line = screen.lines().find(|l| l.contains(&total))?;
+    if line.contains("%)") {
+        return None;
+    }
+    let before = line.split(&total).next()?;
+    before.trim().rsplit(' ').next()?.parse().ok()
+}
+
+/// Latin letters without their accents, as fzf compares them.
+fn unaccent(c: char) -> char {
+    match c {
+        'à' | 'á' | 'â' | 'ã' | 'ä' | 'å' => 'a',
+        'è' | 'é' | 'ê' | 'ë' => 'e',
+        'ì' | 'í' | 'î' | 'ï' => 'i',
+        'ò' | 'ó' | 'ô' | 'õ' | 'ö' => 'o',
+        'ù' | 'ú' | 'û' | 'ü' => 'u',
+        'ñ' => 'n',
+        'ç' => 'c',
+        c => c,
+    }
+}
+
+/// For each prefix of [`QUERY`], how many lines match it: as deskterm
+/// searches (every word in the reference, title or contact, any case) and as
+/// `fzf --exact` does (every term, any case, accents ignored).
+fn expected_counts(lines: &[String]) -> (Vec<u64>, Vec<u64>) {
+    let prefixes: Vec<Vec<String>> = (1..=QUERY.chars().count())
+        .map(|n| {
+            let typed: String = QUERY.chars().take(n).collect();
+            typed.split_whitespace().map(str::to_owned).collect()
+        })
+        .collect();
+    let (mut desk, mut fzf) = (vec![0u64; prefixes.len()], vec![0u64; prefixes.len()]);
+    for line in lines {
+        let lower = line.to_lowercase();
+        let plain: String = lower.chars().map(unaccent).collect();
+        for (i, words) in prefixes.iter().enumerate() {
+            if words.iter().all(|w| lower.contains(w.as_str())) {
+                desk[i] += 1;
+            }
+            if words.iter().all(|w| plain.contains(w.as_str())) {
+                fzf[i] += 1;
+            }
+        }
+    }
+    (desk, fzf)
+}
+
 // ---------------------------------------------------------------- the run
+
+/// The tickets as lines for fzf, and the counts each prefix of the query finds.
+struct Lines {
+    path: PathBuf,
+    count: u64,
+    deskterm: Vec<u64>,
+    fzf: Vec<u64>,
+}
+
+/// The longest a searching key waits for its final count on the screen.
+const COUNT_TIMEOUT: Duration = Duration::from_secs(20);
 
 struct Setup {
     bin: PathBuf,
@@ -822,6 +936,25 @@ fn run(args: &Args, report: &mut Report) -> anyhow::Result<()> {
     let home = setup.work.path().join("home");
     std::fs::create_dir_all(&home)?;
     let n = args.tickets;
+    let lines = if args.wants("search") || args.wants("fzf") {
+        eprintln!("reading the tickets as lines…");
+        let path = setup.work.path().join("lines.txt");
+        let all = rt.block_on(write_lines(&setup.db, &path))?;
+        let (deskterm, fzf) = expected_counts(&all);
+        report.query_matches = (1..=QUERY.chars().count())
+            .map(|k| QUERY.chars().take(k).collect::<String>())
+            .zip(deskterm.iter().zip(&fzf))
+            .map(|(q, (d, f))| (q, *d, *f))
+            .collect();
+        Some(Lines {
+            path,
+            count: all.len() as u64,
+            deskterm,
+            fzf,
+        })
+    } else {
+        None
+    };
 
     // Cold start: an empty data directory.
     let mut synced = false;
@@ -883,7 +1016,7 @@ fn run(args: &Args, report: &mut Report) -> anyhow::Result<()> {
             if let Some(pid) = warm.pid() {
                 report.rss_after_warm_kb = status_kb(pid, "VmRSS");
             }
-            interactive(args, report, &mut warm, &setup, &rt)?;
+            interactive(args, report, &mut warm, &setup, &rt, lines.as_ref())?;
             if let Some(pid) = warm.pid() {
                 report.rss_peak_kb = status_kb(pid, "VmHWM");
             }
@@ -891,8 +1024,8 @@ fn run(args: &Args, report: &mut Report) -> anyhow::Result<()> {
         }
     }
 
-    if args.wants("fzf") {
-        fzf(args, report, &setup, &rt)?;
+    if let Some(lines) = lines.as_ref().filter(|_| args.wants("fzf")) {
+        fzf(args, report, &setup, lines)?;
     }
     Ok(())
 }
@@ -1009,8 +1142,10 @@ fn interactive(
     pty: &mut Pty,
     setup: &Setup,
     rt: &tokio::runtime::Runtime,
+    lines: Option<&Lines>,
 ) -> anyhow::Result<()> {
     let quiet = args.quiet();
+    let n = args.tickets;
     if args.wants("idle") {
         eprintln!("idle {} s…", args.idle_secs);
         let pid = pty.pid().context("client pid")?;
@@ -1043,8 +1178,25 @@ fn interactive(
         eprintln!("{}: {} rounds…", scenario.name, args.reps);
         let (mut all, mut bytes) = (Vec::new(), 0u64);
         for rep in 0..=args.reps {
-            for (name, key) in round {
-                let got = pty.measure(key, quiet, args.key_timeout())?;
+            for (step, (name, key)) in round.iter().enumerate() {
+                // The typed characters of the search end when the list shows their count.
+                let expected = match (scenario.name, lines) {
+                    ("search", Some(l)) if step >= 1 => l.deskterm.get(step - 1).copied(),
+                    _ => None,
+                };
+                let got = match expected {
+                    Some(want) => pty
+                        .measure_until(key, quiet, COUNT_TIMEOUT, |screen| {
+                            header_counts(screen) == Some((want, n))
+                        })?
+                        .map(|(d, b, confirmed)| {
+                            if !confirmed && rep > 0 {
+                                result.unconfirmed += 1;
+                            }
+                            (d, b)
+                        }),
+                    None => pty.measure(key, quiet, args.key_timeout())?,
+                };
                 if rep == 0 {
                     continue; // warm-up
                 }
@@ -1222,12 +1374,7 @@ fn remote(
 
 /// fzf --exact on the same tickets (reference, title, contact), typing the
 /// same query one character at a time.
-fn fzf(
-    args: &Args,
-    report: &mut Report,
-    setup: &Setup,
-    rt: &tokio::runtime::Runtime,
-) -> anyhow::Result<()> {
+fn fzf(args: &Args, report: &mut Report, setup: &Setup, lines: &Lines) -> anyhow::Result<()> {
     let Ok(found) = Command::new("sh").args(["-c", "command -v fzf"]).output() else {
         report.fzf_note = Some("cannot look for fzf".into());
         return Ok(());
@@ -1238,14 +1385,12 @@ fn fzf(
         report.fzf_note = Some(note.into());
         return Ok(());
     }
-    eprintln!("fzf: writing the lines…");
-    let lines = setup.work.path().join("lines.txt");
-    let count = rt.block_on(write_lines(&setup.db, &lines))?;
+    let count = lines.count;
     let mut cmd = CommandBuilder::new("sh");
     cmd.arg("-c");
     cmd.arg(format!(
         "exec fzf --exact < '{}'",
-        lines.display().to_string().replace('\'', "'\\''")
+        lines.path.display().to_string().replace('\'', "'\\''")
     ));
     let home = setup.work.path().join("fzf-home");
     std::fs::create_dir_all(&home)?;
@@ -1277,13 +1422,20 @@ fn fzf(
         })
         .collect();
     eprintln!("fzf: {} rounds…", args.reps);
+    let mut fzf_unconfirmed = 0;
     for rep in 0..=args.reps {
         for (i, c) in QUERY.chars().enumerate() {
-            let got = pty.measure(&c.to_string(), quiet, args.key_timeout())?;
+            let want = lines.fzf.get(i).copied();
+            let got = pty.measure_until(&c.to_string(), quiet, COUNT_TIMEOUT, |screen| {
+                want.is_some() && fzf_count(screen, count) == want
+            })?;
             if rep > 0
-                && let Some((d, _)) = got
+                && let Some((d, _, confirmed)) = got
             {
                 per_char[i].1.push(ms(d));
+                if !confirmed {
+                    fzf_unconfirmed += 1;
+                }
             }
         }
         // ctrl-u clears the query.
@@ -1293,13 +1445,18 @@ fn fzf(
         .into_iter()
         .map(|(name, samples)| (name, stats(&samples)))
         .collect();
+    if fzf_unconfirmed > 0 {
+        report.fzf_note = Some(format!(
+            "{fzf_unconfirmed} characters never showed their final count (measured to silence)"
+        ));
+    }
     // ctrl-c leaves fzf.
     let _ = pty.send("\x03");
     Ok(())
 }
 
-/// Writes `reference title contact` per ticket; how many lines.
-async fn write_lines(db: &Path, out: &Path) -> anyhow::Result<u64> {
+/// Writes `reference title contact` per ticket; returns the lines.
+async fn write_lines(db: &Path, out: &Path) -> anyhow::Result<Vec<String>> {
     use sqlx::Row;
     let options = sqlx::sqlite::SqliteConnectOptions::new()
         .filename(db)
@@ -1316,14 +1473,17 @@ async fn write_lines(db: &Path, out: &Path) -> anyhow::Result<u64> {
     .fetch_all(&pool)
     .await?;
     let mut file = std::io::BufWriter::new(std::fs::File::create(out)?);
+    let mut lines = Vec::with_capacity(rows.len());
     for row in &rows {
         let (r, t, c): (String, String, String) =
             (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?);
-        writeln!(file, "{r} {t} {c}")?;
+        let line = format!("{r} {t} {c}");
+        writeln!(file, "{line}")?;
+        lines.push(line);
     }
     file.flush()?;
     pool.close().await;
-    Ok(rows.len() as u64)
+    Ok(lines)
 }
 
 // ---------------------------------------------------------------- output
@@ -1411,8 +1571,11 @@ fn print_report(r: &Report) {
                 fmt_ms(k.all.max),
                 k.mean_bytes,
                 k.what,
-                if k.no_output > 0 {
-                    format!(" ({} without output)", k.no_output)
+                if k.no_output + k.unconfirmed > 0 {
+                    format!(
+                        " ({} without output, {} without their count)",
+                        k.no_output, k.unconfirmed
+                    )
                 } else {
                     String::new()
                 }
@@ -1456,6 +1619,14 @@ fn print_report(r: &Report) {
                 ratio
             );
         }
+    }
+    if !r.query_matches.is_empty() {
+        let matches: Vec<String> = r
+            .query_matches
+            .iter()
+            .map(|(q, d, f)| format!("`{q}` {d} ({f} for fzf)"))
+            .collect();
+        println!("tickets found: {}", matches.join(", "));
     }
     if let Some(n) = &r.fzf_note {
         println!("fzf: {n}");
