@@ -24,15 +24,14 @@
 //!   carries it to the later pages.
 
 use deskterm_api::{
-    MacroStatus, PAGE_LIMIT_MAX, Priority, Sort, SortField, StatusDef, Ticket, TicketQuery,
+    MacroStatus, PAGE_LIMIT_MAX, Priority, Sort, SortField, StatusDef, TicketQuery,
 };
 use serde::{Deserialize, Serialize};
-use sqlx::{QueryBuilder, Sqlite, SqlitePool};
+use sqlx::{QueryBuilder, Row, Sqlite, SqlitePool};
 
 use crate::problem::{ApiError, ApiResult, FieldErrors};
-use crate::store::tickets::{self, TICKET_COLUMNS, TICKET_JOINS};
+use crate::store::tickets::{TICKET_JOINS, TICKET_JSON};
 use crate::text::fold;
-use crate::time;
 
 /// Page size when none is asked for.
 pub(crate) const DEFAULT_LIMIT: u32 = 100;
@@ -101,10 +100,10 @@ enum Plan {
 /// One page of a listing.
 #[derive(Debug)]
 pub(crate) struct Page {
-    /// Its tickets, in order.
-    pub(crate) items: Vec<Ticket>,
-    /// Whether another page follows.
-    pub(crate) more: bool,
+    /// Its tickets, in order, each the JSON text of a [`Ticket`].
+    pub(crate) items: Vec<String>,
+    /// The sort key and id of its last ticket, when another page follows.
+    next: Option<(Key, i64)>,
 }
 
 fn list(value: Option<&str>) -> Vec<&str> {
@@ -275,13 +274,23 @@ impl Listing {
                 .push_bind(short(&rows));
             rows.extend(qb.build().fetch_all(pool).await?);
         }
-        let mut items = rows
-            .iter()
-            .map(tickets::from_row)
-            .collect::<Result<Vec<_>, _>>()?;
-        let more = items.len() > self.limit as usize;
-        items.truncate(self.limit as usize);
-        Ok(Page { items, more })
+        let int_key = matches!(self.sort.field, SortField::Status | SortField::Priority);
+        let mut items = Vec::with_capacity(rows.len());
+        let mut last = None;
+        for row in rows.iter().take(self.limit as usize) {
+            let key = if int_key {
+                row.try_get::<Option<i64>, _>("sort_key")?.map(Key::Int)
+            } else {
+                row.try_get::<Option<String>, _>("sort_key")?.map(Key::Text)
+            };
+            last = Some((key.unwrap_or(Key::Null), row.try_get("id")?));
+            items.push(row.try_get("line")?);
+        }
+        let more = rows.len() > self.limit as usize;
+        Ok(Page {
+            items,
+            next: last.filter(|_| more),
+        })
     }
 
     /// How to read a page of a listing matching `total` tickets. Walking the
@@ -314,8 +323,10 @@ impl Listing {
             Plan::Walk => format!("tickets t INDEXED BY {}", sort_index(self.sort.field)),
             Plan::Filter => "tickets t".to_owned(),
         };
+        let column = sort_column(self.sort.field);
         let mut qb = QueryBuilder::new(format!(
-            "{TICKET_COLUMNS}FROM {from} {TICKET_JOINS}WHERE 1 = 1"
+            "SELECT t.id AS id, {column} AS sort_key, {TICKET_JSON} AS line \
+             FROM {from} {TICKET_JOINS}WHERE 1 = 1"
         ));
         self.filter.push(&mut qb);
         if keyed && self.sort.field == SortField::Operator && !self.filter.operators.is_empty() {
@@ -331,12 +342,18 @@ impl Listing {
         qb
     }
 
-    /// The cursor of the page after one ending with `last`, carrying the listing's `total`.
-    pub(crate) fn cursor_after(&self, last: &Ticket, statuses: &[StatusDef], total: u64) -> String {
+    /// The cursor of the page after `page`, carrying the listing's `total`;
+    /// `None` after the last page.
+    pub(crate) fn next_cursor(&self, page: &Page, total: u64) -> Option<String> {
+        let (key, id) = page.next.clone()?;
+        Some(self.cursor_at(key, id, total))
+    }
+
+    fn cursor_at(&self, k: Key, i: i64, total: u64) -> String {
         let position = Position {
             s: self.sort.to_string(),
-            k: key_of(self.sort.field, last, statuses),
-            i: last.id,
+            k,
+            i,
             n: Some(total),
         };
         // A small struct of strings and integers always serializes.
@@ -459,7 +476,7 @@ fn push_key(qb: &mut QueryBuilder<Sqlite>, key: &Key) {
     };
 }
 
-/// The column of `tickets t` a sort orders by; its values match [`key_of`].
+/// The column of `tickets t` a sort orders by.
 fn sort_column(field: SortField) -> &'static str {
     match field {
         SortField::Reference => "t.reference_folded",
@@ -489,31 +506,6 @@ fn sort_index(field: SortField) -> &'static str {
     }
 }
 
-/// The sort key of a ticket, computed as [`sort_column`] stores it.
-fn key_of(field: SortField, t: &Ticket, statuses: &[StatusDef]) -> Key {
-    match field {
-        SortField::Reference => Key::Text(fold(&t.reference)),
-        SortField::Title => Key::Text(fold(&t.title)),
-        SortField::Status => statuses
-            .iter()
-            .position(|s| s.key == t.status)
-            .and_then(|p| i64::try_from(p).ok())
-            .map_or(Key::Null, Key::Int),
-        SortField::Priority => Key::Int(i64::from(t.priority.rank())),
-        SortField::Category => t
-            .category
-            .as_deref()
-            .map_or(Key::Null, |c| Key::Text(fold(c))),
-        SortField::Operator => t
-            .operator
-            .as_ref()
-            .map_or(Key::Null, |o| Key::Text(fold(&o.name))),
-        SortField::Contact => Key::Text(fold(&t.contact.name)),
-        SortField::Created => Key::Text(time::to_db(t.created_at)),
-        SortField::Updated => Key::Text(time::to_db(t.updated_at)),
-    }
-}
-
 fn decode_cursor(cursor: &str, sort: Sort) -> ApiResult<Position> {
     let bad = || ApiError::bad_request("the cursor is not one this server gave out");
     let bytes = hex::decode(cursor.trim()).map_err(|_| bad())?;
@@ -540,7 +532,7 @@ fn decode_cursor(cursor: &str, sort: Sort) -> ApiResult<Position> {
 mod tests {
     use super::*;
     use axum::http::StatusCode;
-    use deskterm_api::{ContactRef, MacroStatus};
+    use deskterm_api::{MacroStatus, Ticket};
 
     fn statuses() -> Vec<StatusDef> {
         ["new", "open", "closed"]
@@ -552,34 +544,6 @@ mod tests {
                 builtin: true,
             })
             .collect()
-    }
-
-    fn ticket() -> Ticket {
-        let at = chrono::DateTime::from_timestamp(1_700_000_000, 0).unwrap();
-        Ticket {
-            id: 7,
-            reference: "HD-000007".into(),
-            title: "Impresora".into(),
-            description: String::new(),
-            status: "open".into(),
-            priority: Priority::High,
-            category: None,
-            tags: vec![],
-            important: false,
-            contact: ContactRef {
-                id: 1,
-                name: "Ana".into(),
-                phone: None,
-                email: None,
-            },
-            operator: None,
-            channel: "web".into(),
-            sla_due_at: None,
-            created_at: at,
-            updated_at: at,
-            closed_at: None,
-            version: 1,
-        }
     }
 
     fn query(sort: &str) -> TicketQuery {
@@ -595,7 +559,12 @@ mod tests {
             for descending in [false, true] {
                 let sort = Sort { field, descending };
                 let listing = Listing::parse(&query(&sort.to_string()), &statuses()).unwrap();
-                let cursor = listing.cursor_after(&ticket(), &statuses(), 42);
+                let key = match field {
+                    SortField::Status | SortField::Priority => Key::Int(2),
+                    SortField::Category | SortField::Operator => Key::Null,
+                    _ => Key::Text("impresora".into()),
+                };
+                let cursor = listing.cursor_at(key, 7, 42);
                 assert!(cursor.chars().all(|c| c.is_ascii_hexdigit()));
                 let next = TicketQuery {
                     cursor: Some(cursor),
@@ -651,7 +620,7 @@ mod tests {
             StatusCode::BAD_REQUEST
         );
         let listing = Listing::parse(&query("title"), &s).unwrap();
-        let cursor = listing.cursor_after(&ticket(), &s, 1);
+        let cursor = listing.cursor_at(Key::Text("impresora".into()), 7, 1);
         let other_sort = TicketQuery {
             cursor: Some(cursor),
             ..query("-title")
@@ -735,12 +704,13 @@ mod tests {
             let listing = Listing::parse(&query, statuses).unwrap();
             let total = listing.total(pool).await.unwrap();
             let page = listing.page_by(pool, plan).await.unwrap();
-            ids.extend(page.items.iter().map(|t| t.id));
-            match page.items.last() {
-                Some(last) if page.more => {
-                    query.cursor = Some(listing.cursor_after(last, statuses, total));
-                }
-                _ => return ids,
+            for item in &page.items {
+                let ticket: Ticket = serde_json::from_str(item).unwrap();
+                ids.push(ticket.id);
+            }
+            match listing.next_cursor(&page, total) {
+                Some(cursor) => query.cursor = Some(cursor),
+                None => return ids,
             }
             assert!(ids.len() < 1000, "paging does not end");
         }

@@ -1,11 +1,9 @@
 //! `/tickets`: the list, create, read, patch and delete.
 
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use deskterm_api::{
-    BASE_PATH, ChangeKind, NewTicket, TicketId, TicketPage, TicketPatch, TicketQuery, etag,
-};
+use deskterm_api::{BASE_PATH, ChangeKind, NewTicket, TicketId, TicketPatch, TicketQuery, etag};
 
 use super::AppState;
 use crate::auth::Caller;
@@ -22,24 +20,38 @@ use crate::time;
 pub(super) async fn list(
     State(state): State<AppState>,
     Params(query): Params<TicketQuery>,
-) -> ApiResult<Answer> {
+) -> ApiResult<Response> {
     let pool = state.db.pool();
     let statuses = statuses::all(pool).await?;
     let listing = Listing::parse(&query, &statuses)?;
     let total = listing.total(pool).await?;
     let page = listing.page(pool, total).await?;
-    let next_cursor = match page.items.last() {
-        Some(last) if page.more => Some(listing.cursor_after(last, &statuses, total)),
-        _ => None,
-    };
-    Answer::json(
-        StatusCode::OK,
-        &TicketPage {
-            items: page.items,
-            next_cursor,
-            total,
-        },
-    )
+    let next_cursor = listing.next_cursor(&page, total);
+    let body = page_body(&page.items, next_cursor.as_deref(), total).map_err(ApiError::internal)?;
+    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
+}
+
+/// A [`deskterm_api::TicketPage`] in JSON, around tickets SQLite wrote as JSON.
+fn page_body(
+    items: &[String],
+    next_cursor: Option<&str>,
+    total: u64,
+) -> Result<String, serde_json::Error> {
+    let length: usize = items.iter().map(|i| i.len() + 1).sum();
+    let mut body = String::with_capacity(length + 200);
+    body.push_str("{\"items\":[");
+    for (n, item) in items.iter().enumerate() {
+        if n > 0 {
+            body.push(',');
+        }
+        body.push_str(item);
+    }
+    body.push_str("],\"next_cursor\":");
+    body.push_str(&serde_json::to_string(&next_cursor)?);
+    body.push_str(",\"total\":");
+    body.push_str(&total.to_string());
+    body.push('}');
+    Ok(body)
 }
 
 /// Creates a ticket; a retry with the same `Idempotency-Key` gets the first answer.
@@ -151,4 +163,42 @@ pub(super) async fn delete(
     tx.commit().await?;
     tracing::debug!("ticket {id} deleted");
     Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use deskterm_api::TicketPage;
+    use serde_json::{Value, json};
+
+    use super::*;
+
+    #[test]
+    fn a_page_body_is_a_ticket_page() {
+        let ticket = json!({
+            "id": 7, "reference": "HD-000007", "title": "Impresora", "description": "",
+            "status": "open", "priority": "high", "category": null, "tags": [],
+            "important": false, "contact": {"id": 1, "name": "Ana", "phone": null, "email": null},
+            "operator": null, "channel": "web", "sla_due_at": null,
+            "created_at": "2026-01-01T00:00:00.000Z", "updated_at": "2026-01-01T00:00:00.000Z",
+            "closed_at": null, "version": 1
+        })
+        .to_string();
+        let body = page_body(&[ticket.clone(), ticket], Some("ab\"c"), 9).unwrap();
+        let page: TicketPage = serde_json::from_str(&body).unwrap();
+        assert_eq!((page.items.len(), page.total), (2, 9));
+        assert_eq!(page.next_cursor.as_deref(), Some("ab\"c"));
+        // The fields of the wire type, no more.
+        let fields = |v: Value| v.as_object().unwrap().keys().cloned().collect::<Vec<_>>();
+        let typed = TicketPage {
+            items: vec![],
+            next_cursor: None,
+            total: 0,
+        };
+        assert_eq!(
+            fields(serde_json::from_str(&body).unwrap()),
+            fields(serde_json::to_value(typed).unwrap())
+        );
+        let empty: TicketPage = serde_json::from_str(&page_body(&[], None, 0).unwrap()).unwrap();
+        assert!(empty.items.is_empty() && empty.next_cursor.is_none());
+    }
 }

@@ -35,6 +35,28 @@ macro_rules! ticket_columns {
     };
 }
 
+/// A whole ticket (a row of `tickets t` and [`ticket_joins!`]) as the JSON
+/// text of its wire form, [`Ticket`] as serde writes it, built by SQLite.
+/// Times are the stored RFC 3339 text, which reads back as the same instant.
+/// The tests below hold it to [`from_row`] and to `Ticket`'s fields.
+macro_rules! ticket_json {
+    () => {
+        "json_object(\
+            'id', t.id, 'reference', t.reference, 'title', t.title, \
+            'description', t.description, 'status', t.status, \
+            'priority', CASE t.priority WHEN 0 THEN 'low' WHEN 1 THEN 'normal' \
+                WHEN 2 THEN 'high' WHEN 3 THEN 'urgent' END, \
+            'category', c.name, 'tags', json(t.tags), \
+            'important', json(CASE WHEN t.important THEN 'true' ELSE 'false' END), \
+            'contact', json_object('id', ct.id, 'name', ct.name, 'phone', ct.phone, \
+                'email', ct.email), \
+            'operator', json(CASE WHEN o.id IS NULL THEN NULL \
+                ELSE json_object('id', o.id, 'name', o.name) END), \
+            'channel', t.channel, 'sla_due_at', t.sla_due_at, 'created_at', t.created_at, \
+            'updated_at', t.updated_at, 'closed_at', t.closed_at, 'version', t.version)"
+    };
+}
+
 /// The query of whole tickets, as a literal to `concat!` a `WHERE`/`ORDER BY` onto.
 macro_rules! select_tickets {
     () => {
@@ -55,9 +77,8 @@ macro_rules! sort_keys {
     };
 }
 
-/// [`ticket_columns!`] for queries built at run time: put
-/// `FROM tickets t`, then [`TICKET_JOINS`], after it.
-pub(crate) const TICKET_COLUMNS: &str = ticket_columns!();
+/// [`ticket_json!`] for queries built at run time.
+pub(crate) const TICKET_JSON: &str = ticket_json!();
 /// [`ticket_joins!`] for queries built at run time.
 pub(crate) const TICKET_JOINS: &str = ticket_joins!();
 
@@ -75,7 +96,7 @@ fn tags_from_row(row: &SqliteRow) -> Result<Vec<String>, sqlx::Error> {
         .map_err(|e| sqlx::Error::Decode(format!("bad stored tags: {e}").into()))
 }
 
-/// A ticket from a row of [`TICKET_COLUMNS`].
+/// A ticket from a row of [`select_tickets!`].
 pub(crate) fn from_row(row: &SqliteRow) -> Result<Ticket, sqlx::Error> {
     let priority = priority_from_row(row)?;
     let tags = tags_from_row(row)?;
@@ -124,28 +145,6 @@ pub(crate) async fn get<'e>(
         .as_ref()
         .map(from_row)
         .transpose()
-}
-
-/// A whole ticket (a row of `tickets t` and [`ticket_joins!`]) as the JSON
-/// text of its wire form, [`Ticket`] as serde writes it, built by SQLite.
-/// Times are the stored RFC 3339 text, which reads back as the same instant.
-/// The tests below hold it to [`from_row`] and to `Ticket`'s fields.
-macro_rules! ticket_json {
-    () => {
-        "json_object(\
-            'id', t.id, 'reference', t.reference, 'title', t.title, \
-            'description', t.description, 'status', t.status, \
-            'priority', CASE t.priority WHEN 0 THEN 'low' WHEN 1 THEN 'normal' \
-                WHEN 2 THEN 'high' WHEN 3 THEN 'urgent' END, \
-            'category', c.name, 'tags', json(t.tags), \
-            'important', json(CASE WHEN t.important THEN 'true' ELSE 'false' END), \
-            'contact', json_object('id', ct.id, 'name', ct.name, 'phone', ct.phone, \
-                'email', ct.email), \
-            'operator', json(CASE WHEN o.id IS NULL THEN NULL \
-                ELSE json_object('id', o.id, 'name', o.name) END), \
-            'channel', t.channel, 'sla_due_at', t.sla_due_at, 'created_at', t.created_at, \
-            'updated_at', t.updated_at, 'closed_at', t.closed_at, 'version', t.version)"
-    };
 }
 
 /// Tickets as JSON lines, a batch of them.
