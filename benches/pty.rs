@@ -4,7 +4,7 @@
 //!
 //! ```text
 //! cargo bench --bench pty -- --tickets 100000
-//! cargo bench --bench pty -- --tickets 1000000 --db /work/wt/benchdata/1m.db
+//! cargo bench --bench pty -- --tickets 1000000 --db /var/tmp/deskterm-bench/1m.db
 //! cargo bench --bench pty -- --tickets 100000 --only search,fzf --json out.json
 //! ```
 //!
