@@ -15,7 +15,6 @@ use std::collections::BTreeSet;
 
 use deskterm_api::{Meta, OperatorId, Priority, Sort, SortField, Ticket, TicketId};
 
-use crate::store::worker::Predicate;
 use crate::store::{Order, Store};
 
 /// The operator filter value for "nobody assigned".
@@ -66,10 +65,7 @@ pub fn view<'a>(
     }
     let order = Order::new(sort, &mut store, meta);
     let compiled = CompiledFilter::new(filter, &mut store);
-    let mut m = compiled.matcher();
-    let mut slots: Vec<_> = store.iter().filter(|(_, r)| m(r)).map(|(s, _)| s).collect();
-    drop(m);
-    order.sort_slots(&store, &mut slots);
+    let slots = order.select(&store, &compiled);
     slots
         .into_iter()
         .filter_map(|s| store.row(s).map(|r| r.id))

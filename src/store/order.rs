@@ -102,6 +102,16 @@ impl Order {
         }
     }
 
+    /// The slots of the rows `keep` passes, in this order: a view worked
+    /// out from scratch, on the calling thread.
+    pub fn select(&self, store: &Store, keep: &dyn super::worker::Predicate) -> Vec<Slot> {
+        let mut m = keep.matcher();
+        let mut slots: Vec<Slot> = store.iter().filter(|(_, r)| m(r)).map(|(s, _)| s).collect();
+        drop(m);
+        self.sort_slots(store, &mut slots);
+        slots
+    }
+
     /// Every slot of the store in this order.
     pub fn sort_all(&self, store: &Store) -> Vec<Slot> {
         let mut slots: Vec<Slot> = store.iter().map(|(s, _)| s).collect();
@@ -112,7 +122,7 @@ impl Order {
     /// Sorts slots in this order. Times and ranks are compared through a
     /// precomputed integer key first, so most comparisons touch no text.
     pub fn sort_slots(&self, store: &Store, slots: &mut [Slot]) {
-        match self.integer_key(store) {
+        match self.integer_key() {
             Some(key) => {
                 let mut keyed: Vec<(i64, i64, Slot)> = slots
                     .iter()
@@ -133,7 +143,7 @@ impl Order {
 
     /// For columns whose order is an integer: the key.
     #[allow(clippy::type_complexity)]
-    fn integer_key<'a>(&'a self, _store: &Store) -> Option<Box<dyn Fn(&Row) -> i64 + 'a>> {
+    fn integer_key(&self) -> Option<Box<dyn Fn(&Row) -> i64 + '_>> {
         match self.sort.field {
             SortField::Created => Some(Box::new(|r: &Row| r.created_at)),
             SortField::Updated => Some(Box::new(|r: &Row| r.updated_at)),

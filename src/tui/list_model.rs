@@ -312,7 +312,7 @@ impl ListModel {
             if !view.catch_up(&store, &asked.order, &mut *keep) {
                 drop(keep);
                 view = View {
-                    slots: from_scratch(&store, &asked.order, asked.filter.as_ref()),
+                    slots: asked.order.select(&store, asked.filter.as_ref()),
                     generation: store.generation(),
                 };
             }
@@ -338,15 +338,6 @@ impl ListModel {
         drop(store);
         self.keep_visible(height);
     }
-}
-
-/// Filter and sort everything, on this thread.
-fn from_scratch(store: &crate::store::Store, order: &Order, filter: &dyn Predicate) -> Vec<Slot> {
-    let mut m = filter.matcher();
-    let mut slots: Vec<Slot> = store.iter().filter(|(_, r)| m(r)).map(|(s, _)| s).collect();
-    drop(m);
-    order.sort_slots(store, &mut slots);
-    slots
 }
 
 #[cfg(test)]
