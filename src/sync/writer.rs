@@ -5,10 +5,10 @@
 //! is told and gets the text back). Passing failures are retried with
 //! backoff, forever: the work is on disk, and the link will come back.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 
-use deskterm_api::{NewMessage, NewNote, Ticket, TicketId};
+use deskterm_api::{NewMessage, NewNote, Ticket, TicketId, TicketPatch};
 use tokio::sync::Notify;
 
 use super::cache::{Cache, OutboxEntry};
@@ -40,6 +40,7 @@ pub(super) async fn send_outbox(
     online: Arc<Notify>,
 ) {
     let mut backoff = Backoff::default();
+    let mut landed = Landed::default();
     loop {
         let entries = match cache.outbox().await {
             Ok(entries) => entries,
@@ -55,8 +56,13 @@ pub(super) async fn send_outbox(
             wake.notified().await;
             continue;
         };
+        let mut entry = entry.clone();
+        if landed.catch_up(&mut entry) {
+            persist_rebase(&cache, &entry).await;
+        }
+        let entry = &entry;
         let op = entry.op;
-        let outcome = send(backend.as_ref(), &cache, &events, entry).await;
+        let outcome = send(backend.as_ref(), &cache, &events, &mut landed, entry).await;
         let settled = match outcome {
             Sent::Done => {
                 backoff.reset();
@@ -130,7 +136,13 @@ fn describe(write: &Write) -> &'static str {
     }
 }
 
-async fn send(backend: &dyn Backend, cache: &Cache, events: &Events, entry: &OutboxEntry) -> Sent {
+async fn send(
+    backend: &dyn Backend,
+    cache: &Cache,
+    events: &Events,
+    landed: &mut Landed,
+    entry: &OutboxEntry,
+) -> Sent {
     let key = cache.idempotency_key(entry.op);
     let result = match &entry.write {
         Write::Patch {
@@ -139,6 +151,7 @@ async fn send(backend: &dyn Backend, cache: &Cache, events: &Events, entry: &Out
             patch,
         } => match backend.patch_ticket(*ticket, *version, patch).await {
             Ok(saved) => {
+                landed.record(entry.op, *ticket, patch, *version, saved.version);
                 follow_own_change(
                     cache,
                     entry,
@@ -237,7 +250,7 @@ async fn follow_own_change(
     cache: &Cache,
     sent: &OutboxEntry,
     ticket: TicketId,
-    patch: &deskterm_api::TicketPatch,
+    patch: &TicketPatch,
     moved: Option<(i64, i64)>,
 ) {
     let Ok(entries) = cache.outbox().await else {
@@ -247,26 +260,94 @@ async fn follow_own_change(
         .into_iter()
         .filter(|e| e.op > sent.op && e.write.ticket() == Some(ticket))
     {
-        let mut changed = false;
-        if let (Write::Patch { version, .. } | Write::Delete { version, .. }, Some((from, to))) =
-            (&mut later.write, moved)
-            && *version == from
+        if bring_along(&mut later, patch, moved) {
+            persist_rebase(cache, &later).await;
+        }
+    }
+}
+
+/// Puts our own landed `patch` under a later write of the same ticket; see
+/// [`follow_own_change`]. Whether the write changed.
+fn bring_along(later: &mut OutboxEntry, patch: &TicketPatch, moved: Option<(i64, i64)>) -> bool {
+    let mut changed = false;
+    if let (Write::Patch { version, .. } | Write::Delete { version, .. }, Some((from, to))) =
+        (&mut later.write, moved)
+        && *version == from
+    {
+        *version = to;
+        changed = true;
+    }
+    if let Some(base) = &mut later.base {
+        super::conflict::apply(patch, base);
+        if let Some((from, to)) = moved
+            && base.version == from
         {
-            *version = to;
-            changed = true;
+            base.version = to;
         }
-        if let Some(base) = &mut later.base {
-            super::conflict::apply(patch, base);
-            if let Some((from, to)) = moved
-                && base.version == from
-            {
-                base.version = to;
+        changed = true;
+    }
+    changed
+}
+
+async fn persist_rebase(cache: &Cache, entry: &OutboxEntry) {
+    if let Err(e) = cache.rewrite(entry).await {
+        tracing::warn!("queued write {} not rebased: {e:#}", entry.op);
+    }
+}
+
+/// Our own patches that landed in this session, per ticket, with the
+/// version each moved from and to. A write made on top of one of them but
+/// stored while it was in flight (too late for [`follow_own_change`] to see
+/// it) still names the old version; it is brought along before it is sent,
+/// rather than taken for someone else's conflicting change.
+#[derive(Default)]
+struct Landed(HashMap<TicketId, VecDeque<Own>>);
+
+struct Own {
+    op: OpId,
+    from: i64,
+    to: i64,
+    patch: TicketPatch,
+}
+
+impl Landed {
+    /// How many landed patches are remembered per ticket.
+    const KEEP: usize = 8;
+
+    fn record(&mut self, op: OpId, ticket: TicketId, patch: &TicketPatch, from: i64, to: i64) {
+        let own = self.0.entry(ticket).or_default();
+        if own.len() == Self::KEEP {
+            own.pop_front();
+        }
+        own.push_back(Own {
+            op,
+            from,
+            to,
+            patch: patch.clone(),
+        });
+    }
+
+    /// Brings `entry` along over every landed patch older than it whose
+    /// version it still names; whether it changed.
+    fn catch_up(&self, entry: &mut OutboxEntry) -> bool {
+        let (Some(ticket), Write::Patch { version, .. } | Write::Delete { version, .. }) =
+            (entry.write.ticket(), &entry.write)
+        else {
+            return false;
+        };
+        let Some(own) = self.0.get(&ticket) else {
+            return false;
+        };
+        let mut at = *version;
+        let op = entry.op;
+        let mut changed = false;
+        for o in own.iter().filter(|o| o.op < op) {
+            if o.from == at {
+                changed |= bring_along(entry, &o.patch, Some((o.from, o.to)));
+                at = o.to;
             }
-            changed = true;
         }
-        if changed && let Err(e) = cache.rewrite(&later).await {
-            tracing::warn!("queued write {} not rebased: {e:#}", later.op);
-        }
+        changed
     }
 }
 
@@ -397,7 +478,6 @@ pub(super) async fn resolve(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use deskterm_api::TicketPatch;
 
     fn entry(op: OpId, write: Write, blocked: bool) -> OutboxEntry {
         let t = crate::sync::conflict::sample_ticket();
@@ -437,5 +517,53 @@ mod tests {
             next_sendable(&[entry(4, patch(1), false)]).map(|e| e.op),
             Some(4)
         );
+    }
+
+    #[test]
+    fn a_write_stored_while_our_earlier_patch_was_in_flight_is_brought_along() {
+        let title = |t: &str| TicketPatch {
+            title: Some(t.into()),
+            ..Default::default()
+        };
+        let mut later = entry(
+            5,
+            Write::Patch {
+                ticket: 7,
+                version: 1,
+                patch: title("mine"),
+            },
+            false,
+        );
+        let mut base = crate::sync::conflict::sample_ticket();
+        base.id = 7;
+        base.version = 1;
+        later.base = Some(base);
+        let mut landed = Landed::default();
+        // Our patches 3 (1 -> 2) and 4 (2 -> 3) landed; 6 came after and does not count.
+        landed.record(3, 7, &title("first"), 1, 2);
+        landed.record(
+            4,
+            7,
+            &TicketPatch {
+                important: Some(true),
+                ..Default::default()
+            },
+            2,
+            3,
+        );
+        landed.record(6, 7, &title("after"), 3, 4);
+        landed.record(2, 8, &title("elsewhere"), 1, 9);
+        assert!(landed.catch_up(&mut later));
+        let Write::Patch { version, .. } = &later.write else {
+            panic!("still a patch");
+        };
+        assert_eq!(*version, 3);
+        let base = later.base.as_ref().expect("base kept");
+        assert_eq!(
+            (base.version, base.title.as_str(), base.important),
+            (3, "first", true)
+        );
+        // Already at the newest version: nothing more to do.
+        assert!(!landed.catch_up(&mut later));
     }
 }
