@@ -608,6 +608,23 @@ impl Cache {
         Ok(())
     }
 
+    /// Stores several writes in one transaction: after a crash either all
+    /// of them are in the outbox or none is.
+    pub async fn enqueue_all(&self, writes: &[super::Queued]) -> anyhow::Result<()> {
+        let mut tx = self.pool.begin().await?;
+        for w in writes {
+            sqlx::query("INSERT INTO outbox (op, write, base) VALUES (?, ?, ?)")
+                .bind(w.op as i64)
+                .bind(serde_json::to_string(&w.write)?)
+                .bind(w.base.as_ref().map(serde_json::to_string).transpose()?)
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| anyhow::anyhow!("storing write {}: {e}", w.op))?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// The unsent writes, in order.
     pub async fn outbox(&self) -> anyhow::Result<Vec<OutboxEntry>> {
         let rows = sqlx::query(
@@ -785,6 +802,34 @@ mod tests {
         assert_eq!(outbox[0].base, Some(sample_ticket()));
         cache.complete(10).await.unwrap();
         assert_eq!(cache.outbox().await.unwrap().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn writes_of_one_command_are_stored_all_or_none() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::open(&dir.path().join("c.db")).await.unwrap().cache;
+        let queued = |op: OpId| crate::sync::Queued {
+            op,
+            write: Write::AddNote {
+                ticket: 1,
+                body: format!("n{op}"),
+            },
+            base: None,
+        };
+        cache.enqueue(3, &queued(3).write, None).await.unwrap();
+        // The third write collides with one already stored: none of the three stays.
+        let err = cache
+            .enqueue_all(&[queued(1), queued(2), queued(3)])
+            .await
+            .unwrap_err();
+        assert!(format!("{err:#}").contains("storing write 3"), "{err:#}");
+        let ops = |o: Vec<OutboxEntry>| o.iter().map(|e| e.op).collect::<Vec<_>>();
+        assert_eq!(ops(cache.outbox().await.unwrap()), [3]);
+        cache
+            .enqueue_all(&[queued(4), queued(5), queued(6)])
+            .await
+            .unwrap();
+        assert_eq!(ops(cache.outbox().await.unwrap()), [3, 4, 5, 6]);
     }
 
     #[tokio::test]

@@ -49,6 +49,9 @@ pub enum Command {
         /// The ticket as the operator saw it (patches and deletes).
         base: Option<Ticket>,
     },
+    /// Several writes made by one command (a bulk change): stored in the
+    /// outbox in one transaction, all or none, then sent in order.
+    WriteAll(Vec<Queued>),
     /// The operator settled a conflict.
     Resolve {
         /// The write in conflict.
@@ -58,6 +61,17 @@ pub enum Command {
     },
     /// Stop now; unsent writes stay in the outbox for the next start.
     Shutdown,
+}
+
+/// One write of a [`Command::WriteAll`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Queued {
+    /// Its id.
+    pub op: OpId,
+    /// What to do.
+    pub write: Write,
+    /// The ticket as the operator saw it (patches and deletes).
+    pub base: Option<Ticket>,
 }
 
 /// How the operator settled a conflict.
@@ -405,6 +419,30 @@ async fn run(
                     }),
                 }
             }
+            Command::WriteAll(writes) => match cache.enqueue_all(&writes).await {
+                Ok(()) => {
+                    tracing::info!(
+                        "{} writes of one command stored in one transaction (ops {}..={})",
+                        writes.len(),
+                        writes.first().map_or(0, |w| w.op),
+                        writes.last().map_or(0, |w| w.op)
+                    );
+                    for w in &writes {
+                        events.send(SyncEvent::Stored(w.op));
+                    }
+                    wake.notify_one();
+                }
+                Err(e) => {
+                    let error = format!("could not be saved on this machine: {e:#}");
+                    for w in writes {
+                        events.send(SyncEvent::WriteFailed {
+                            op: w.op,
+                            write: w.write,
+                            error: error.clone(),
+                        });
+                    }
+                }
+            },
             Command::Resolve { op, resolution } => {
                 if let Err(e) = writer::resolve(&cache, &events, op, resolution).await {
                     events.send(SyncEvent::Error(format!(

@@ -25,6 +25,7 @@ use super::keymap::{Context, Keymap};
 use super::layout;
 use super::list_model::ListModel;
 use super::new_ticket::TicketForm;
+use super::palette::Palette;
 use super::picker::{Picker, PickerKind};
 use super::prompt::{Input, InputKind};
 use super::resolve::ConflictView;
@@ -102,6 +103,8 @@ pub enum Modal {
     Picker(Picker),
     /// A text field.
     Input(Input),
+    /// The command palette.
+    Palette(Palette),
     /// A yes/no question.
     Confirm(Confirm),
     /// A conflict to settle.
@@ -227,6 +230,7 @@ impl App {
             Some(Modal::Help { .. }) => Context::Help,
             Some(Modal::Picker(_)) => Context::Picker,
             Some(Modal::Input(_)) => Context::Input,
+            Some(Modal::Palette(_)) => Context::Palette,
             Some(Modal::Confirm(_)) => Context::Confirm,
             Some(Modal::Conflict(view)) if view.editing.is_some() => Context::Input,
             Some(Modal::Conflict(_)) => Context::Conflict,
@@ -311,6 +315,7 @@ impl App {
             Context::Composer => {
                 self.chat.composer.input(key);
             }
+            Context::Palette => self.palette_key(key),
             _ => {}
         }
     }
@@ -320,6 +325,7 @@ impl App {
         let text = crate::sanitize::text(text);
         match &mut self.modal {
             Some(Modal::Input(input)) => input.paste(text),
+            Some(Modal::Palette(palette)) => palette.paste(text),
             None if self.chat.composing => {
                 self.chat.composer.insert_str(text);
             }
@@ -327,7 +333,7 @@ impl App {
         }
     }
 
-    fn on_action(&mut self, action: Action, effects: &mut Vec<Effect>) {
+    pub(super) fn on_action(&mut self, action: Action, effects: &mut Vec<Effect>) {
         if action == Action::Quit {
             // Quitting works from anywhere, a half-typed note or reply included.
             self.quit(effects);
@@ -341,6 +347,7 @@ impl App {
                 self.conflict_action(action, effects)
             }
             Context::Input => self.input_action(action, effects),
+            Context::Palette => self.palette_action(action, effects),
             Context::Confirm => self.confirm_action(action, effects),
             Context::Conflict => self.conflict_action(action, effects),
             Context::Form => self.form_action(action, effects),
@@ -401,6 +408,21 @@ impl App {
                 self.say(Level::Info, "reloading…");
             }
             Action::Views => self.open_picker(PickerKind::View),
+            Action::Palette => self.open_palette(),
+            Action::Mark => {
+                self.list.toggle_mark();
+                // Marking walks down the list, as in a mail reader.
+                self.list_motion(Action::Down);
+            }
+            Action::MarkRange => {
+                self.list.mark_range(&self.tickets);
+            }
+            Action::MarkAll => self.list.mark_all(&self.tickets),
+            Action::ClearMarks => {
+                if self.list.clear_marks() {
+                    self.say(Level::Info, "marks cleared");
+                }
+            }
             Action::View1
             | Action::View2
             | Action::View3
@@ -517,6 +539,7 @@ impl App {
             }
             SyncEvent::TicketDeleted(id) => {
                 self.tickets.remove(id);
+                self.list.unmark(id);
                 self.detail.notes.remove(&id);
                 self.refresh_view();
             }

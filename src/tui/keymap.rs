@@ -32,6 +32,8 @@ pub enum Context {
     Help,
     /// A one-off text field (title, category, note, search).
     Input,
+    /// The command palette.
+    Palette,
     /// The chat composer.
     Composer,
     /// A yes/no question.
@@ -44,13 +46,14 @@ pub enum Context {
 
 impl Context {
     /// Every context, in help order.
-    pub const ALL: [Context; 11] = [
+    pub const ALL: [Context; 12] = [
         Context::Global,
         Context::List,
         Context::Detail,
         Context::Chat,
         Context::Picker,
         Context::Input,
+        Context::Palette,
         Context::Composer,
         Context::Form,
         Context::Confirm,
@@ -68,6 +71,7 @@ impl Context {
             Context::Picker => "picker",
             Context::Help => "help",
             Context::Input => "input",
+            Context::Palette => "palette",
             Context::Composer => "composer",
             Context::Confirm => "confirm",
             Context::Conflict => "conflict",

@@ -124,7 +124,7 @@ const COLUMNS: [Column; 8] = [
 
 /// Narrowest title worth showing before other columns are dropped.
 const MIN_TITLE: u16 = 24;
-/// The flag column: important and SLA.
+/// The flag column: marked or important, and SLA.
 const FLAGS: u16 = 2;
 
 /// Which columns fit in `width`, in display order.
@@ -237,7 +237,11 @@ fn row<'a>(app: &'a App, t: &'a Ticket, columns: &[&Column]) -> Row<'a> {
         .and_then(|m| m.statuses.iter().find(|s| s.key == t.status))
         .map(|s| s.macro_status);
     let flags = Line::from(vec![
-        if t.important {
+        // A mark for a bulk change shows over the important flag (the
+        // detail pane still shows that one).
+        if app.list.is_marked(t.id) {
+            Span::styled("*", theme::marked())
+        } else if t.important {
             Span::styled("!", theme::priority(deskterm_api::Priority::Urgent))
         } else {
             Span::raw(" ")
@@ -274,7 +278,12 @@ fn row<'a>(app: &'a App, t: &'a Ticket, columns: &[&Column]) -> Row<'a> {
         SortField::Created => Cell::from(short_time(app, t.created_at)),
         SortField::Updated => Cell::from(short_time(app, t.updated_at)),
     }));
-    Row::new(cells).style(Style::new())
+    let style = if app.list.is_marked(t.id) {
+        theme::marked()
+    } else {
+        Style::new()
+    };
+    Row::new(cells).style(style)
 }
 
 fn short_time(app: &App, t: chrono::DateTime<chrono::Utc>) -> String {

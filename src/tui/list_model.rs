@@ -8,6 +8,7 @@
 //! screen until the answer comes). A ticket that changes only moves itself:
 //! the view catches up with the store's change log.
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use deskterm_api::{Meta, OperatorId, Sort, TicketId};
@@ -64,6 +65,10 @@ pub struct ListModel {
     pub query: Query,
     /// Why the query cannot be used, if it cannot (the last view stays).
     pub query_error: Option<QueryError>,
+    /// Tickets marked for a bulk change, kept across sorts and filters.
+    marked: BTreeSet<TicketId>,
+    /// Where a range mark starts: the ticket last marked or unmarked.
+    anchor: Option<TicketId>,
     compiler: Compiler,
     next_id: u64,
     engine: Engine,
@@ -101,6 +106,8 @@ impl ListModel {
             sort: query::DEFAULT_SORT,
             query: Query::default(),
             query_error: None,
+            marked: BTreeSet::new(),
+            anchor: None,
             compiler: Compiler::default(),
             next_id: 0,
             engine: Engine::default(),
@@ -183,6 +190,82 @@ impl ListModel {
     fn id_of_row(&self, tickets: &Tickets, row: usize) -> Option<TicketId> {
         let slot = *self.view.slots.get(row)?;
         worker::read(tickets.store()).row(slot).map(|r| r.id)
+    }
+
+    /// Tickets marked for a bulk change.
+    pub fn marked(&self) -> &BTreeSet<TicketId> {
+        &self.marked
+    }
+
+    /// Whether `id` is marked.
+    pub fn is_marked(&self, id: TicketId) -> bool {
+        self.marked.contains(&id)
+    }
+
+    /// Marks the selected ticket, or unmarks it when it was marked; it
+    /// becomes the start of the next range.
+    pub fn toggle_mark(&mut self) {
+        if let Some(id) = self.selected_id {
+            if !self.marked.remove(&id) {
+                self.marked.insert(id);
+            }
+            self.anchor = Some(id);
+        }
+    }
+
+    /// Marks every listed ticket from the start of the range to the selected
+    /// row. Without a start, or when it is no longer listed, marks the
+    /// selected ticket alone. Returns how many were newly marked.
+    pub fn mark_range(&mut self, tickets: &Tickets) -> usize {
+        let Some(selected) = self.selected_id else {
+            return 0;
+        };
+        let from = self
+            .anchor
+            .and_then(|a| self.row_of(tickets, a))
+            .unwrap_or(self.selected);
+        let (start, end) = (from.min(self.selected), from.max(self.selected));
+        let before = self.marked.len();
+        self.marked
+            .extend(self.ids_at(tickets, start, end + 1 - start));
+        self.anchor = Some(selected);
+        self.marked.len() - before
+    }
+
+    /// Marks every listed ticket; when all were marked already, unmarks them.
+    pub fn mark_all(&mut self, tickets: &Tickets) {
+        let ids = self.ids(tickets);
+        if ids.iter().all(|id| self.marked.contains(id)) {
+            for id in &ids {
+                self.marked.remove(id);
+            }
+        } else {
+            self.marked.extend(ids);
+        }
+    }
+
+    /// Unmarks everything; whether anything was marked.
+    pub fn clear_marks(&mut self) -> bool {
+        self.anchor = None;
+        let had = !self.marked.is_empty();
+        self.marked.clear();
+        had
+    }
+
+    /// Forgets marks on tickets that no longer exist.
+    pub fn unmark(&mut self, id: TicketId) {
+        self.marked.remove(&id);
+        if self.anchor == Some(id) {
+            self.anchor = None;
+        }
+    }
+
+    fn row_of(&self, tickets: &Tickets, id: TicketId) -> Option<usize> {
+        let store = worker::read(tickets.store());
+        self.view
+            .slots
+            .iter()
+            .position(|s| store.row(*s).is_some_and(|r| r.id == id))
     }
 
     /// Scrolls so that the selected row is among the `height` rows on screen.
@@ -380,6 +463,39 @@ mod tests {
         // A taller screen shows everything from the top.
         list.keep_visible(10);
         assert_eq!(list.offset(), 0);
+    }
+
+    #[test]
+    fn marks_follow_tickets_by_toggle_range_and_all() {
+        let (mut list, tickets) = listed();
+        list.move_selection(&tickets, Action::Down, 3);
+        list.toggle_mark();
+        assert_eq!(list.marked().iter().copied().collect::<Vec<_>>(), [2]);
+        // A range runs from the last toggled ticket to the selection, either way.
+        list.move_selection(&tickets, Action::Bottom, 3);
+        assert_eq!(list.mark_range(&tickets), 3);
+        assert_eq!(
+            list.marked().iter().copied().collect::<Vec<_>>(),
+            [2, 3, 4, 5]
+        );
+        list.move_selection(&tickets, Action::Top, 3);
+        assert_eq!(
+            list.mark_range(&tickets),
+            1,
+            "from 5 up to 1: only 1 is new"
+        );
+        list.toggle_mark();
+        assert!(!list.is_marked(1));
+        list.mark_all(&tickets);
+        assert_eq!(list.marked().len(), 5);
+        list.mark_all(&tickets);
+        assert!(
+            list.marked().is_empty(),
+            "all marked: the second time unmarks"
+        );
+        list.toggle_mark();
+        assert!(list.clear_marks());
+        assert!(!list.clear_marks());
     }
 
     #[test]

@@ -4,6 +4,7 @@
 pub mod action;
 pub mod app;
 mod chat;
+pub mod command;
 mod confirm;
 mod detail;
 pub mod help;
@@ -13,6 +14,8 @@ pub mod layout;
 mod list;
 pub mod list_model;
 mod new_ticket;
+mod ops;
+mod palette;
 mod picker;
 mod popup;
 mod prompt;

@@ -5,13 +5,14 @@
 use crate::query::lang::OperatorValue;
 use std::collections::BTreeSet;
 
-use deskterm_api::{OperatorId, Priority, Sort, SortField, TicketPatch};
+use deskterm_api::{OperatorId, Priority, Sort, SortField};
 use ratatui::Frame;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, List, ListItem, ListState};
 
 use super::action::Action;
 use super::app::{App, Effect, Level, Modal};
+use super::command::TicketOp;
 use super::keymap::Context;
 use super::list::column_title;
 use super::popup::centered;
@@ -307,28 +308,13 @@ impl App {
                 self.refresh_view();
             }
             PickerKind::EditStatus | PickerKind::EditPriority | PickerKind::EditOperator => {
-                let Some(ticket) = self.selected_ticket() else {
-                    return;
-                };
-                let id = ticket.id;
-                let patch = match value {
-                    PickValue::Status(s) if s != ticket.status => TicketPatch {
-                        status: Some(s),
-                        ..Default::default()
-                    },
-                    PickValue::Priority(p) if p != ticket.priority => TicketPatch {
-                        priority: Some(p),
-                        ..Default::default()
-                    },
-                    PickValue::Operator(o) if o != ticket.operator.as_ref().map(|x| x.id) => {
-                        TicketPatch {
-                            operator_id: Some(o),
-                            ..Default::default()
-                        }
-                    }
+                let op = match value {
+                    PickValue::Status(s) => TicketOp::Status(s),
+                    PickValue::Priority(p) => TicketOp::Priority(p),
+                    PickValue::Operator(o) => TicketOp::Operator(o),
                     _ => return,
                 };
-                self.write_patch(id, patch, effects);
+                self.change_tickets(op, effects);
             }
         }
     }
@@ -340,6 +326,16 @@ pub fn draw(app: &App, frame: &mut Frame<'_>) {
         return;
     };
     let multi = picker.kind.multi();
+    let edits = matches!(
+        picker.kind,
+        PickerKind::EditStatus | PickerKind::EditPriority | PickerKind::EditOperator
+    );
+    let marked = app.list.marked().len();
+    let title = if edits && marked > 0 {
+        format!(" {} · {marked} marked tickets ", picker.kind.title())
+    } else {
+        format!(" {} ", picker.kind.title())
+    };
     let key = |a| {
         app.keymap
             .key_for(Context::Picker, a)
@@ -390,7 +386,7 @@ pub fn draw(app: &App, frame: &mut Frame<'_>) {
     let block = Block::default()
         .borders(Borders::ALL)
         .border_style(theme::focused_border())
-        .title(format!(" {} ", picker.kind.title()))
+        .title(title)
         .title_bottom(Line::from(Span::styled(hint, theme::dim())));
     let list = List::new(items)
         .block(block)

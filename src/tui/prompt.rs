@@ -9,6 +9,7 @@ use ratatui_textarea::TextArea;
 
 use super::action::Action;
 use super::app::{App, Effect, Level, Modal};
+use super::command::TicketOp;
 use super::popup::centered;
 use super::theme;
 use crate::sync::Write;
@@ -228,13 +229,7 @@ impl App {
             }
             InputKind::Category => {
                 let new = (!trimmed.is_empty()).then(|| trimmed.to_owned());
-                if new != ticket.category {
-                    let patch = TicketPatch {
-                        category: Some(new),
-                        ..Default::default()
-                    };
-                    self.write_patch(id, patch, effects);
-                }
+                self.change_tickets(TicketOp::Category(new), effects);
             }
             InputKind::Note => {
                 if trimmed.is_empty() {

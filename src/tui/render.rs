@@ -11,8 +11,8 @@ use super::app::{App, Level, Pane};
 use super::keymap::Context;
 use super::list::column_title;
 use super::{
-    action::Action, chat, confirm, detail, help, layout, list, new_ticket, picker, prompt, resolve,
-    theme,
+    action::Action, chat, confirm, detail, help, layout, list, new_ticket, palette, picker, prompt,
+    resolve, theme,
 };
 use crate::sync::Connection;
 
@@ -26,6 +26,7 @@ pub fn draw(app: &App, frame: &mut Frame<'_>) {
     status_bar(app, frame, panes.status);
     picker::draw(app, frame);
     prompt::draw(app, frame);
+    palette::draw(app, frame);
     confirm::draw(app, frame);
     new_ticket::draw(app, frame);
     resolve::draw(app, frame);
@@ -126,6 +127,10 @@ fn status_bar(app: &App, frame: &mut Frame<'_>, area: Rect) {
             format!(" {unsent} pending "),
             theme::pending(),
         ));
+    }
+    let marked = app.list.marked().len();
+    if marked > 0 {
+        spans.push(Span::styled(format!(" {marked} marked "), theme::label()));
     }
     if conflicts > 0 {
         let key = app

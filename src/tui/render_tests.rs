@@ -207,3 +207,22 @@ fn status_bar_messages_are_cleaned_like_customer_text() {
         "{shown:?}"
     );
 }
+
+#[test]
+fn marked_tickets_and_their_count() {
+    let mut app = loaded_app(120, 24);
+    press(&mut app, KeyCode::Char(' '));
+    press(&mut app, KeyCode::Char(' '));
+    press(&mut app, KeyCode::Char('c'));
+    insta::assert_snapshot!(screen(&app));
+}
+
+#[test]
+fn the_palette_completes_arguments() {
+    let mut app = loaded_app(120, 30);
+    press(&mut app, KeyCode::Char(':'));
+    for c in "assign ".chars() {
+        press(&mut app, KeyCode::Char(c));
+    }
+    insta::assert_snapshot!(screen(&app));
+}

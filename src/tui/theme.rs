@@ -31,6 +31,11 @@ pub fn selected_row() -> Style {
         .add_modifier(Modifier::BOLD)
 }
 
+/// A row marked for a bulk change.
+pub fn marked() -> Style {
+    Style::new().add_modifier(Modifier::BOLD).fg(Color::Yellow)
+}
+
 /// Text that is not important right now.
 pub fn dim() -> Style {
     Style::new().fg(Color::DarkGray)

@@ -722,3 +722,139 @@ fn a_view_that_does_not_parse_is_named_in_the_error() {
         "{error}"
     );
 }
+
+/// The writes of a bulk change, handed over together.
+fn bulk(effects: &[Effect]) -> Vec<(u64, Write)> {
+    effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Sync(Command::WriteAll(all)) => Some(
+                all.iter()
+                    .map(|q| (q.op, q.write.clone()))
+                    .collect::<Vec<_>>(),
+            ),
+            _ => None,
+        })
+        .flatten()
+        .collect()
+}
+
+#[test]
+fn marked_tickets_change_together_in_one_handover() {
+    let mut app = loaded_app(120, 40);
+    let first = selected_id(&app);
+    press(&mut app, KeyCode::Char(' ')); // mark, move down
+    let second = selected_id(&app);
+    press(&mut app, KeyCode::Char('j'));
+    press(&mut app, KeyCode::Char('V')); // range from the second to here
+    let third = selected_id(&app);
+    assert_eq!(app.list.marked().len(), 3);
+    // The status picker applies to all three; the ones already there are left alone.
+    press(&mut app, KeyCode::Char('c'));
+    let Some(Modal::Picker(picker)) = &app.modal else {
+        panic!("status picker");
+    };
+    let closed = picker
+        .items
+        .iter()
+        .position(|(_, v)| *v == super::picker::PickValue::Status("closed".into()))
+        .expect("a closed status");
+    for _ in 0..closed {
+        press(&mut app, KeyCode::Char('k'));
+    }
+    for _ in 0..closed {
+        press(&mut app, KeyCode::Char('j'));
+    }
+    let effects = press(&mut app, KeyCode::Enter);
+    assert!(writes(&effects).is_empty(), "not one by one");
+    let sent = bulk(&effects);
+    let mut ids: Vec<i64> = sent.iter().map(|(_, w)| w.ticket().unwrap_or(-1)).collect();
+    ids.sort();
+    let mut expected = vec![first, second, third];
+    expected.sort();
+    assert_eq!(ids, expected);
+    for (_, w) in &sent {
+        assert!(
+            matches!(w, Write::Patch { patch, .. } if patch.status.as_deref() == Some("closed")),
+            "{w:?}"
+        );
+    }
+    for id in expected {
+        assert_eq!(shown(&app, id).status, "closed", "shown at once");
+    }
+    assert!(
+        app.status
+            .message
+            .as_ref()
+            .is_some_and(|(_, m)| m.contains("on 3 of 3"))
+    );
+    // Again: nothing left to change, nothing sent.
+    let effects = app.update(Msg::Action(super::action::Action::Palette));
+    assert!(effects.iter().all(|e| !matches!(e, Effect::Sync(_))));
+    let effects = chars(&mut app, "set status closed");
+    assert!(bulk(&effects).is_empty());
+    let effects = press(&mut app, KeyCode::Enter);
+    assert!(bulk(&effects).is_empty() && writes(&effects).is_empty());
+    assert!(
+        app.status
+            .message
+            .as_ref()
+            .is_some_and(|(_, m)| m.contains("3 already were"))
+    );
+    // esc unmarks.
+    press(&mut app, KeyCode::Esc);
+    assert!(app.list.marked().is_empty());
+}
+
+#[test]
+fn the_palette_runs_a_command_with_an_argument() {
+    let mut app = loaded_app(120, 40);
+    let id = selected_id(&app);
+    press(&mut app, KeyCode::Char(':'));
+    assert!(matches!(app.modal, Some(Modal::Palette(_))));
+    // A partial phrase completes with tab, then the argument is typed.
+    chars(&mut app, "setpri");
+    press(&mut app, KeyCode::Tab);
+    let Some(Modal::Palette(palette)) = &app.modal else {
+        panic!("palette open");
+    };
+    assert_eq!(palette.typed(), "set priority ");
+    chars(&mut app, "lo");
+    // Enter on a partial value runs the highlighted completion.
+    let effects = press(&mut app, KeyCode::Enter);
+    assert!(app.modal.is_none());
+    assert_eq!(
+        writes(&effects)
+            .iter()
+            .map(|(_, w)| w.clone())
+            .collect::<Vec<_>>(),
+        vec![Write::Patch {
+            ticket: id,
+            version: shown(&app, id).version,
+            patch: TicketPatch {
+                priority: Some(Priority::Low),
+                ..Default::default()
+            },
+        }]
+    );
+    // A sort with its direction; a bad argument keeps the palette open and says why.
+    press(&mut app, KeyCode::Char(':'));
+    chars(&mut app, "sort title asc");
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(app.list.sort.field, SortField::Title);
+    assert!(!app.list.sort.descending);
+    press(&mut app, KeyCode::Char(':'));
+    chars(&mut app, "assign zzz");
+    press(&mut app, KeyCode::Enter);
+    let Some(Modal::Palette(palette)) = &app.modal else {
+        panic!("palette stays open on a mistake");
+    };
+    assert!(
+        palette
+            .error
+            .as_deref()
+            .is_some_and(|e| e.contains("no operator"))
+    );
+    press(&mut app, KeyCode::Esc);
+    assert!(app.modal.is_none());
+}

@@ -2,29 +2,56 @@
 //! them in the outbox before sending them), and what becomes of them —
 //! confirmed, merged, refused, or in conflict.
 
-use deskterm_api::{OperatorRef, TicketId, TicketPatch};
+use deskterm_api::{OperatorRef, Ticket, TicketId, TicketPatch};
 
 use super::app::{App, Effect, Level, Modal};
+use super::command::TicketOp;
 use super::prompt::Input;
 use super::resolve::ConflictView;
 use super::tickets::Pending;
 use crate::sync::cache::OutboxEntry;
-use crate::sync::{Command, OpId, Write};
+use crate::sync::{Command, OpId, Queued, Write};
 
 impl App {
     /// Shows a write at once and hands it to the engine.
     pub(super) fn write(&mut self, write: Write, effects: &mut Vec<Effect>) {
         let op = self.next_op;
         self.next_op += 1;
-        let base = match write {
-            Write::Patch { ticket, .. } | Write::Delete { ticket, .. } => {
-                self.tickets.server(ticket)
-            }
-            _ => None,
-        };
+        let base = self.base_of(&write);
         self.track(op, write.clone(), false, false);
         self.refresh_view();
         effects.push(Effect::Sync(Command::Write { op, write, base }));
+    }
+
+    /// The ticket as the operator saw it, for a write that changes one.
+    fn base_of(&self, write: &Write) -> Option<Ticket> {
+        match write {
+            Write::Patch { ticket, .. } | Write::Delete { ticket, .. } => {
+                self.tickets.server(*ticket)
+            }
+            _ => None,
+        }
+    }
+
+    /// Shows several writes of one command at once and hands them to the
+    /// engine together: they reach the outbox in one transaction.
+    pub(super) fn write_all(&mut self, writes: Vec<Write>, effects: &mut Vec<Effect>) {
+        if writes.len() <= 1 {
+            for write in writes {
+                self.write(write, effects);
+            }
+            return;
+        }
+        let mut queued = Vec::with_capacity(writes.len());
+        for write in writes {
+            let op = self.next_op;
+            self.next_op += 1;
+            let base = self.base_of(&write);
+            self.track(op, write.clone(), false, false);
+            queued.push(Queued { op, write, base });
+        }
+        self.refresh_view();
+        effects.push(Effect::Sync(Command::WriteAll(queued)));
     }
 
     /// Changes fields of a ticket the server knows.
@@ -51,16 +78,11 @@ impl App {
         );
     }
 
-    /// Assigns the selected ticket to the signed-in operator, unless it is theirs already.
+    /// Assigns the targeted tickets to the signed-in operator.
     pub(super) fn assign_to_me(&mut self, effects: &mut Vec<Effect>) {
-        if let (Some(t), Some(me)) = (self.selected_ticket(), &self.me)
-            && t.operator.as_ref().map(|o| o.id) != Some(me.id)
-        {
-            let patch = TicketPatch {
-                operator_id: Some(Some(me.id)),
-                ..Default::default()
-            };
-            self.write_patch(t.id, patch, effects);
+        match self.me.as_ref().map(|m| m.id) {
+            Some(me) => self.change_tickets(TicketOp::Operator(Some(me)), effects),
+            None => self.say(Level::Error, "not signed in yet"),
         }
     }
 
