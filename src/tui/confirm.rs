@@ -7,18 +7,26 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 
 use super::action::Action;
 use super::app::{App, Effect, Level, Modal};
+use super::command::TicketOp;
 use super::keymap::Context;
 use super::popup::centered;
 use super::theme;
 use crate::sync::Write;
 
 /// What a confirmation asks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Confirm {
     /// Delete this ticket?
     Delete(TicketId),
     /// Quit with writes still unsent: wait for them, or keep them for next start?
     Quit,
+    /// Change this many marked tickets at once?
+    Bulk {
+        /// The change.
+        op: TicketOp,
+        /// How many tickets it targets.
+        count: usize,
+    },
 }
 
 impl App {
@@ -33,7 +41,7 @@ impl App {
 
     /// Keys in the question.
     pub(super) fn confirm_action(&mut self, action: Action, effects: &mut Vec<Effect>) {
-        let Some(Modal::Confirm(question)) = self.modal else {
+        let Some(Modal::Confirm(question)) = self.modal.clone() else {
             return;
         };
         match (question, action) {
@@ -58,6 +66,10 @@ impl App {
                     Level::Info,
                     format!("sending {n} change(s), then quitting…"),
                 );
+            }
+            (Confirm::Bulk { op, .. }, Action::Confirm) => {
+                self.modal = None;
+                self.apply_change(op, effects);
             }
             (Confirm::Quit, Action::QuitKeep) => {
                 self.modal = None;
@@ -100,6 +112,22 @@ pub fn draw(app: &App, frame: &mut Frame<'_>) {
                 ],
             )
         }
+        Confirm::Bulk { op, count } => (
+            " Change several tickets ",
+            vec![
+                Line::from(format!(
+                    "{} on {count} marked tickets?",
+                    super::ops::describe(op, app)
+                )),
+                Line::from("Each one changes on the server; there is no undo."),
+                Line::default(),
+                Line::from(format!(
+                    "{} change them · {} keep them as they are",
+                    key(Action::Confirm),
+                    key(Action::Cancel)
+                )),
+            ],
+        ),
         Confirm::Quit => {
             let n = app.tickets.pending_count();
             (

@@ -6,9 +6,13 @@
 
 use deskterm_api::{Ticket, TicketPatch};
 
-use super::app::{App, Effect, Level};
+use super::app::{App, Effect, Level, Modal};
 use super::command::TicketOp;
+use super::confirm::Confirm;
 use crate::sync::Write;
+
+/// More marked tickets than this, and a change asks first.
+pub const ASK_ABOVE: usize = 20;
 
 /// The patch that makes `op` true of `ticket`; `None` when it is already.
 pub fn patch_for(op: &TicketOp, ticket: &Ticket) -> Option<TicketPatch> {
@@ -34,7 +38,7 @@ pub fn patch_for(op: &TicketOp, ticket: &Ticket) -> Option<TicketPatch> {
 }
 
 /// What an operation did, for the status bar: `status → resolved`.
-fn describe(op: &TicketOp, app: &App) -> String {
+pub(super) fn describe(op: &TicketOp, app: &App) -> String {
     match op {
         TicketOp::Status(s) => format!("status → {}", app.status_label(s)),
         TicketOp::Priority(p) => format!("priority → {}", p.as_str()),
@@ -69,8 +73,19 @@ impl App {
             .collect()
     }
 
-    /// Makes `op` true of every targeted ticket, in one transaction.
+    /// Makes `op` true of every targeted ticket, in one transaction; asks
+    /// first when that is more than [`ASK_ABOVE`] tickets.
     pub(super) fn change_tickets(&mut self, op: TicketOp, effects: &mut Vec<Effect>) {
+        let count = self.list.marked().len();
+        if count > ASK_ABOVE {
+            self.modal = Some(Modal::Confirm(Confirm::Bulk { op, count }));
+            return;
+        }
+        self.apply_change(op, effects);
+    }
+
+    /// Makes `op` true of every targeted ticket, in one transaction.
+    pub(super) fn apply_change(&mut self, op: TicketOp, effects: &mut Vec<Effect>) {
         let targets = self.targets();
         if targets.is_empty() {
             self.say(Level::Error, "no ticket selected");

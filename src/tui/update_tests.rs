@@ -858,3 +858,37 @@ fn the_palette_runs_a_command_with_an_argument() {
     press(&mut app, KeyCode::Esc);
     assert!(app.modal.is_none());
 }
+
+#[test]
+fn changing_many_marked_tickets_asks_first() {
+    let mut app = loaded_app(120, 40);
+    let model = fixture::tickets()[0].clone();
+    let many: Vec<Ticket> = (1..=super::ops::ASK_ABOVE as i64 + 5)
+        .map(|id| Ticket {
+            id,
+            reference: format!("HD-{id:06}"),
+            status: "open".into(),
+            ..model.clone()
+        })
+        .collect();
+    let count = many.len();
+    app.update(Msg::Sync(SyncEvent::Snapshot(many)));
+    press(&mut app, KeyCode::Char('*'));
+    assert_eq!(app.list.marked().len(), count);
+    press(&mut app, KeyCode::Char(':'));
+    chars(&mut app, "set status pending");
+    let effects = press(&mut app, KeyCode::Enter);
+    assert!(bulk(&effects).is_empty(), "nothing sent before the answer");
+    assert!(matches!(app.modal, Some(Modal::Confirm(_))));
+    // No: nothing changes.
+    press(&mut app, KeyCode::Char('n'));
+    assert!(app.modal.is_none());
+    assert_eq!(app.tickets.pending_count(), 0);
+    // Yes: all of them, handed over together.
+    press(&mut app, KeyCode::Char(':'));
+    chars(&mut app, "set status pending");
+    press(&mut app, KeyCode::Enter);
+    let effects = press(&mut app, KeyCode::Char('y'));
+    assert_eq!(bulk(&effects).len(), count);
+    assert_eq!(app.tickets.pending_count(), count);
+}
