@@ -7,42 +7,9 @@ mod compiled;
 pub mod lang;
 mod sla;
 
-pub use compiled::CompiledFilter;
-
 pub use sla::{AT_RISK_WITHIN, Sla, sla};
 
-use std::collections::BTreeSet;
-
-use deskterm_api::{Meta, OperatorId, Priority, Sort, SortField, Ticket, TicketId};
-
-use crate::store::{Order, Store};
-
-/// The operator filter value for "nobody assigned".
-pub type OperatorChoice = Option<OperatorId>;
-
-/// The active filters; an empty set means "any".
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Filter {
-    /// Status keys.
-    pub statuses: BTreeSet<String>,
-    /// Priorities.
-    pub priorities: BTreeSet<Priority>,
-    /// Operators; `None` stands for unassigned.
-    pub operators: BTreeSet<OperatorChoice>,
-    /// Case-insensitive words that must all appear in the reference, title,
-    /// contact or category.
-    pub text: String,
-}
-
-impl Filter {
-    /// True when no filter is set.
-    pub fn is_empty(&self) -> bool {
-        self.statuses.is_empty()
-            && self.priorities.is_empty()
-            && self.operators.is_empty()
-            && self.text.trim().is_empty()
-    }
-}
+use deskterm_api::{Sort, SortField};
 
 /// The default order: most recently updated first.
 pub const DEFAULT_SORT: Sort = Sort {
@@ -50,31 +17,34 @@ pub const DEFAULT_SORT: Sort = Sort {
     descending: true,
 };
 
-/// Ids of the tickets that pass `filter`, ordered by `sort` (ties broken by id
-/// so the order is stable between refreshes). Builds a store for the
-/// occasion: the console keeps one and asks its worker instead.
-pub fn view<'a>(
-    tickets: impl IntoIterator<Item = &'a Ticket>,
-    meta: Option<&Meta>,
-    filter: &Filter,
-    sort: Sort,
-) -> Vec<TicketId> {
-    let mut store = Store::new();
-    for t in tickets {
-        store.put(t);
-    }
-    let order = Order::new(sort, &mut store, meta);
-    let compiled = CompiledFilter::new(filter, &mut store);
-    let slots = order.select(&store, &compiled);
-    slots
-        .into_iter()
-        .filter_map(|s| store.row(s).map(|r| r.id))
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::{Order, Store};
+    use deskterm_api::{Meta, Priority, Ticket, TicketId};
+
+    /// Ids of the tickets that pass `query`, ordered by `sort` (ties broken
+    /// by id), worked out from scratch.
+    fn view<'a>(
+        tickets: impl IntoIterator<Item = &'a Ticket>,
+        meta: Option<&Meta>,
+        query: &str,
+        sort: Sort,
+    ) -> Vec<TicketId> {
+        let mut store = Store::new();
+        for t in tickets {
+            store.put(t);
+        }
+        let order = Order::new(sort, &mut store, meta);
+        let query = lang::parse(query).expect("a query");
+        let ctx = lang::Context::new(store.names(), meta, Some(7), 0);
+        let compiled = lang::compile(&query, &ctx).expect("it compiles");
+        order
+            .select(&store, &compiled)
+            .into_iter()
+            .filter_map(|s| store.row(s).map(|r| r.id))
+            .collect()
+    }
     use chrono::{DateTime, Utc};
     use deskterm_api::{ContactRef, OperatorRef};
 
@@ -148,10 +118,7 @@ mod tests {
     #[test]
     fn default_sort_is_most_recent_first() {
         let t = sample();
-        assert_eq!(
-            view(&t, None, &Filter::default(), DEFAULT_SORT),
-            vec![1, 2, 3, 4]
-        );
+        assert_eq!(view(&t, None, "", DEFAULT_SORT), vec![1, 2, 3, 4]);
     }
 
     #[test]
@@ -161,12 +128,12 @@ mod tests {
             field: SortField::Priority,
             descending: false,
         };
-        assert_eq!(view(&t, None, &Filter::default(), asc), vec![2, 4, 1, 3]);
+        assert_eq!(view(&t, None, "", asc), vec![2, 4, 1, 3]);
         let desc = Sort {
             descending: true,
             ..asc
         };
-        assert_eq!(view(&t, None, &Filter::default(), desc), vec![3, 1, 4, 2]);
+        assert_eq!(view(&t, None, "", desc), vec![3, 1, 4, 2]);
     }
 
     #[test]
@@ -176,50 +143,28 @@ mod tests {
             field: SortField::Title,
             descending: false,
         };
-        assert_eq!(
-            view(&t, None, &Filter::default(), by_title),
-            vec![3, 2, 1, 4]
-        );
+        assert_eq!(view(&t, None, "", by_title), vec![3, 2, 1, 4]);
         let by_op = Sort {
             field: SortField::Operator,
             descending: false,
         };
-        assert_eq!(view(&t, None, &Filter::default(), by_op), vec![3, 1, 4, 2]);
+        assert_eq!(view(&t, None, "", by_op), vec![3, 1, 4, 2]);
     }
 
     #[test]
     fn filters_combine() {
         let t = sample();
-        let mut f = Filter::default();
-        f.statuses.insert("open".into());
-        assert_eq!(view(&t, None, &f, DEFAULT_SORT), vec![1, 3]);
-        f.operators.insert(Some(7));
-        assert_eq!(view(&t, None, &f, DEFAULT_SORT), vec![1]);
-        let mut unassigned = Filter::default();
-        unassigned.operators.insert(None);
-        assert_eq!(view(&t, None, &unassigned, DEFAULT_SORT), vec![2]);
-        let mut urgent = Filter::default();
-        urgent.priorities.insert(Priority::Urgent);
-        assert_eq!(view(&t, None, &urgent, DEFAULT_SORT), vec![3]);
+        assert_eq!(view(&t, None, "status:open", DEFAULT_SORT), vec![1, 3]);
+        assert_eq!(view(&t, None, "status:open op:me", DEFAULT_SORT), vec![1]);
+        assert_eq!(view(&t, None, "op:none", DEFAULT_SORT), vec![2]);
+        assert_eq!(view(&t, None, "priority:urgent", DEFAULT_SORT), vec![3]);
     }
 
     #[test]
-    fn text_filter_matches_words_case_insensitively() {
+    fn words_match_without_case() {
         let t = sample();
-        let f = Filter {
-            text: "PEDIDO".into(),
-            ..Default::default()
-        };
-        assert_eq!(view(&t, None, &f, DEFAULT_SORT), vec![1]);
-        let f = Filter {
-            text: "hd-000003".into(),
-            ..Default::default()
-        };
-        assert_eq!(view(&t, None, &f, DEFAULT_SORT), vec![3]);
-        let f = Filter {
-            text: "núria zzz".into(),
-            ..Default::default()
-        };
-        assert!(view(&t, None, &f, DEFAULT_SORT).is_empty());
+        assert_eq!(view(&t, None, "PEDIDO", DEFAULT_SORT), vec![1]);
+        assert_eq!(view(&t, None, "hd-000003", DEFAULT_SORT), vec![3]);
+        assert!(view(&t, None, "núria zzz", DEFAULT_SORT).is_empty());
     }
 }
