@@ -16,7 +16,7 @@ mod writer;
 use std::sync::Arc;
 
 use deskterm_api::{
-    ChatMessage, ContactId, Me, Meta, NewTicket, Note, Ticket, TicketId, TicketPatch,
+    ChatMessage, ContactId, Me, Meta, NewTicket, Note, Ticket, TicketId, TicketPatch, TicketQuery,
 };
 use serde::{Deserialize, Serialize};
 use tokio::sync::{Notify, mpsc, watch};
@@ -59,6 +59,10 @@ pub enum Command {
         /// What to do with it.
         resolution: Resolution,
     },
+    /// Ask the backend for tickets this client does not hold (older closed
+    /// ones outside the sync scope); answered with [`SyncEvent::Found`].
+    /// Only the newest search matters.
+    Search(TicketQuery),
     /// Stop now; unsent writes stay in the outbox for the next start.
     Shutdown,
 }
@@ -186,6 +190,15 @@ pub enum SyncEvent {
     SnapshotFailed,
     /// The whole ticket in view (with its description), as cached or loaded.
     Detail(Ticket),
+    /// What the backend found for a [`Command::Search`].
+    Found {
+        /// The listing asked for.
+        query: TicketQuery,
+        /// The tickets it returned (also put in the cache).
+        tickets: Vec<Ticket>,
+        /// How many matched on the server, over all pages.
+        total: u64,
+    },
     /// A ticket was created or changed (here or elsewhere).
     TicketChanged(Ticket),
     /// A ticket was deleted.
@@ -389,6 +402,13 @@ async fn run(
         events.clone(),
         view_rx,
     ));
+    let (search_tx, search_rx) = watch::channel::<Option<TicketQuery>>(None);
+    let searcher = tokio::spawn(search(
+        backend.clone(),
+        cache.clone(),
+        events.clone(),
+        search_rx,
+    ));
     let wake = Arc::new(Notify::new());
     let writer = tokio::spawn(writer::send_outbox(
         backend.clone(),
@@ -451,13 +471,17 @@ async fn run(
                 }
                 wake.notify_one();
             }
+            Command::Search(query) => {
+                let _ = search_tx.send(Some(query));
+            }
             Command::Shutdown => break,
         }
     }
     feed.abort();
     viewer.abort();
+    searcher.abort();
     writer.abort();
-    let _ = tokio::join!(feed, viewer, writer);
+    let _ = tokio::join!(feed, viewer, writer, searcher);
     events.send(SyncEvent::Stopped);
 }
 
@@ -487,6 +511,48 @@ async fn send_cached_tickets(cache: &Cache, events: &Events, total: u64) {
         }
     }
     events.send(SyncEvent::SnapshotEnd);
+}
+
+/// Runs the server searches the UI asks for, the newest only: a search
+/// still under way when a newer one comes is abandoned.
+async fn search(
+    backend: Arc<dyn Backend>,
+    cache: Cache,
+    events: Events,
+    mut asked: watch::Receiver<Option<TicketQuery>>,
+) {
+    let mut running: Option<JoinHandle<()>> = None;
+    while asked.changed().await.is_ok() {
+        let Some(query) = asked.borrow_and_update().clone() else {
+            continue;
+        };
+        if let Some(previous) = running.take() {
+            previous.abort();
+        }
+        let (backend, cache, events) = (backend.clone(), cache.clone(), events.clone());
+        running = Some(tokio::spawn(async move {
+            match backend.tickets(&query).await {
+                Ok(page) => {
+                    for t in &page.items {
+                        if let Err(e) = cache.put_ticket(t).await {
+                            tracing::warn!("found ticket {} not cached: {e:#}", t.id);
+                        }
+                    }
+                    events.send(SyncEvent::Found {
+                        query,
+                        tickets: page.items,
+                        total: page.total,
+                    });
+                }
+                Err(e) => events.send(SyncEvent::Error(format!(
+                    "the server could not search older tickets: {e}"
+                ))),
+            }
+        }));
+    }
+    if let Some(previous) = running {
+        previous.abort();
+    }
 }
 
 /// Loads notes and chat of the ticket in view: the cached ones at once, then

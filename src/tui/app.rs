@@ -31,8 +31,12 @@ use super::prompt::{Input, InputKind};
 use super::resolve::ConflictView;
 use super::tickets::Tickets;
 use super::views::{ListState, SavedView};
+use crate::query::lang::{self, Query};
 use crate::store::worker::Answer;
 use crate::sync::{Command, Connection, OpId, SyncEvent};
+
+/// How many tickets one server search brings at most.
+const SERVER_SEARCH_LIMIT: u32 = 200;
 
 /// Something that happened, for [`App::update`].
 #[derive(Debug, Clone)]
@@ -173,6 +177,11 @@ pub struct App {
     pub current_view: Option<String>,
     /// The list state last handed out to be saved.
     saved: Option<ListState>,
+    /// Older closed tickets are not replicated (the sync scope): a query
+    /// that may match them is also asked of the server.
+    pub search_server: bool,
+    /// The query last asked of the server.
+    server_asked: Option<Query>,
 }
 
 impl App {
@@ -209,6 +218,8 @@ impl App {
             views: Vec::new(),
             current_view: None,
             saved: None,
+            search_server: false,
+            server_asked: None,
         }
     }
 
@@ -276,6 +287,7 @@ impl App {
             }
         }
         self.request_view(&mut effects);
+        self.ask_server(&mut effects);
         let state = self.list_state();
         if self.saved.as_ref() != Some(&state) {
             // The first state is the one just restored or the default: nothing to save.
@@ -476,6 +488,51 @@ impl App {
         }
     }
 
+    /// Asks the server for what the query may match beyond the sync scope,
+    /// once per query, when it is settled (not while it is being typed).
+    fn ask_server(&mut self, effects: &mut Vec<Effect>) {
+        let typing = matches!(&self.modal, Some(Modal::Input(i)) if i.kind == InputKind::Search);
+        if !self.search_server || !self.loaded || typing || self.list.query_error.is_some() {
+            return;
+        }
+        if self.server_asked.as_ref() == Some(&self.list.query) {
+            return;
+        }
+        let query = self.list.query.clone();
+        self.server_asked = Some(query.clone());
+        if query.terms.is_empty() || lang::in_progress_only(&query, self.meta.as_ref()) {
+            return;
+        }
+        let me = self.me.as_ref().map(|m| m.id);
+        let listing = lang::listing(&query, self.meta.as_ref(), me, SERVER_SEARCH_LIMIT);
+        effects.push(Effect::Sync(Command::Search(listing)));
+        self.say(Level::Info, "also searching the server for older tickets…");
+    }
+
+    /// The server's answer to [`App::ask_server`]: tickets not held here join the list.
+    fn found(&mut self, tickets: Vec<Ticket>, total: u64) {
+        let mut new = 0;
+        for t in tickets {
+            if self.tickets.server(t.id).is_none() {
+                new += 1;
+            }
+            self.tickets.apply_server(t, self.meta.as_ref());
+        }
+        self.refresh_view();
+        let more = if total > u64::from(SERVER_SEARCH_LIMIT) {
+            format!(" (the newest {SERVER_SEARCH_LIMIT} of {total}: narrow the query for the rest)")
+        } else {
+            String::new()
+        };
+        self.say(
+            Level::Info,
+            match new {
+                0 => "no older tickets on the server match".to_owned(),
+                n => format!("{n} older ticket(s) found on the server{more}"),
+            },
+        );
+    }
+
     /// Asks the engine for notes and chat when the selected ticket changed.
     fn request_view(&mut self, effects: &mut Vec<Effect>) {
         let wanted = self.selected_ticket().map(|t| (t.id, t.contact.id));
@@ -527,6 +584,7 @@ impl App {
                 self.loading = None;
             }
             SyncEvent::Detail(ticket) => self.tickets.set_detail(ticket),
+            SyncEvent::Found { tickets, total, .. } => self.found(tickets, total),
             SyncEvent::Snapshot(tickets) => {
                 self.tickets.replace_all(tickets, self.meta.as_ref());
                 self.loaded = true;

@@ -892,3 +892,54 @@ fn changing_many_marked_tickets_asks_first() {
     assert_eq!(bulk(&effects).len(), count);
     assert_eq!(app.tickets.pending_count(), count);
 }
+
+fn searches(effects: &[Effect]) -> Vec<deskterm_api::TicketQuery> {
+    effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Sync(Command::Search(q)) => Some(q.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn beyond_the_sync_scope_a_settled_query_is_also_asked_of_the_server() {
+    let mut app = loaded_app(120, 40);
+    app.search_server = true;
+    // While typing, only the local list follows.
+    press(&mut app, KeyCode::Char('/'));
+    let typed = chars(&mut app, "status:closed pedido");
+    assert!(searches(&typed).is_empty());
+    let effects = press(&mut app, KeyCode::Enter);
+    let asked = searches(&effects);
+    assert_eq!(asked.len(), 1, "{asked:?}");
+    assert_eq!(asked[0].status.as_deref(), Some("closed"));
+    assert_eq!(asked[0].q.as_deref(), Some("pedido"));
+    // Once per query.
+    assert!(searches(&press(&mut app, KeyCode::Char('j'))).is_empty());
+    // What the server found joins the list when the query matches it.
+    let mut old = fixture::tickets()[0].clone();
+    old.id = 900;
+    old.reference = "HD-000900".into();
+    old.status = "closed".into();
+    app.update(Msg::Sync(SyncEvent::Found {
+        query: asked[0].clone(),
+        tickets: vec![old],
+        total: 1,
+    }));
+    assert_eq!(app.list.ids(&app.tickets), vec![900]);
+    assert!(
+        app.status
+            .message
+            .as_ref()
+            .is_some_and(|(_, m)| m.contains("1 older"))
+    );
+    // A query that only lists tickets in progress asks nothing.
+    press(&mut app, KeyCode::Char('/'));
+    for _ in 0.."status:closed pedido".len() {
+        press(&mut app, KeyCode::Backspace);
+    }
+    chars(&mut app, "macro:in_progress");
+    assert!(searches(&press(&mut app, KeyCode::Enter)).is_empty());
+}

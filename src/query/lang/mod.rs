@@ -50,6 +50,7 @@ mod names;
 mod narrows;
 mod parse;
 mod print;
+mod remote;
 mod resolve;
 mod time;
 
@@ -69,6 +70,7 @@ pub use fuzzy::FuzzyWord;
 pub use names::word_prefix;
 pub use narrows::narrows;
 pub use parse::{TermSpan, parse, parse_spanned};
+pub use remote::{in_progress_only, listing};
 
 /// Why a query cannot be used, and where in its text.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
