@@ -41,9 +41,23 @@ pub struct Config {
     /// Saved views: a named query and sort each; the defaults when empty.
     #[serde(default)]
     pub views: Vec<ViewConfig>,
+    /// What is replicated here.
+    #[serde(default)]
+    pub sync: SyncConfig,
     /// Warnings about the file itself (a token other users may read), for the operator.
     #[serde(skip)]
     pub warnings: Vec<String>,
+}
+
+/// What is replicated here (`[sync]`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SyncConfig {
+    /// Tickets closed more than this many days ago stay on the server: they
+    /// are not replicated, and a query that may match them asks the server.
+    /// Every ticket is replicated when absent.
+    #[serde(default)]
+    pub closed_days: Option<u32>,
 }
 
 /// A saved view (`[[views]]`).
@@ -429,5 +443,14 @@ mod tests {
         );
         assert!(warnings[0].contains("token file"), "{warnings:?}");
         assert!(!warnings[0].contains("dkt_in_file"), "{warnings:?}");
+    }
+
+    #[test]
+    fn the_sync_scope_is_optional_and_checked() {
+        assert_eq!(Config::parse("").unwrap().sync.closed_days, None);
+        let c = Config::parse("[sync]\nclosed_days = 90\n").unwrap();
+        assert_eq!(c.sync.closed_days, Some(90));
+        assert!(Config::parse("[sync]\nclosed_days = -3\n").is_err());
+        assert!(Config::parse("[sync]\nclosed = 3\n").is_err());
     }
 }
