@@ -93,6 +93,24 @@ actions! {
 }
 
 impl Action {
+    /// Whether the action only means something inside a popup (a picker, a
+    /// field, a question, a conflict).
+    pub fn popup_only(self) -> bool {
+        matches!(
+            self,
+            Action::Confirm
+                | Action::Cancel
+                | Action::Toggle
+                | Action::Newline
+                | Action::Complete
+                | Action::TakeMine
+                | Action::TakeTheirs
+                | Action::EditValue
+                | Action::QuitWait
+                | Action::QuitKeep
+        )
+    }
+
     /// The saved view a `view_N` action switches to (0-based).
     pub fn view_index(self) -> Option<usize> {
         const VIEWS: [Action; 9] = [

@@ -455,16 +455,8 @@ impl App {
                     self.say(Level::Info, "no conflicts to settle");
                 }
             }
-            Action::Confirm
-            | Action::Cancel
-            | Action::Toggle
-            | Action::Newline
-            | Action::Complete
-            | Action::TakeMine
-            | Action::TakeTheirs
-            | Action::EditValue
-            | Action::QuitWait
-            | Action::QuitKeep => {}
+            // Keys of popups mean nothing here.
+            other => debug_assert!(other.popup_only(), "{other} is not handled"),
         }
     }
 

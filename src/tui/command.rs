@@ -160,7 +160,7 @@ const ARG_VERBS: &[(&str, Arg, Option<Action>, &str)] = &[
 /// only work inside a popup, nor plain motions, nor the numbered views
 /// (`view ‹name›` covers them).
 fn typed(action: Action) -> bool {
-    !matches!(
+    let motion = matches!(
         action,
         Action::Down
             | Action::Up
@@ -168,18 +168,8 @@ fn typed(action: Action) -> bool {
             | Action::Bottom
             | Action::PageDown
             | Action::PageUp
-            | Action::Confirm
-            | Action::Cancel
-            | Action::Toggle
-            | Action::Newline
-            | Action::Complete
-            | Action::TakeMine
-            | Action::TakeTheirs
-            | Action::EditValue
-            | Action::QuitWait
-            | Action::QuitKeep
-            | Action::Palette
-    ) && action.view_index().is_none()
+    );
+    !motion && !action.popup_only() && action != Action::Palette && action.view_index().is_none()
 }
 
 /// Every phrase: the actions without argument, by name (`assign to me`),

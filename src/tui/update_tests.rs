@@ -943,3 +943,13 @@ fn beyond_the_sync_scope_a_settled_query_is_also_asked_of_the_server() {
     chars(&mut app, "macro:in_progress");
     assert!(searches(&press(&mut app, KeyCode::Enter)).is_empty());
 }
+
+#[test]
+fn every_action_outside_popups_is_handled() {
+    use super::action::Action;
+    for action in Action::ALL.iter().copied().filter(|a| !a.popup_only()) {
+        // A fresh screen each: the action may open a popup.
+        let mut app = loaded_app(120, 40);
+        app.update(Msg::Action(action));
+    }
+}
