@@ -18,11 +18,12 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{Row, SqlitePool};
 
 use super::{OpId, Write};
+use crate::backend::Cursor;
 
 /// Marks a SQLite file as a deskterm cache (`PRAGMA application_id`, "DSKT").
 const APPLICATION_ID: i64 = 0x4453_4B54;
 /// Version of the schema below (`PRAGMA user_version`).
-const SCHEMA_VERSION: i64 = 2;
+const SCHEMA_VERSION: i64 = 3;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -80,6 +81,14 @@ CREATE INDEX IF NOT EXISTS tickets_newest_first ON tickets(updated_at DESC, id);
 PRAGMA user_version = 2;
 ";
 
+/// Version 2 kept the feed cursor as the native server's number; version 3
+/// keeps the connector's opaque cursor, a string. The outbox is untouched.
+const MIGRATE_2_TO_3: &str = "
+UPDATE state SET value = json_quote(value)
+    WHERE key = 'since' AND json_valid(value) AND json_type(value) = 'integer';
+PRAGMA user_version = 3;
+";
+
 /// Tickets written per statement when storing a snapshot.
 const ROWS_PER_INSERT: usize = 500;
 
@@ -100,7 +109,7 @@ pub struct Cached {
     /// How many tickets are cached (read with [`Cache::tickets_page`]).
     pub tickets: u64,
     /// Feed cursor: changes up to here are in the cache.
-    pub since: Option<i64>,
+    pub since: Option<Cursor>,
     /// Unsent writes, in order.
     pub outbox: Vec<OutboxEntry>,
 }
@@ -202,18 +211,21 @@ impl Cache {
                 .execute(&pool)
                 .await
                 .map_err(|e| format!("cannot create tables: {e}"))?;
-            sqlx::raw_sql("PRAGMA application_id = 1146309460; PRAGMA user_version = 2;")
+            sqlx::raw_sql("PRAGMA application_id = 1146309460; PRAGMA user_version = 3;")
                 .execute(&pool)
                 .await
                 .map_err(|e| format!("cannot mark it: {e}"))?;
         } else if app_id != APPLICATION_ID {
             return Err("it is not a deskterm cache".into());
-        } else if version == 1 {
+        } else if (1..SCHEMA_VERSION).contains(&version) {
             // Upgrade in place: a set-aside cache would strand unsent writes.
-            sqlx::raw_sql(MIGRATE_1_TO_2)
-                .execute(&pool)
-                .await
-                .map_err(|e| format!("cannot upgrade it from schema version 1: {e}"))?;
+            for (from, step) in [(1, MIGRATE_1_TO_2), (2, MIGRATE_2_TO_3)] {
+                if version <= from {
+                    sqlx::raw_sql(step).execute(&pool).await.map_err(|e| {
+                        format!("cannot upgrade it from schema version {from}: {e}")
+                    })?;
+                }
+            }
         } else if version != SCHEMA_VERSION {
             return Err(format!(
                 "it has schema version {version}, this deskterm reads {SCHEMA_VERSION}"
@@ -378,7 +390,7 @@ impl Cache {
         me: &Me,
         meta: &Meta,
         tickets: &[Ticket],
-        since: i64,
+        since: &Cursor,
     ) -> anyhow::Result<()> {
         let epoch = self.begin_snapshot().await?;
         self.put_snapshot(epoch, tickets).await?;
@@ -434,7 +446,7 @@ impl Cache {
         epoch: i64,
         me: &Me,
         meta: &Meta,
-        since: i64,
+        since: &Cursor,
     ) -> anyhow::Result<()> {
         let mut tx = self.pool.begin().await?;
         sqlx::query("DELETE FROM tickets WHERE epoch <> ?")
@@ -444,7 +456,7 @@ impl Cache {
         for (key, value) in [
             ("me", serde_json::to_string(me)?),
             ("meta", serde_json::to_string(meta)?),
-            ("since", since.to_string()),
+            ("since", serde_json::to_string(since)?),
         ] {
             sqlx::query("INSERT INTO state (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value")
                 .bind(key)
@@ -497,8 +509,8 @@ impl Cache {
     }
 
     /// Moves the feed cursor.
-    pub async fn set_since(&self, since: i64) -> anyhow::Result<()> {
-        self.set_state("since", &since).await
+    pub async fn set_since(&self, since: &Cursor) -> anyhow::Result<()> {
+        self.set_state("since", since).await
     }
 
     /// Replaces the notes of a ticket.
@@ -686,7 +698,7 @@ pub struct Summary {
     /// Tickets held.
     pub tickets: u64,
     /// Feed cursor.
-    pub since: Option<i64>,
+    pub since: Option<Cursor>,
     /// Unsent writes.
     pub outbox: Vec<OutboxEntry>,
 }
@@ -948,6 +960,43 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_version_2_cursor_becomes_opaque_and_the_outbox_stays() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.db");
+        let cache = Cache::open(&path).await.unwrap().cache;
+        cache
+            .enqueue(
+                7,
+                &Write::AddNote {
+                    ticket: 1,
+                    body: "unsent".into(),
+                },
+                None,
+            )
+            .await
+            .unwrap();
+        // As version 2 wrote it: the native server's sequence number.
+        sqlx::raw_sql(
+            "INSERT OR REPLACE INTO state (key, value) VALUES ('since', '42'); \
+             PRAGMA user_version = 2;",
+        )
+        .execute(&cache.pool)
+        .await
+        .unwrap();
+        cache.close().await;
+        let opened = Cache::open(&path).await.unwrap();
+        assert!(opened.notice.is_none(), "{:?}", opened.notice);
+        let loaded = opened.cache.load().await.unwrap();
+        assert_eq!(loaded.since, Some(Cursor::new("42")));
+        assert_eq!(loaded.outbox.len(), 1, "the unsent note survives");
+        let version: i64 = sqlx::query_scalar("PRAGMA user_version")
+            .fetch_one(&opened.cache.pool)
+            .await
+            .unwrap();
+        assert_eq!(version, SCHEMA_VERSION);
+    }
+
+    #[tokio::test]
     async fn a_snapshot_replaces_the_tickets_it_does_not_contain() {
         let dir = tempfile::tempdir().unwrap();
         let cache = Cache::open(&dir.path().join("c.db")).await.unwrap().cache;
@@ -973,10 +1022,13 @@ mod tests {
                 "custom_statuses": false, "stats": false, "history": false}
         }))
         .unwrap();
-        cache.finish_snapshot(epoch, &me, &meta, 42).await.unwrap();
+        cache
+            .finish_snapshot(epoch, &me, &meta, &Cursor::new("42"))
+            .await
+            .unwrap();
         assert!(cache.ticket(9).await.unwrap().is_none());
         assert_eq!(cache.ticket(1).await.unwrap().map(|t| t.version), Some(1));
-        assert_eq!(cache.load().await.unwrap().since, Some(42));
+        assert_eq!(cache.load().await.unwrap().since, Some(Cursor::new("42")));
     }
 
     #[test]

@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::{Notify, mpsc, watch};
 use tokio::task::JoinHandle;
 
-use crate::backend::Backend;
+use crate::backend::{Backend, Capabilities, ConversationKey};
 use cache::{Cache, OutboxEntry};
 
 /// Identifies one write, in the UI and in the outbox; also its place in the sending order.
@@ -150,6 +150,8 @@ pub enum SyncEvent {
     Connection(Connection),
     /// The backend answered: the data on screen is current as of now.
     Synced,
+    /// What the backend can do (sent first): the UI hides what it lacks.
+    Capabilities(Capabilities),
     /// The signed-in operator.
     SignedIn(Me),
     /// Statuses, priorities, categories, operators.
@@ -333,6 +335,7 @@ async fn run(
     mut commands: mpsc::UnboundedReceiver<Command>,
     events: Events,
 ) {
+    events.send(SyncEvent::Capabilities(backend.capabilities()));
     let cached = match cache.load().await {
         Ok(cached) => cached,
         Err(e) => {
@@ -502,7 +505,18 @@ async fn fetch_view(
     ticket: TicketId,
     contact: ContactId,
 ) {
-    let (notes, messages) = tokio::join!(backend.notes(ticket), backend.messages(contact));
+    let conversation = backend.capabilities().conversations.key(ticket, contact);
+    let chat = async {
+        match conversation {
+            ConversationKey::Contact(_) if backend.capabilities().chat => {
+                Some(backend.messages(&conversation).await)
+            }
+            // The chat pane shows a contact's conversation; one kept per
+            // ticket has no place there yet.
+            _ => None,
+        }
+    };
+    let (notes, messages) = tokio::join!(backend.notes(ticket), chat);
     match notes {
         Ok(notes) => {
             if let Err(e) = cache.put_notes(ticket, &notes).await {
@@ -513,12 +527,13 @@ async fn fetch_view(
         Err(e) => tracing::info!("notes of {ticket} not loaded: {e}"),
     }
     match messages {
-        Ok(messages) => {
+        None => {}
+        Some(Ok(messages)) => {
             if let Err(e) = cache.put_messages(contact, &messages).await {
                 tracing::warn!("chat not cached: {e:#}");
             }
             events.send(SyncEvent::Messages(contact, messages));
         }
-        Err(e) => tracing::info!("chat of {contact} not loaded: {e}"),
+        Some(Err(e)) => tracing::info!("chat of {contact} not loaded: {e}"),
     }
 }

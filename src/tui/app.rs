@@ -128,6 +128,8 @@ pub struct App {
     pub keymap: Keymap,
     /// The signed-in operator.
     pub me: Option<Me>,
+    /// What the backend offers; what it lacks is hidden.
+    pub capabilities: crate::backend::Capabilities,
     /// Statuses, operators… of the backend.
     pub meta: Option<Meta>,
     /// Whether the first full load arrived.
@@ -181,6 +183,7 @@ impl App {
         App {
             keymap,
             me: None,
+            capabilities: crate::backend::Capabilities::FULL,
             meta: None,
             loaded: false,
             tickets: Tickets::new(),
@@ -476,6 +479,7 @@ impl App {
                 self.status.connection = c;
             }
             SyncEvent::Synced => self.status.last_sync = Some(self.now),
+            SyncEvent::Capabilities(c) => self.capabilities = c,
             SyncEvent::SignedIn(me) => self.me = Some(me),
             SyncEvent::Meta(meta) => {
                 self.meta = Some(meta);
