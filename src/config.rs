@@ -365,7 +365,10 @@ mod tests {
     #[test]
     fn the_server_kind_is_native_unless_named_and_an_unknown_one_is_refused() {
         let c = Config::parse("[server]\nurl = \"http://h:1\"\ntoken = \"t\"\n").unwrap();
-        assert_eq!(c.connector().unwrap(), (Kind::Native, PollPolicy::default()));
+        assert_eq!(
+            c.connector().unwrap(),
+            (Kind::Native, PollPolicy::default())
+        );
         let c = Config::parse(
             "[server]\nkind = \"native\"\npoll_only = true\nurl = \"http://h:1\"\ntoken = \"t\"\n",
         )
@@ -373,10 +376,12 @@ mod tests {
         let (kind, poll) = c.connector().unwrap();
         assert_eq!(kind, Kind::Native);
         assert!(poll.poll_only);
-        let err =
-            Config::parse("[server]\nkind = \"rt\"\nurl = \"http://h:1\"\ntoken = \"t\"\n")
-                .unwrap_err();
-        assert!(err.contains("\"rt\"") && err.contains("known: native"), "{err}");
+        let err = Config::parse("[server]\nkind = \"rt\"\nurl = \"http://h:1\"\ntoken = \"t\"\n")
+            .unwrap_err();
+        assert!(
+            err.contains("\"rt\"") && err.contains("known: native"),
+            "{err}"
+        );
     }
 
     #[test]

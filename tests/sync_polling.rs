@@ -85,9 +85,11 @@ async fn a_polled_feed_delivers_each_remote_change_once_across_a_server_restart(
     }
     let wanted = expected.clone();
     client
-        .until("the edits after the restart", Duration::from_secs(60), |events| {
-            wanted.iter().all(|(id, title)| arrived(events, *id, title))
-        })
+        .until(
+            "the edits after the restart",
+            Duration::from_secs(60),
+            |events| wanted.iter().all(|(id, title)| arrived(events, *id, title)),
+        )
         .await;
     // A few more polls, each reading its last page again.
     tokio::time::sleep(Duration::from_millis(800)).await;

@@ -22,8 +22,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use deskterm_api::{
-    Change, ChatMessage, ContactId, Me, Meta, NewMessage, NewNote, NewTicket, Note,
-    PAGE_LIMIT_MAX, Ticket, TicketId, TicketPage, TicketPatch, TicketQuery,
+    Change, ChatMessage, ContactId, Me, Meta, NewMessage, NewNote, NewTicket, Note, PAGE_LIMIT_MAX,
+    Ticket, TicketId, TicketPage, TicketPatch, TicketQuery,
 };
 use futures_util::Stream;
 use serde::{Deserialize, Serialize};
@@ -485,8 +485,11 @@ pub fn connect(
 ) -> anyhow::Result<Arc<dyn Backend>> {
     match kind {
         Kind::Native => {
-            let native =
-                native::NativeBackend::with_transport(&remote.url, &remote.token, &remote.transport)?;
+            let native = native::NativeBackend::with_transport(
+                &remote.url,
+                &remote.token,
+                &remote.transport,
+            )?;
             Ok(backend(native, poll))
         }
     }

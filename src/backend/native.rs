@@ -205,11 +205,7 @@ async fn check(response: Response) -> BackendResult<Response> {
         s if s.is_client_error() => BackendError::Invalid {
             message: summary,
             fields: problem
-                .map(|p| {
-                    p.errors
-                        .into_iter()
-                        .collect()
-                })
+                .map(|p| p.errors.into_iter().collect())
                 .unwrap_or_default(),
         },
         _ => BackendError::Server(summary),
@@ -218,14 +214,12 @@ async fn check(response: Response) -> BackendResult<Response> {
 
 /// The server's sequence number a cursor of this connector holds.
 fn seq(cursor: &Cursor) -> BackendResult<i64> {
-    cursor.as_str().parse().map_err(|_| {
-        BackendError::Invalid {
-            message: format!(
-                "the feed position {:?} is not a deskterm server's; reload to start over",
-                cursor.as_str()
-            ),
-            fields: vec![],
-        }
+    cursor.as_str().parse().map_err(|_| BackendError::Invalid {
+        message: format!(
+            "the feed position {:?} is not a deskterm server's; reload to start over",
+            cursor.as_str()
+        ),
+        fields: vec![],
     })
 }
 
@@ -245,13 +239,16 @@ fn feed_change(change: api::Change) -> FeedChange {
 
 /// The version a ticket counter is sent as.
 fn if_match(version: &Version) -> BackendResult<String> {
-    let counter: i64 = version.as_str().parse().map_err(|_| BackendError::Invalid {
-        message: format!(
-            "the ticket version {:?} is not a deskterm server's",
-            version.as_str()
-        ),
-        fields: vec![],
-    })?;
+    let counter: i64 = version
+        .as_str()
+        .parse()
+        .map_err(|_| BackendError::Invalid {
+            message: format!(
+                "the ticket version {:?} is not a deskterm server's",
+                version.as_str()
+            ),
+            fields: vec![],
+        })?;
     Ok(api::etag(counter))
 }
 

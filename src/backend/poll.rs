@@ -74,20 +74,23 @@ pub(super) async fn polled<'a, C: Connector + ?Sized>(
         over: false,
     };
     poller.step().await?;
-    Ok(Box::pin(futures_util::stream::unfold(poller, |mut p| async move {
-        loop {
-            if let Some(event) = p.ready.pop_front() {
-                return Some((Ok(event), p));
+    Ok(Box::pin(futures_util::stream::unfold(
+        poller,
+        |mut p| async move {
+            loop {
+                if let Some(event) = p.ready.pop_front() {
+                    return Some((Ok(event), p));
+                }
+                if p.over {
+                    return None;
+                }
+                if let Err(e) = p.step().await {
+                    p.over = true;
+                    return Some((Err(e), p));
+                }
             }
-            if p.over {
-                return None;
-            }
-            if let Err(e) = p.step().await {
-                p.over = true;
-                return Some((Err(e), p));
-            }
-        }
-    })))
+        },
+    )))
 }
 
 impl<C: Connector + ?Sized> Poller<'_, C> {
@@ -142,8 +145,8 @@ mod tests {
 
     use async_trait::async_trait;
     use deskterm_api::{
-        ChangeKind, ChatMessage, Me, Meta, NewMessage, NewNote, NewTicket, Note, Ticket,
-        TicketId, TicketPage, TicketPatch, TicketQuery,
+        ChangeKind, ChatMessage, Me, Meta, NewMessage, NewNote, NewTicket, Note, Ticket, TicketId,
+        TicketPage, TicketPatch, TicketQuery,
     };
     use futures_util::StreamExt;
 
@@ -221,7 +224,10 @@ mod tests {
             absent()
         }
         async fn changes(&self, since: &Cursor, _limit: u32) -> BackendResult<ChangePage> {
-            self.requests.lock().unwrap().push(since.as_str().to_owned());
+            self.requests
+                .lock()
+                .unwrap()
+                .push(since.as_str().to_owned());
             let from: i64 = since.as_str().parse().unwrap();
             let mut log = self.log.lock().unwrap().clone();
             log.sort();
@@ -287,7 +293,10 @@ mod tests {
             ..PollPolicy::default()
         };
         let mut stream = polled(&feed, Cursor::new("0"), policy).await.unwrap();
-        assert_eq!(ids(&poll_once(&mut stream).await), [101, 102, 103, 104, 105]);
+        assert_eq!(
+            ids(&poll_once(&mut stream).await),
+            [101, 102, 103, 104, 105]
+        );
         // Nothing new: the last page is read again and nothing comes twice.
         assert_eq!(ids(&poll_once(&mut stream).await), Vec::<i64>::new());
         // A change recorded late, under a position already read past, and a new one.
@@ -296,7 +305,10 @@ mod tests {
         assert_eq!(ids(&poll_once(&mut stream).await), Vec::<i64>::new());
         let requests = feed.requests.lock().unwrap().clone();
         assert_eq!(requests[..3], ["0", "3", "5"], "pages follow each other");
-        assert_eq!(requests[3], "5", "the next poll starts at the last page again");
+        assert_eq!(
+            requests[3], "5",
+            "the next poll starts at the last page again"
+        );
     }
 
     #[tokio::test(start_paused = true)]

@@ -429,14 +429,16 @@ mod tests {
 
     #[tokio::test]
     async fn text_from_a_connector_that_cleans_nothing_arrives_clean() {
-        let backend: Arc<dyn Backend> = super::super::backend(
-            Hostile { push: false },
-            PollPolicy::default(),
-        );
+        let backend: Arc<dyn Backend> =
+            super::super::backend(Hostile { push: false }, PollPolicy::default());
         assert!(clean_text(&backend.describe()));
         assert!(ticket_is_clean(&backend.ticket(1).await.unwrap()));
         assert!(ticket_is_clean(
-            &backend.tickets(&TicketQuery::default()).await.unwrap().items[0]
+            &backend
+                .tickets(&TicketQuery::default())
+                .await
+                .unwrap()
+                .items[0]
         ));
         assert!(ticket_is_clean(
             &backend.create_ticket(&new_ticket(), "k").await.unwrap()

@@ -220,9 +220,7 @@ impl Connector for Stub {
         };
         Ok(match self.live {
             Live::EndsAtOnce => Box::pin(stream::empty()),
-            Live::ResyncForever => {
-                Box::pin(stream::repeat(Ok(FeedEvent::Resync)))
-            }
+            Live::ResyncForever => Box::pin(stream::repeat(Ok(FeedEvent::Resync))),
             Live::SilentThenEnds => Box::pin(stream::once(async {
                 tokio::time::sleep(Duration::from_secs(40)).await;
                 Err(BackendError::Network("closed".into()))

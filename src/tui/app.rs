@@ -295,7 +295,8 @@ impl App {
             return;
         }
         let context = self.context();
-        if let Some(action) = self.keymap.action(context, &key) {
+        let bound = self.keymap.action(context, &key);
+        if let Some(action) = bound.filter(|a| self.offers_action(*a)) {
             self.on_action(action, effects);
             return;
         }
@@ -362,6 +363,9 @@ impl App {
                     Pane::List => Pane::Detail,
                     Pane::Detail => Pane::Chat,
                     Pane::Chat => Pane::List,
+                };
+                if !self.offers_pane(self.focus) {
+                    self.focus = Pane::List;
                 }
             }
             Action::FocusPrev => {
@@ -369,6 +373,9 @@ impl App {
                     Pane::List => Pane::Chat,
                     Pane::Detail => Pane::List,
                     Pane::Chat => Pane::Detail,
+                };
+                if !self.offers_pane(self.focus) {
+                    self.focus = Pane::Detail;
                 }
             }
             Action::FocusList => self.focus = Pane::List,

@@ -6,6 +6,7 @@ pub mod app;
 mod chat;
 mod confirm;
 mod detail;
+mod features;
 pub mod help;
 mod input;
 pub mod keymap;
