@@ -368,7 +368,10 @@ async fn apply(backend: &dyn Backend, cache: &Cache, events: &Events, change: Fe
         ChangeKind::TicketUpserted(t) => cache.put_ticket(t).await,
         ChangeKind::TicketDeleted { id } => cache.remove_ticket(*id).await,
         ChangeKind::NoteAdded(n) => cache.add_note(n).await,
-        ChangeKind::MessageAdded(m) => cache.add_message(m).await,
+        ChangeKind::MessageAdded(m) => {
+            let conversations = backend.capabilities().conversations;
+            cache.add_message(m, conversations).await
+        }
         ChangeKind::MetaChanged => Ok(()),
     };
     if let Err(e) = stored.and(cache.set_since(&cursor).await) {

@@ -182,8 +182,8 @@ pub enum SyncEvent {
     Notes(TicketId, Vec<Note>),
     /// A note was added (here or elsewhere).
     NoteAdded(Note),
-    /// The conversation with a contact.
-    Messages(ContactId, Vec<ChatMessage>),
+    /// A conversation (a contact's or a ticket's, as the backend keys them).
+    Messages(ConversationKey, Vec<ChatMessage>),
     /// A chat message was sent or received.
     MessageAdded(ChatMessage),
     /// Writes left unsent by an earlier session, in order.
@@ -480,17 +480,18 @@ async fn load_views(
         {
             events.send(SyncEvent::Notes(ticket, notes));
         }
-        if let Ok(messages) = cache.messages(contact).await
+        let conversation = backend.capabilities().conversations.key(ticket, contact);
+        if let Ok(messages) = cache.messages(&conversation).await
             && !messages.is_empty()
         {
-            events.send(SyncEvent::Messages(contact, messages));
+            events.send(SyncEvent::Messages(conversation, messages));
         }
         fetching = Some(tokio::spawn(fetch_view(
             backend.clone(),
             cache.clone(),
             events.clone(),
             ticket,
-            contact,
+            conversation,
         )));
     }
     if let Some(previous) = fetching {
@@ -503,17 +504,13 @@ async fn fetch_view(
     cache: Cache,
     events: Events,
     ticket: TicketId,
-    contact: ContactId,
+    conversation: ConversationKey,
 ) {
-    let conversation = backend.capabilities().conversations.key(ticket, contact);
     let chat = async {
-        match conversation {
-            ConversationKey::Contact(_) if backend.capabilities().chat => {
-                Some(backend.messages(&conversation).await)
-            }
-            // The chat pane shows a contact's conversation; one kept per
-            // ticket has no place there yet.
-            _ => None,
+        if backend.capabilities().chat {
+            Some(backend.messages(&conversation).await)
+        } else {
+            None
         }
     };
     let (notes, messages) = tokio::join!(backend.notes(ticket), chat);
@@ -529,11 +526,11 @@ async fn fetch_view(
     match messages {
         None => {}
         Some(Ok(messages)) => {
-            if let Err(e) = cache.put_messages(contact, &messages).await {
+            if let Err(e) = cache.put_messages(&conversation, &messages).await {
                 tracing::warn!("chat not cached: {e:#}");
             }
-            events.send(SyncEvent::Messages(contact, messages));
+            events.send(SyncEvent::Messages(conversation, messages));
         }
-        Some(Err(e)) => tracing::info!("chat of {contact} not loaded: {e}"),
+        Some(Err(e)) => tracing::info!("chat {conversation:?} not loaded: {e}"),
     }
 }

@@ -230,7 +230,8 @@ async fn send(
             };
             match sent {
                 Ok(sent) => {
-                    if let Err(e) = cache.add_message(&sent).await {
+                    let conversations = backend.capabilities().conversations;
+                    if let Err(e) = cache.add_message(&sent, conversations).await {
                         tracing::warn!("message not cached: {e:#}");
                     }
                     events.send(SyncEvent::MessageAdded(sent));

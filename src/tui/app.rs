@@ -535,10 +535,13 @@ impl App {
                 self.detail.notes.insert(ticket, notes);
             }
             SyncEvent::NoteAdded(note) => self.detail.note_added(note),
-            SyncEvent::Messages(contact, messages) => {
-                self.chat.messages.insert(contact, messages);
+            SyncEvent::Messages(conversation, messages) => {
+                self.chat.messages.insert(conversation, messages);
             }
-            SyncEvent::MessageAdded(message) => self.chat.message_added(message),
+            SyncEvent::MessageAdded(message) => {
+                let conversations = self.capabilities.conversations;
+                self.chat.message_added(message, conversations)
+            }
             SyncEvent::Outbox(entries) => self.restore_outbox(entries),
             SyncEvent::Stored(op) => self.tickets.mark_stored(op),
             SyncEvent::WriteDone(op) => self.write_done(op),

@@ -367,7 +367,10 @@ fn live_notes_and_messages_are_added_once() {
     message.id = 99;
     app.update(Msg::Sync(SyncEvent::MessageAdded(message.clone())));
     app.update(Msg::Sync(SyncEvent::MessageAdded(message)));
-    assert_eq!(app.chat.messages[&1].len(), 4);
+    assert_eq!(
+        app.chat.messages[&crate::backend::ConversationKey::Contact(1)].len(),
+        4
+    );
 }
 
 #[test]
