@@ -720,6 +720,51 @@ mod tests {
         }
     }
 
+    #[test]
+    fn conversations_are_keyed_by_contact_or_by_ticket() {
+        let message = ChatMessage {
+            id: 1,
+            contact_id: 3,
+            ticket_id: Some(10),
+            direction: deskterm_api::Direction::Inbound,
+            operator: None,
+            body: "hola".into(),
+            channel: "web".into(),
+            created_at: chrono::DateTime::from_timestamp(1_700_000_000, 0).unwrap(),
+        };
+        let by_contact = Conversations::ByContact;
+        let by_ticket = Conversations::ByTicket;
+        assert_eq!(by_contact.key(10, 3), ConversationKey::Contact(3));
+        assert_eq!(by_ticket.key(10, 3), ConversationKey::Ticket(10));
+        assert_eq!(
+            by_contact.of_message(&message),
+            Some(ConversationKey::Contact(3))
+        );
+        assert_eq!(
+            by_ticket.of_message(&message),
+            Some(ConversationKey::Ticket(10))
+        );
+        let loose = ChatMessage {
+            ticket_id: None,
+            ..message
+        };
+        assert_eq!(by_ticket.of_message(&loose), None);
+    }
+
+    #[test]
+    fn capabilities_answer_for_each_feature_and_kinds_are_named() {
+        let no_chat = Capabilities {
+            chat: false,
+            ..Capabilities::FULL
+        };
+        assert!(!no_chat.has(Feature::Chat));
+        assert!(no_chat.has(Feature::History) && no_chat.has(Feature::LivePush));
+        assert!(!Capabilities::MINIMAL.has(Feature::Statistics));
+        assert_eq!(Kind::parse(" native "), Ok(Kind::Native));
+        let err = Kind::parse("django-helpdesk").unwrap_err();
+        assert!(err.contains("known: native"), "{err}");
+    }
+
     #[tokio::test]
     async fn without_an_export_the_snapshot_pages_through_the_list() {
         let backend = paged(5, None);
