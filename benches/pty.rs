@@ -1129,7 +1129,12 @@ async fn seed_cache(setup: &Setup, data_dir: &Path) -> anyhow::Result<u64> {
     opened.cache.set_backend(identity).await?;
     opened
         .cache
-        .replace_all(&me, &meta, &tickets, since)
+        .replace_all(
+            &me,
+            &meta,
+            &tickets,
+            &deskterm::backend::Cursor::new(since.to_string()),
+        )
         .await?;
     opened.cache.close().await;
     Ok(tickets.len() as u64)

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use crate::backend::{Kind, PollPolicy};
 use crate::tui::keymap::KeymapSource;
 
 mod token_command;
@@ -77,6 +78,12 @@ pub struct ViewConfig {
 #[derive(Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ServerConfig {
+    /// Which connector speaks to it (`native`, the default: a deskterm server).
+    #[serde(default)]
+    pub kind: Option<String>,
+    /// Poll the change feed even when the server pushes changes.
+    #[serde(default)]
+    pub poll_only: bool,
     /// Base URL, e.g. `https://helpdesk.example.com`.
     pub url: String,
     /// The operator token, inline.
@@ -99,6 +106,8 @@ pub struct ServerConfig {
 impl std::fmt::Debug for ServerConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ServerConfig")
+            .field("kind", &self.kind)
+            .field("poll_only", &self.poll_only)
             .field("url", &self.url)
             .field("token", &self.token.as_ref().map(|_| "<hidden>"))
             .field("token_file", &self.token_file)
@@ -200,6 +209,9 @@ impl Config {
             if server.url.trim().is_empty() {
                 return Err("[server] url is empty".into());
             }
+            if let Some(kind) = &server.kind {
+                Kind::parse(kind)?;
+            }
             let sources = [
                 server.token.is_some(),
                 server.token_file.is_some(),
@@ -260,6 +272,25 @@ impl Config {
                 ))
             })
             .collect()
+    }
+
+    /// The connector `[server] kind` names and how its feed is followed;
+    /// the embedded server is a native one, pushing its changes.
+    pub fn connector(&self) -> anyhow::Result<(Kind, PollPolicy)> {
+        let Some(server) = &self.server else {
+            return Ok((Kind::Native, PollPolicy::default()));
+        };
+        let kind = match &server.kind {
+            Some(name) => Kind::parse(name).map_err(anyhow::Error::msg)?,
+            None => Kind::default(),
+        };
+        Ok((
+            kind,
+            PollPolicy {
+                poll_only: server.poll_only,
+                ..PollPolicy::default()
+            },
+        ))
     }
 
     /// The remote server to use, or `None` for the embedded one.
@@ -343,6 +374,28 @@ mod tests {
         let err = Config::parse("colour = \"red\"\n").unwrap_err();
         assert!(err.contains("colour"), "{err}");
         assert!(Config::parse("[server]\nurl = \"\"\ntoken = \"t\"\n").is_err());
+    }
+
+    #[test]
+    fn the_server_kind_is_native_unless_named_and_an_unknown_one_is_refused() {
+        let c = Config::parse("[server]\nurl = \"http://h:1\"\ntoken = \"t\"\n").unwrap();
+        assert_eq!(
+            c.connector().unwrap(),
+            (Kind::Native, PollPolicy::default())
+        );
+        let c = Config::parse(
+            "[server]\nkind = \"native\"\npoll_only = true\nurl = \"http://h:1\"\ntoken = \"t\"\n",
+        )
+        .unwrap();
+        let (kind, poll) = c.connector().unwrap();
+        assert_eq!(kind, Kind::Native);
+        assert!(poll.poll_only);
+        let err = Config::parse("[server]\nkind = \"rt\"\nurl = \"http://h:1\"\ntoken = \"t\"\n")
+            .unwrap_err();
+        assert!(
+            err.contains("\"rt\"") && err.contains("known: native"),
+            "{err}"
+        );
     }
 
     #[test]

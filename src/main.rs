@@ -7,11 +7,9 @@ use std::io::IsTerminal;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use chrono::Offset;
 use clap::{Parser, Subcommand};
-use deskterm::backend::native::NativeBackend;
 use deskterm::config::Config;
 use deskterm::sync::cache::{self, Cache};
 use deskterm::tui::app::App;
@@ -200,6 +198,7 @@ fn run_console(config_path: Option<PathBuf>, data_dir: Option<PathBuf>) -> anyho
     let keymap = Keymap::with_overrides(&config.keys)
         .map_err(|e| anyhow::anyhow!("key bindings in the config: {e}"))?;
     let remote = config.remote()?;
+    let (kind, poll) = config.connector()?;
     let data_dir = config.data_dir()?;
     let saved_views = deskterm::tui::views::from_config(&config.views)
         .map_err(|e| anyhow::anyhow!("saved views in the config: {e}"))?;
@@ -236,7 +235,7 @@ fn run_console(config_path: Option<PathBuf>, data_dir: Option<PathBuf>) -> anyho
                 (e.remote, Some(e.server))
             }
         };
-        let backend = NativeBackend::with_transport(&remote.url, &remote.token, &remote.transport)?;
+        let backend = deskterm::backend::connect(kind, &remote, poll)?;
         // The embedded server's port changes every run: its cache is keyed by its database instead.
         let identity = if server.is_some() {
             format!("embedded:{}", data_dir.join(embedded::DB_FILE).display())
@@ -246,7 +245,7 @@ fn run_console(config_path: Option<PathBuf>, data_dir: Option<PathBuf>) -> anyho
         let cache_path = cache::file_for(&data_dir, &identity, &remote.token);
         let opened = Cache::open(&cache_path).await?;
         opened.cache.set_backend(&identity).await?;
-        let engine = sync::start(Arc::new(backend), opened.cache);
+        let engine = sync::start(backend, opened.cache);
         let tz = chrono::Local::now().offset().fix();
         let now = chrono::Utc::now();
         let first_op = u64::try_from(now.timestamp_micros()).unwrap_or(1);

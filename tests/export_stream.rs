@@ -5,19 +5,25 @@
 mod support;
 
 use deskterm::backend::native::NativeBackend;
-use deskterm::backend::{Backend, BackendError, BackendResult, SnapshotItem};
+use deskterm::backend::{Backend, BackendError, BackendResult, PollPolicy, SnapshotItem};
 use futures_util::StreamExt;
 use support::World;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
-async fn snapshot(backend: &NativeBackend) -> Vec<BackendResult<SnapshotItem>> {
+async fn snapshot(backend: &dyn Backend) -> Vec<BackendResult<SnapshotItem>> {
     backend
         .snapshot()
         .await
         .expect("the export starts")
         .collect()
         .await
+}
+
+/// The native connector as the engine gets it: behind the sanitizing wrapper.
+fn native(url: &str, token: &str) -> std::sync::Arc<dyn Backend> {
+    let connector = NativeBackend::new(url, token).expect("backend");
+    deskterm::backend::backend(connector, PollPolicy::default())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -31,10 +37,10 @@ async fn the_snapshot_is_every_ticket_sanitized_between_start_and_end() {
         "Hola\u{1b}]0;pwned\u{7} mundo\u{1b}[2J",
     )
     .await;
-    let backend = NativeBackend::new(&world.url(), &world.token).expect("backend");
-    let since = backend.changes(0, 1).await.expect("feed").latest_seq;
+    let backend = native(&world.url(), &world.token);
+    let since = backend.latest().await.expect("feed");
 
-    let items = snapshot(&backend).await;
+    let items = snapshot(backend.as_ref()).await;
     assert_eq!(items.len(), 27, "start, 25 tickets, end");
     assert_eq!(items[0], Ok(SnapshotItem::Start { since, total: 25 }));
     assert_eq!(items[26], Ok(SnapshotItem::End { count: 25 }));
@@ -107,8 +113,8 @@ async fn an_export_cut_short_is_an_error_not_a_smaller_helpdesk() {
         without_trailer.len()
     );
     let url = one_answer(head, without_trailer.clone()).await;
-    let backend = NativeBackend::new(&url, &world.token).expect("backend");
-    let items = snapshot(&backend).await;
+    let backend = native(&url, &world.token);
+    let items = snapshot(backend.as_ref()).await;
     assert_eq!(items.len(), 7, "start, 5 tickets, the error: {items:?}");
     assert!(items[..6].iter().all(Result::is_ok));
     let Some(Err(BackendError::Network(why))) = items.last() else {
@@ -124,8 +130,8 @@ async fn an_export_cut_short_is_an_error_not_a_smaller_helpdesk() {
         text.len()
     );
     let url = one_answer(head, cut.to_vec()).await;
-    let backend = NativeBackend::new(&url, &world.token).expect("backend");
-    let items = snapshot(&backend).await;
+    let backend = native(&url, &world.token);
+    let items = snapshot(backend.as_ref()).await;
     assert!(
         matches!(items.last(), Some(Err(BackendError::Network(_)))),
         "{:?}",

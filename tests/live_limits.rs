@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use deskterm::backend::native::NativeBackend;
-use deskterm::backend::{Backend, BackendError, LiveEvent};
+use deskterm::backend::{BackendError, Connector, Cursor, FeedEvent};
 use futures_util::StreamExt;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -56,13 +56,13 @@ async fn read_head(socket: &mut TcpStream) {
     assert!(head.starts_with("GET /api/v1/events"), "{head}");
 }
 
-async fn endless(prefix: &'static [u8]) -> (Vec<Result<LiveEvent, BackendError>>, usize) {
+async fn endless(prefix: &'static [u8]) -> (Vec<Result<FeedEvent, BackendError>>, usize) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let (sent_tx, sent_rx) = oneshot::channel();
     tokio::spawn(serve_one(listener, prefix, sent_tx));
     let backend = NativeBackend::new(&url, "dkt_test").unwrap();
-    let mut stream = backend.live(0).await.unwrap();
+    let mut stream = backend.live(&Cursor::new("0")).await.unwrap();
     let mut items = Vec::new();
     // Generous: the point is what comes out, not how fast.
     while let Some(item) = tokio::time::timeout(Duration::from_secs(120), stream.next())
@@ -79,7 +79,7 @@ async fn endless(prefix: &'static [u8]) -> (Vec<Result<LiveEvent, BackendError>>
     (items, sent)
 }
 
-fn too_large(item: &Result<LiveEvent, BackendError>) -> bool {
+fn too_large(item: &Result<FeedEvent, BackendError>) -> bool {
     matches!(item, Err(BackendError::Server(m)) if m == "the live stream sent an event larger than 1 MiB")
 }
 
@@ -100,7 +100,7 @@ async fn an_endless_data_line_ends_the_stream_with_a_size_error() {
 async fn an_endless_comment_after_a_keep_alive_ends_the_stream_too() {
     let (items, sent) = endless(b":\n\n:").await;
     assert_eq!(items.len(), 2, "{items:?}");
-    assert_eq!(items[0], Ok(LiveEvent::KeepAlive));
+    assert_eq!(items[0], Ok(FeedEvent::KeepAlive));
     assert!(too_large(&items[1]), "{:?}", items[1]);
     assert!(sent < ENDLESS, "the client read all {sent} bytes");
 }

@@ -445,7 +445,10 @@ async fn an_unknown_cursor_reloads_everything_and_keeps_the_outbox() {
         .await;
     {
         let cache = Cache::open(&cache_path).await.expect("cache").cache;
-        cache.set_since(1_000_000).await.expect("cursor");
+        cache
+            .set_since(&deskterm::backend::Cursor::new("1000000"))
+            .await
+            .expect("cursor");
         let op = 5;
         cache
             .enqueue(

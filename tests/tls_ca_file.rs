@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use deskterm::backend::native::NativeBackend;
-use deskterm::backend::{Backend, BackendError};
+use deskterm::backend::{BackendError, Connector};
 use deskterm::config::Transport;
 use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair, KeyUsagePurpose};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};

@@ -1,32 +1,218 @@
-//! The one interface every helpdesk connector implements.
+//! The one interface every helpdesk connector implements, in domain terms.
 //!
-//! The sync engine is the only caller: the UI never touches a backend. A
-//! connector maps its server's wire format to the domain types of
-//! `deskterm-api` and sanitizes every piece of text on the way in.
+//! A connector ([`Connector`]) maps its server's wire format to the domain
+//! types of `deskterm-api`: tickets, notes, conversations and a change feed
+//! whose positions ([`Cursor`]) and ticket versions ([`Version`]) are opaque
+//! to everyone but the connector. The sync engine never holds a connector
+//! directly: it holds a [`Backend`], and the only way to make one is
+//! [`Sanitized`], which cleans every piece of text on the way in, so no
+//! connector can forget to. The same wrapper turns the connector's change
+//! feed (pushed or polled) into one [`ChangeStream`].
 
 pub mod native;
 pub mod ndjson;
+mod poll;
+mod sanitized;
 pub mod sse;
 
 use std::fmt;
 use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use deskterm_api::{
-    ChangesPage, ChatMessage, ContactId, Me, Meta, NewMessage, NewNote, NewTicket, Note,
-    PAGE_LIMIT_MAX, Ticket, TicketId, TicketPage, TicketPatch, TicketQuery,
+    Change, ChatMessage, ContactId, Me, Meta, NewMessage, NewNote, NewTicket, Note, PAGE_LIMIT_MAX,
+    Ticket, TicketId, TicketPage, TicketPatch, TicketQuery,
 };
 use futures_util::Stream;
+use serde::{Deserialize, Serialize};
+
+pub use poll::PollPolicy;
+pub use sanitized::Sanitized;
+
+/// A position in a connector's change feed: "every change up to here is
+/// applied". Only the connector that made it can read it (the native
+/// connector keeps its sequence number in it, another one a timestamp or a
+/// transaction id); the engine stores and hands it back as it is.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Cursor(String);
+
+impl Cursor {
+    /// A cursor holding `text`, as the connector writes it.
+    pub fn new(text: impl Into<String>) -> Cursor {
+        Cursor(text.into())
+    }
+
+    /// The text the connector wrote.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Cursor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The version of a ticket a conditional write is based on, as the
+/// connector needs it (the native connector's counter, an ETag for RT).
+///
+/// The domain ticket still carries the native counter
+/// (`Ticket::version`); a connector whose versions are not numbers keeps
+/// its own mapping until that field becomes opaque too.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Version(String);
+
+impl Version {
+    /// A version holding `text`, as the connector writes it.
+    pub fn new(text: impl Into<String>) -> Version {
+        Version(text.into())
+    }
+
+    /// The version a ticket is at.
+    pub fn of(ticket: &Ticket) -> Version {
+        Version::from(ticket.version)
+    }
+
+    /// The text the connector wrote.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<i64> for Version {
+    fn from(counter: i64) -> Version {
+        Version(counter.to_string())
+    }
+}
+
+/// What tells one change from another, so a change read twice (a polled
+/// feed reads its last page again) is applied once.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ChangeId(String);
+
+impl ChangeId {
+    /// An id holding `text`, as the connector writes it.
+    pub fn new(text: impl Into<String>) -> ChangeId {
+        ChangeId(text.into())
+    }
+}
+
+/// Which conversation a chat message belongs to: the native helpdesk talks
+/// with a contact across tickets, Request Tracker keeps correspondence per
+/// ticket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum ConversationKey {
+    /// Every message with this contact.
+    Contact(ContactId),
+    /// The messages of this ticket.
+    Ticket(TicketId),
+}
+
+/// How a connector keys its conversations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Conversations {
+    /// One conversation per contact.
+    #[default]
+    ByContact,
+    /// One conversation per ticket.
+    ByTicket,
+}
+
+impl Conversations {
+    /// The conversation of a ticket with a contact.
+    pub fn key(self, ticket: TicketId, contact: ContactId) -> ConversationKey {
+        match self {
+            Conversations::ByContact => ConversationKey::Contact(contact),
+            Conversations::ByTicket => ConversationKey::Ticket(ticket),
+        }
+    }
+
+    /// The conversation a message belongs to; `None` for a message with no
+    /// ticket when conversations are per ticket.
+    pub fn of_message(self, message: &ChatMessage) -> Option<ConversationKey> {
+        match self {
+            Conversations::ByContact => Some(ConversationKey::Contact(message.contact_id)),
+            Conversations::ByTicket => message.ticket_id.map(ConversationKey::Ticket),
+        }
+    }
+}
+
+/// An optional feature of a backend, for the one question the UI asks:
+/// [`Capabilities::has`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Feature {
+    /// Writes carry a version and stale ones are refused.
+    Preconditions,
+    /// Changes are pushed as they happen.
+    LivePush,
+    /// Custom statuses can be created.
+    CustomStatuses,
+    /// A ticket's history (who changed what) can be read.
+    History,
+    /// Statistics (counts, times) are served.
+    Statistics,
+    /// Chat with contacts.
+    Chat,
+}
 
 /// What a connector can do; the UI hides what is missing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Capabilities {
     /// Writes carry a version and stale ones are refused (conflict detection).
     pub preconditions: bool,
-    /// Changes are pushed ([`Backend::live`]); otherwise the engine polls.
+    /// Changes are pushed ([`Connector::live`]); otherwise the feed is polled.
     pub live_push: bool,
     /// Custom statuses can be created.
     pub custom_statuses: bool,
+    /// A ticket's history can be read.
+    pub history: bool,
+    /// Statistics are served.
+    pub statistics: bool,
+    /// Chat with contacts ([`Connector::messages`], [`Connector::send_message`]).
+    pub chat: bool,
+    /// How conversations are keyed.
+    pub conversations: Conversations,
+}
+
+impl Capabilities {
+    /// Nothing optional: a polled feed, no chat, no extras.
+    pub const MINIMAL: Capabilities = Capabilities {
+        preconditions: false,
+        live_push: false,
+        custom_statuses: false,
+        history: false,
+        statistics: false,
+        chat: false,
+        conversations: Conversations::ByContact,
+    };
+
+    /// Everything optional, conversations per contact (what the UI assumes
+    /// until the engine says otherwise).
+    pub const FULL: Capabilities = Capabilities {
+        preconditions: true,
+        live_push: true,
+        custom_statuses: true,
+        history: true,
+        statistics: true,
+        chat: true,
+        conversations: Conversations::ByContact,
+    };
+
+    /// Whether the backend offers `feature`.
+    pub fn has(&self, feature: Feature) -> bool {
+        match feature {
+            Feature::Preconditions => self.preconditions,
+            Feature::LivePush => self.live_push,
+            Feature::CustomStatuses => self.custom_statuses,
+            Feature::History => self.history,
+            Feature::Statistics => self.statistics,
+            Feature::Chat => self.chat,
+        }
+    }
 }
 
 /// Why a backend call failed.
@@ -98,23 +284,47 @@ impl std::error::Error for BackendError {}
 /// Result of a backend call.
 pub type BackendResult<T> = Result<T, BackendError>;
 
-/// One item of a live stream.
+/// A change with where it puts the feed.
 #[derive(Debug, Clone, PartialEq)]
-pub enum LiveEvent {
-    /// A change, in feed order.
-    Change(deskterm_api::Change),
-    /// The cursor is unusable: reload everything, then continue from `latest_seq`.
-    Resync {
-        /// Where the feed continues.
-        latest_seq: i64,
-    },
-    /// The server said it is still there and has nothing new: what the client
-    /// shows is current.
-    KeepAlive,
+pub struct FeedChange {
+    /// Tells it from every other change (de-duplication).
+    pub id: ChangeId,
+    /// The feed's position once it is applied; stored so a restart goes on from here.
+    pub cursor: Cursor,
+    /// What changed. Its `seq` is the native server's and means nothing to the engine.
+    pub change: Change,
 }
 
-/// A live stream of changes; it ends or yields an error when the connection drops.
-pub type LiveStream = Pin<Box<dyn Stream<Item = BackendResult<LiveEvent>> + Send>>;
+/// One answer of [`Connector::changes`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChangePage {
+    /// Changes after the cursor asked for, oldest first.
+    pub changes: Vec<FeedChange>,
+    /// Where the next page starts.
+    pub next: Cursor,
+    /// More changes wait after this page: ask again at once.
+    pub more: bool,
+    /// The cursor asked for is unusable: reload everything.
+    pub resync: bool,
+}
+
+/// One item of a [`ChangeStream`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum FeedEvent {
+    /// A change, in feed order, never one already delivered by this stream.
+    Change(FeedChange),
+    /// The backend answered with everything it has: what the client shows
+    /// is current, and the link has proved it delivers (a poll answered).
+    CaughtUp,
+    /// The backend is still there and has nothing new (a keep-alive): what
+    /// the client shows is current.
+    KeepAlive,
+    /// The cursor is unusable: reload everything.
+    Resync,
+}
+
+/// The change feed, pushed or polled; it ends or yields an error when the link drops.
+pub type ChangeStream<'a> = Pin<Box<dyn Stream<Item = BackendResult<FeedEvent>> + Send + 'a>>;
 
 /// One item of a ticket snapshot ([`Backend::snapshot`]): [`SnapshotItem::Start`]
 /// first, then every ticket, then [`SnapshotItem::End`].
@@ -129,7 +339,7 @@ pub enum SnapshotItem {
         /// in the snapshot, and every change up to it is (or, when the
         /// backend cannot tell, the cursor was taken before the first ticket
         /// was read, so a change may be replayed but none is missed).
-        since: i64,
+        since: Cursor,
         /// How many tickets the backend announced: exact for a consistent
         /// export, the first page's count for a paged listing.
         total: u64,
@@ -148,9 +358,10 @@ pub enum SnapshotItem {
 /// incomplete: what came is not the whole set.
 pub type SnapshotStream<'a> = Pin<Box<dyn Stream<Item = BackendResult<SnapshotItem>> + Send + 'a>>;
 
-/// A helpdesk the client can work against.
+/// A helpdesk, as a connector reaches it. Text it returns need not be
+/// clean: [`Sanitized`] cleans it.
 #[async_trait]
-pub trait Backend: Send + Sync {
+pub trait Connector: Send + Sync {
     /// What this backend supports.
     fn capabilities(&self) -> Capabilities;
     /// A short human description of where it points (for the status bar).
@@ -173,11 +384,11 @@ pub trait Backend: Send + Sync {
     async fn patch_ticket(
         &self,
         id: TicketId,
-        version: i64,
+        version: &Version,
         patch: &TicketPatch,
     ) -> BackendResult<Ticket>;
     /// Deletes a ticket the client last saw at `version`.
-    async fn delete_ticket(&self, id: TicketId, version: i64) -> BackendResult<()>;
+    async fn delete_ticket(&self, id: TicketId, version: &Version) -> BackendResult<()>;
     /// Internal notes of a ticket, oldest first.
     async fn notes(&self, id: TicketId) -> BackendResult<Vec<Note>>;
     /// Adds an internal note.
@@ -187,33 +398,114 @@ pub trait Backend: Send + Sync {
         note: &NewNote,
         idempotency_key: &str,
     ) -> BackendResult<Note>;
-    /// The conversation with a contact, oldest first.
-    async fn messages(&self, contact: ContactId) -> BackendResult<Vec<ChatMessage>>;
-    /// Sends a message to a contact.
+    /// A conversation, oldest first.
+    async fn messages(&self, conversation: &ConversationKey) -> BackendResult<Vec<ChatMessage>>;
+    /// Sends a message in a conversation.
     async fn send_message(
         &self,
-        contact: ContactId,
+        conversation: &ConversationKey,
         message: &NewMessage,
         idempotency_key: &str,
     ) -> BackendResult<ChatMessage>;
-    /// Changes after `since`.
-    async fn changes(&self, since: i64, limit: u32) -> BackendResult<ChangesPage>;
-    /// Opens the live stream from `since`.
-    async fn live(&self, since: i64) -> BackendResult<LiveStream>;
+    /// Where the change feed stands now (a snapshot read afterwards holds
+    /// every change up to it).
+    async fn latest(&self) -> BackendResult<Cursor>;
+    /// Changes after `since`, at most about `limit`.
+    async fn changes(&self, since: &Cursor, limit: u32) -> BackendResult<ChangePage>;
+    /// The pushed change feed from `since`, for a connector with
+    /// [`Capabilities::live_push`]; the others are polled.
+    async fn live(&self, since: &Cursor) -> BackendResult<ChangeStream<'static>> {
+        let _ = since;
+        Err(BackendError::NotFound(format!(
+            "{} pushes no changes",
+            self.describe()
+        )))
+    }
     /// Every ticket, as a stream that holds only what is being read. By
-    /// default the change-feed cursor is read first and then every page of
-    /// [`Backend::tickets`]; a backend with a consistent export streams that instead.
+    /// default the feed's position is read first and then every page of
+    /// [`Connector::tickets`]; a backend with a consistent export streams that instead.
     async fn snapshot(&self) -> BackendResult<SnapshotStream<'_>> {
         paged_snapshot(self).await
     }
 }
 
-/// [`Backend::snapshot`] from the paged listing: the change-feed cursor is
+/// What the sync engine works against: a [`Connector`] behind
+/// [`Sanitized`], the only type that is a `Backend`.
+#[async_trait]
+pub trait Backend: Connector + sealed::Sealed {
+    /// The change feed from `since` as one stream, pushed when the
+    /// connector pushes (and push is not turned off), polled otherwise.
+    async fn feed(&self, since: &Cursor) -> BackendResult<ChangeStream<'_>>;
+}
+
+mod sealed {
+    /// Keeps [`super::Backend`] to [`super::Sanitized`].
+    pub trait Sealed {}
+}
+
+/// Wraps a connector for the sync engine: sanitized, its feed pushed or
+/// polled as `poll` says.
+pub fn backend<C: Connector + 'static>(connector: C, poll: PollPolicy) -> Arc<dyn Backend> {
+    Arc::new(Sanitized::new(connector, poll))
+}
+
+/// Which connector `[server] kind` names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Kind {
+    /// A deskterm server (the reference backend) over its HTTP API.
+    #[default]
+    Native,
+}
+
+impl Kind {
+    /// Every kind, as written in the config.
+    pub const ALL: [(&'static str, Kind); 1] = [("native", Kind::Native)];
+
+    /// The kind written `name`, or an error naming the known ones.
+    pub fn parse(name: &str) -> Result<Kind, String> {
+        Kind::ALL
+            .iter()
+            .find(|(n, _)| *n == name.trim())
+            .map(|(_, k)| *k)
+            .ok_or_else(|| {
+                let known: Vec<&str> = Kind::ALL.iter().map(|(n, _)| *n).collect();
+                format!(
+                    "[server] kind = {name:?} is not a known kind of server; known: {}",
+                    known.join(", ")
+                )
+            })
+    }
+}
+
+/// Builds the connector `kind` names for `remote`, wrapped for the engine.
+pub fn connect(
+    kind: Kind,
+    remote: &crate::config::Remote,
+    poll: PollPolicy,
+) -> anyhow::Result<Arc<dyn Backend>> {
+    match kind {
+        Kind::Native => {
+            let native = native::NativeBackend::with_transport(
+                &remote.url,
+                &remote.token,
+                &remote.transport,
+            )?;
+            Ok(backend(native, poll))
+        }
+    }
+}
+
+/// Polls every `interval` when push is off or missing.
+pub const POLL_INTERVAL: Duration = Duration::from_secs(2);
+
+/// [`Connector::snapshot`] from the paged listing: the feed's position is
 /// read first (a change made while the pages are read is then replayed
-/// afterwards, never missed), then every page of [`Backend::tickets`], one
+/// afterwards, never missed), then every page of [`Connector::tickets`], one
 /// page at a time.
-pub async fn paged_snapshot<B: Backend + ?Sized>(backend: &B) -> BackendResult<SnapshotStream<'_>> {
-    let since = backend.changes(0, 1).await?.latest_seq;
+pub async fn paged_snapshot<B: Connector + ?Sized>(
+    backend: &B,
+) -> BackendResult<SnapshotStream<'_>> {
+    let since = backend.latest().await?;
     let query = TicketQuery {
         limit: Some(PAGE_LIMIT_MAX),
         ..Default::default()
@@ -229,14 +521,15 @@ enum Paging {
     Done,
 }
 
-fn paged_items<B: Backend + ?Sized>(
+fn paged_items<B: Connector + ?Sized>(
     backend: &B,
-    since: i64,
+    since: Cursor,
     query: TicketQuery,
     first: TicketPage,
 ) -> impl Stream<Item = BackendResult<SnapshotItem>> + Send + '_ {
     struct State<'a, B: ?Sized> {
         backend: &'a B,
+        since: Option<Cursor>,
         step: Paging,
         query: TicketQuery,
         total: u64,
@@ -246,6 +539,7 @@ fn paged_items<B: Backend + ?Sized>(
     }
     let start = State {
         backend,
+        since: Some(since),
         step: Paging::Start,
         query,
         total: first.total,
@@ -258,6 +552,7 @@ fn paged_items<B: Backend + ?Sized>(
             Paging::Start => {
                 s.step = Paging::Tickets;
                 let total = s.total;
+                let since = s.since.take().unwrap_or_else(|| Cursor::new(""));
                 Some((Ok(SnapshotItem::Start { since, total }), s))
             }
             Paging::Tickets => loop {
@@ -337,13 +632,9 @@ mod tests {
     }
 
     #[async_trait]
-    impl Backend for Paged {
+    impl Connector for Paged {
         fn capabilities(&self) -> Capabilities {
-            Capabilities {
-                preconditions: false,
-                live_push: false,
-                custom_statuses: false,
-            }
+            Capabilities::MINIMAL
         }
         fn describe(&self) -> String {
             "paged".into()
@@ -388,12 +679,12 @@ mod tests {
         async fn patch_ticket(
             &self,
             _id: TicketId,
-            _version: i64,
+            _version: &Version,
             _patch: &TicketPatch,
         ) -> BackendResult<Ticket> {
             absent()
         }
-        async fn delete_ticket(&self, _id: TicketId, _version: i64) -> BackendResult<()> {
+        async fn delete_ticket(&self, _id: TicketId, _version: &Version) -> BackendResult<()> {
             absent()
         }
         async fn notes(&self, _id: TicketId) -> BackendResult<Vec<Note>> {
@@ -402,25 +693,21 @@ mod tests {
         async fn add_note(&self, _id: TicketId, _n: &NewNote, _k: &str) -> BackendResult<Note> {
             absent()
         }
-        async fn messages(&self, _c: ContactId) -> BackendResult<Vec<ChatMessage>> {
+        async fn messages(&self, _c: &ConversationKey) -> BackendResult<Vec<ChatMessage>> {
             absent()
         }
         async fn send_message(
             &self,
-            _c: ContactId,
+            _c: &ConversationKey,
             _m: &NewMessage,
             _k: &str,
         ) -> BackendResult<ChatMessage> {
             absent()
         }
-        async fn changes(&self, _since: i64, _limit: u32) -> BackendResult<ChangesPage> {
-            Ok(ChangesPage {
-                changes: vec![],
-                latest_seq: 9,
-                resync: false,
-            })
+        async fn latest(&self) -> BackendResult<Cursor> {
+            Ok(Cursor::new("9"))
         }
-        async fn live(&self, _since: i64) -> BackendResult<LiveStream> {
+        async fn changes(&self, _since: &Cursor, _limit: u32) -> BackendResult<ChangePage> {
             absent()
         }
     }
@@ -433,11 +720,59 @@ mod tests {
         }
     }
 
+    #[test]
+    fn conversations_are_keyed_by_contact_or_by_ticket() {
+        let message = ChatMessage {
+            id: 1,
+            contact_id: 3,
+            ticket_id: Some(10),
+            direction: deskterm_api::Direction::Inbound,
+            operator: None,
+            body: "hola".into(),
+            channel: "web".into(),
+            created_at: chrono::DateTime::from_timestamp(1_700_000_000, 0).unwrap(),
+        };
+        let by_contact = Conversations::ByContact;
+        let by_ticket = Conversations::ByTicket;
+        assert_eq!(by_contact.key(10, 3), ConversationKey::Contact(3));
+        assert_eq!(by_ticket.key(10, 3), ConversationKey::Ticket(10));
+        assert_eq!(
+            by_contact.of_message(&message),
+            Some(ConversationKey::Contact(3))
+        );
+        assert_eq!(
+            by_ticket.of_message(&message),
+            Some(ConversationKey::Ticket(10))
+        );
+        let loose = ChatMessage {
+            ticket_id: None,
+            ..message
+        };
+        assert_eq!(by_ticket.of_message(&loose), None);
+    }
+
+    #[test]
+    fn capabilities_answer_for_each_feature_and_kinds_are_named() {
+        let no_chat = Capabilities {
+            chat: false,
+            ..Capabilities::FULL
+        };
+        assert!(!no_chat.has(Feature::Chat));
+        assert!(no_chat.has(Feature::History) && no_chat.has(Feature::LivePush));
+        assert!(!Capabilities::MINIMAL.has(Feature::Statistics));
+        assert_eq!(Kind::parse(" native "), Ok(Kind::Native));
+        let err = Kind::parse("django-helpdesk").unwrap_err();
+        assert!(err.contains("known: native"), "{err}");
+    }
+
     #[tokio::test]
     async fn without_an_export_the_snapshot_pages_through_the_list() {
         let backend = paged(5, None);
         let items: Vec<_> = backend.snapshot().await.unwrap().collect().await;
-        let mut expected = vec![Ok(SnapshotItem::Start { since: 9, total: 5 })];
+        let mut expected = vec![Ok(SnapshotItem::Start {
+            since: Cursor::new("9"),
+            total: 5,
+        })];
         expected.extend((1..=5).map(|id| Ok(SnapshotItem::Ticket(ticket(id)))));
         expected.push(Ok(SnapshotItem::End { count: 5 }));
         assert_eq!(items, expected);
@@ -448,7 +783,10 @@ mod tests {
         assert_eq!(
             items,
             vec![
-                Ok(SnapshotItem::Start { since: 9, total: 0 }),
+                Ok(SnapshotItem::Start {
+                    since: Cursor::new("9"),
+                    total: 0
+                }),
                 Ok(SnapshotItem::End { count: 0 })
             ]
         );

@@ -1,4 +1,8 @@
 //! Connector to a deskterm server (the reference backend) over its v1 HTTP API.
+//!
+//! Its feed cursor and its change ids are the server's sequence numbers, its
+//! versions the ticket counters sent as ETags; text is passed on as the
+//! server sent it, for [`super::Sanitized`] to clean.
 
 use std::path::Path;
 use std::time::Duration;
@@ -16,11 +20,11 @@ use serde::de::DeserializeOwned;
 use super::ndjson::{LineReader, LineTooLong};
 use super::sse::{self, Frame};
 use super::{
-    Backend, BackendError, BackendResult, Capabilities, LiveEvent, LiveStream, SnapshotItem,
-    SnapshotStream,
+    BackendError, BackendResult, Capabilities, ChangeId, ChangePage, ChangeStream, Connector,
+    ConversationKey, Conversations, Cursor, FeedChange, FeedEvent, SnapshotItem, SnapshotStream,
+    Version,
 };
 use crate::config::Transport;
-use crate::sanitize;
 
 /// How long an ordinary request may take, end to end.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
@@ -191,39 +195,87 @@ async fn check(response: Response) -> BackendResult<Response> {
         .as_ref()
         .map(|p| p.detail.clone().unwrap_or_else(|| p.title.clone()))
         .unwrap_or_else(|| status.to_string());
-    let summary = sanitize::line(&summary);
     Err(match status {
         StatusCode::UNAUTHORIZED => BackendError::Unauthorized(summary),
         StatusCode::FORBIDDEN => BackendError::Forbidden(summary),
         StatusCode::NOT_FOUND => BackendError::NotFound(summary),
         StatusCode::PRECONDITION_FAILED => BackendError::Conflict {
-            current: problem.and_then(|p| p.current).map(|mut t| {
-                sanitize::ticket(&mut t);
-                t
-            }),
+            current: problem.and_then(|p| p.current),
         },
         s if s.is_client_error() => BackendError::Invalid {
             message: summary,
             fields: problem
-                .map(|p| {
-                    p.errors
-                        .into_iter()
-                        .map(|(k, v)| (sanitize::line(&k), sanitize::line(&v)))
-                        .collect()
-                })
+                .map(|p| p.errors.into_iter().collect())
                 .unwrap_or_default(),
         },
         _ => BackendError::Server(summary),
     })
 }
 
+/// The server's sequence number a cursor of this connector holds.
+fn seq(cursor: &Cursor) -> BackendResult<i64> {
+    cursor.as_str().parse().map_err(|_| BackendError::Invalid {
+        message: format!(
+            "the feed position {:?} is not a deskterm server's; reload to start over",
+            cursor.as_str()
+        ),
+        fields: vec![],
+    })
+}
+
+/// The cursor after the change numbered `seq`.
+fn cursor(seq: i64) -> Cursor {
+    Cursor::new(seq.to_string())
+}
+
+/// A change as the feed hands it on.
+fn feed_change(change: api::Change) -> FeedChange {
+    FeedChange {
+        id: ChangeId::new(change.seq.to_string()),
+        cursor: cursor(change.seq),
+        change,
+    }
+}
+
+/// The version a ticket counter is sent as.
+fn if_match(version: &Version) -> BackendResult<String> {
+    let counter: i64 = version
+        .as_str()
+        .parse()
+        .map_err(|_| BackendError::Invalid {
+            message: format!(
+                "the ticket version {:?} is not a deskterm server's",
+                version.as_str()
+            ),
+            fields: vec![],
+        })?;
+    Ok(api::etag(counter))
+}
+
+/// The contact a conversation is with: the server keys chat by contact.
+fn contact(conversation: &ConversationKey) -> BackendResult<ContactId> {
+    match conversation {
+        ConversationKey::Contact(c) => Ok(*c),
+        ConversationKey::Ticket(t) => Err(BackendError::Invalid {
+            message: format!(
+                "a deskterm server keeps conversations by contact, not by ticket ({t})"
+            ),
+            fields: vec![],
+        }),
+    }
+}
+
 #[async_trait]
-impl Backend for NativeBackend {
+impl Connector for NativeBackend {
     fn capabilities(&self) -> Capabilities {
         Capabilities {
             preconditions: true,
             live_push: true,
             custom_statuses: true,
+            history: false,
+            statistics: false,
+            chat: true,
+            conversations: Conversations::ByContact,
         }
     }
 
@@ -232,31 +284,21 @@ impl Backend for NativeBackend {
     }
 
     async fn me(&self) -> BackendResult<Me> {
-        let mut me: Me = self.send(self.request(Method::GET, "/me")).await?;
-        sanitize::me(&mut me);
-        Ok(me)
+        self.send(self.request(Method::GET, "/me")).await
     }
 
     async fn meta(&self) -> BackendResult<Meta> {
-        let mut meta: Meta = self.send(self.request(Method::GET, "/meta")).await?;
-        sanitize::meta(&mut meta);
-        Ok(meta)
+        self.send(self.request(Method::GET, "/meta")).await
     }
 
     async fn tickets(&self, query: &TicketQuery) -> BackendResult<TicketPage> {
-        let mut page: TicketPage = self
-            .send(self.request(Method::GET, "/tickets").query(query))
-            .await?;
-        page.items.iter_mut().for_each(sanitize::ticket);
-        Ok(page)
+        self.send(self.request(Method::GET, "/tickets").query(query))
+            .await
     }
 
     async fn ticket(&self, id: TicketId) -> BackendResult<Ticket> {
-        let mut t: Ticket = self
-            .send(self.request(Method::GET, &format!("/tickets/{id}")))
-            .await?;
-        sanitize::ticket(&mut t);
-        Ok(t)
+        self.send(self.request(Method::GET, &format!("/tickets/{id}")))
+            .await
     }
 
     async fn create_ticket(
@@ -264,38 +306,32 @@ impl Backend for NativeBackend {
         ticket: &NewTicket,
         idempotency_key: &str,
     ) -> BackendResult<Ticket> {
-        let mut t: Ticket = self
-            .send(
-                self.request(Method::POST, "/tickets")
-                    .header(api::IDEMPOTENCY_KEY_HEADER, idempotency_key)
-                    .json(ticket),
-            )
-            .await?;
-        sanitize::ticket(&mut t);
-        Ok(t)
+        self.send(
+            self.request(Method::POST, "/tickets")
+                .header(api::IDEMPOTENCY_KEY_HEADER, idempotency_key)
+                .json(ticket),
+        )
+        .await
     }
 
     async fn patch_ticket(
         &self,
         id: TicketId,
-        version: i64,
+        version: &Version,
         patch: &TicketPatch,
     ) -> BackendResult<Ticket> {
-        let mut t: Ticket = self
-            .send(
-                self.request(Method::PATCH, &format!("/tickets/{id}"))
-                    .header(header::IF_MATCH, api::etag(version))
-                    .json(patch),
-            )
-            .await?;
-        sanitize::ticket(&mut t);
-        Ok(t)
+        self.send(
+            self.request(Method::PATCH, &format!("/tickets/{id}"))
+                .header(header::IF_MATCH, if_match(version)?)
+                .json(patch),
+        )
+        .await
     }
 
-    async fn delete_ticket(&self, id: TicketId, version: i64) -> BackendResult<()> {
+    async fn delete_ticket(&self, id: TicketId, version: &Version) -> BackendResult<()> {
         let response = self
             .request(Method::DELETE, &format!("/tickets/{id}"))
-            .header(header::IF_MATCH, api::etag(version))
+            .header(header::IF_MATCH, if_match(version)?)
             .send()
             .await
             .map_err(transport_error)?;
@@ -303,11 +339,8 @@ impl Backend for NativeBackend {
     }
 
     async fn notes(&self, id: TicketId) -> BackendResult<Vec<Note>> {
-        let mut notes: Vec<Note> = self
-            .send(self.request(Method::GET, &format!("/tickets/{id}/notes")))
-            .await?;
-        notes.iter_mut().for_each(sanitize::note);
-        Ok(notes)
+        self.send(self.request(Method::GET, &format!("/tickets/{id}/notes")))
+            .await
     }
 
     async fn add_note(
@@ -316,30 +349,27 @@ impl Backend for NativeBackend {
         note: &NewNote,
         idempotency_key: &str,
     ) -> BackendResult<Note> {
-        let mut n: Note = self
-            .send(
-                self.request(Method::POST, &format!("/tickets/{id}/notes"))
-                    .header(api::IDEMPOTENCY_KEY_HEADER, idempotency_key)
-                    .json(note),
-            )
-            .await?;
-        sanitize::note(&mut n);
-        Ok(n)
+        self.send(
+            self.request(Method::POST, &format!("/tickets/{id}/notes"))
+                .header(api::IDEMPOTENCY_KEY_HEADER, idempotency_key)
+                .json(note),
+        )
+        .await
     }
 
-    async fn messages(&self, contact: ContactId) -> BackendResult<Vec<ChatMessage>> {
+    async fn messages(&self, conversation: &ConversationKey) -> BackendResult<Vec<ChatMessage>> {
+        let contact = contact(conversation)?;
         let mut all: Vec<ChatMessage> = Vec::new();
         // Page through with `after` so long conversations arrive whole.
         loop {
             let after = all.last().map(|m| m.id).unwrap_or(0);
-            let mut page: Vec<ChatMessage> = self
+            let page: Vec<ChatMessage> = self
                 .send(
                     self.request(Method::GET, &format!("/contacts/{contact}/messages"))
                         .query(&[("after", after), ("limit", 500)]),
                 )
                 .await?;
             let full = page.len() >= 500;
-            page.iter_mut().for_each(sanitize::message);
             all.extend(page);
             if !full {
                 return Ok(all);
@@ -349,33 +379,55 @@ impl Backend for NativeBackend {
 
     async fn send_message(
         &self,
-        contact: ContactId,
+        conversation: &ConversationKey,
         message: &NewMessage,
         idempotency_key: &str,
     ) -> BackendResult<ChatMessage> {
-        let mut m: ChatMessage = self
-            .send(
-                self.request(Method::POST, &format!("/contacts/{contact}/messages"))
-                    .header(api::IDEMPOTENCY_KEY_HEADER, idempotency_key)
-                    .json(message),
-            )
-            .await?;
-        sanitize::message(&mut m);
-        Ok(m)
+        let contact = contact(conversation)?;
+        self.send(
+            self.request(Method::POST, &format!("/contacts/{contact}/messages"))
+                .header(api::IDEMPOTENCY_KEY_HEADER, idempotency_key)
+                .json(message),
+        )
+        .await
     }
 
-    async fn changes(&self, since: i64, limit: u32) -> BackendResult<ChangesPage> {
-        let mut page: ChangesPage = self
+    async fn latest(&self) -> BackendResult<Cursor> {
+        let page: ChangesPage = self
+            .send(
+                self.request(Method::GET, "/changes")
+                    .query(&[("since", 0), ("limit", 1)]),
+            )
+            .await?;
+        Ok(cursor(page.latest_seq))
+    }
+
+    async fn changes(&self, since: &Cursor, limit: u32) -> BackendResult<ChangePage> {
+        let since = seq(since)?;
+        let page: ChangesPage = self
             .send(
                 self.request(Method::GET, "/changes")
                     .query(&[("since", since), ("limit", i64::from(limit))]),
             )
             .await?;
-        page.changes.iter_mut().for_each(sanitize::change);
-        Ok(page)
+        let more = page.changes.len() >= limit as usize;
+        let last = page.changes.iter().map(|c| c.seq).fold(since, i64::max);
+        Ok(ChangePage {
+            // A change at or before the cursor is one the client has.
+            changes: page
+                .changes
+                .into_iter()
+                .filter(|c| c.seq > since)
+                .map(feed_change)
+                .collect(),
+            next: cursor(last),
+            more,
+            resync: page.resync,
+        })
     }
 
-    async fn live(&self, since: i64) -> BackendResult<LiveStream> {
+    async fn live(&self, since: &Cursor) -> BackendResult<ChangeStream<'static>> {
+        let since = seq(since)?;
         let response = self
             .live_http
             .get(format!("{}/events", self.base))
@@ -386,7 +438,24 @@ impl Backend for NativeBackend {
             .await
             .map_err(transport_error)?;
         let response = check(response).await?;
-        Ok(Box::pin(live_events(response.bytes_stream())))
+        // The server numbers its changes: one at or before the last one
+        // delivered is a replay and is dropped.
+        let mut last = since;
+        Ok(Box::pin(live_events(response.bytes_stream()).filter_map(
+            move |item| {
+                let item = match item {
+                    Ok(LiveEvent::Change(change)) if change.seq <= last => None,
+                    Ok(LiveEvent::Change(change)) => {
+                        last = change.seq;
+                        Some(Ok(FeedEvent::Change(feed_change(change))))
+                    }
+                    Ok(LiveEvent::Resync { .. }) => Some(Ok(FeedEvent::Resync)),
+                    Ok(LiveEvent::KeepAlive) => Some(Ok(FeedEvent::KeepAlive)),
+                    Err(e) => Some(Err(e)),
+                };
+                std::future::ready(item)
+            },
+        )))
     }
 
     async fn snapshot(&self) -> BackendResult<SnapshotStream<'_>> {
@@ -451,14 +520,13 @@ impl Export {
                 serde_json::from_slice(line).map_err(|e| unreadable("header", e))?;
             self.header = Some(header);
             return Ok(Some(SnapshotItem::Start {
-                since: header.since,
+                since: cursor(header.since),
                 total: header.total,
             }));
         };
         if self.count < header.total {
-            let mut ticket: Ticket =
+            let ticket: Ticket =
                 serde_json::from_slice(line).map_err(|e| unreadable("ticket", e))?;
-            sanitize::ticket(&mut ticket);
             self.count += 1;
             return Ok(Some(SnapshotItem::Ticket(ticket)));
         }
@@ -581,6 +649,20 @@ where
 /// be read never take much more memory than the bytes they came from.
 const FEED_SLICE: usize = 16 * 1024;
 
+/// One event of the server's live stream.
+#[derive(Debug, Clone, PartialEq)]
+enum LiveEvent {
+    /// A change, in feed order.
+    Change(api::Change),
+    /// The cursor is unusable: reload everything, then continue from `latest_seq`.
+    Resync {
+        /// Where the feed continues.
+        latest_seq: i64,
+    },
+    /// The server said it is still there and has nothing new.
+    KeepAlive,
+}
+
 /// Reads the live stream's bytes into [`LiveEvent`]s. It ends after the first
 /// error: a broken connection, or an event larger than [`sse::MAX_EVENT_BYTES`]
 /// (the connection is then dropped rather than read any further).
@@ -655,9 +737,8 @@ where
 fn parse_live_event(name: &str, data: &str) -> BackendResult<Option<LiveEvent>> {
     match name {
         api::SSE_EVENT_CHANGE => {
-            let mut change: api::Change = serde_json::from_str(data)
+            let change: api::Change = serde_json::from_str(data)
                 .map_err(|e| BackendError::Server(format!("unreadable live change: {e}")))?;
-            sanitize::change(&mut change);
             Ok(Some(LiveEvent::Change(change)))
         }
         api::SSE_EVENT_RESYNC => {
@@ -730,7 +811,7 @@ mod tests {
     }
 
     #[test]
-    fn live_events_are_parsed_and_sanitized() {
+    fn live_events_are_parsed_as_sent() {
         let data = r#"{"seq":3,"at":"2026-01-01T00:00:00Z","kind":"message_added","data":{"id":1,"contact_id":2,"ticket_id":null,"direction":"inbound","operator":null,"body":"hi\u001b[2J","channel":"web","created_at":"2026-01-01T00:00:00Z"}}"#;
         let Ok(Some(LiveEvent::Change(c))) = parse_live_event("change", data) else {
             panic!("not parsed");
@@ -738,7 +819,7 @@ mod tests {
         let api::ChangeKind::MessageAdded(m) = c.kind else {
             panic!("wrong kind");
         };
-        assert_eq!(m.body, "hi");
+        assert_eq!(m.body, "hi\u{1b}[2J", "cleaning is the wrapper's");
         assert_eq!(
             parse_live_event("resync", r#"{"latest_seq":9}"#),
             Ok(Some(LiveEvent::Resync { latest_seq: 9 }))
@@ -847,7 +928,7 @@ mod tests {
         let tickets: Vec<Ticket> = (1..=3).map(|i| ticket(i, &format!("T{i}"))).collect();
         let body = export(42, &tickets, Some(3));
         let mut expected = vec![Ok(SnapshotItem::Start {
-            since: 42,
+            since: cursor(42),
             total: 3,
         })];
         expected.extend(tickets.iter().cloned().map(|t| Ok(SnapshotItem::Ticket(t))));
@@ -863,7 +944,10 @@ mod tests {
         assert_eq!(
             read_export(&empty, 5).await,
             vec![
-                Ok(SnapshotItem::Start { since: 0, total: 0 }),
+                Ok(SnapshotItem::Start {
+                    since: cursor(0),
+                    total: 0
+                }),
                 Ok(SnapshotItem::End { count: 0 })
             ]
         );
@@ -942,7 +1026,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn exported_tickets_are_sanitized_and_the_rest_after_the_end_is_ignored() {
+    async fn exported_tickets_are_read_and_the_rest_after_the_end_is_ignored() {
         let mut body = export(1, &[ticket(1, "Hola\u{1b}[2J mundo")], Some(1));
         body.extend_from_slice(b"not json at all\n");
         let items = read_export(&body, 8).await;
@@ -950,7 +1034,7 @@ mod tests {
         let Ok(SnapshotItem::Ticket(t)) = &items[1] else {
             panic!("no ticket: {:?}", items[1]);
         };
-        assert!(!t.title.contains('\u{1b}'), "{:?}", t.title);
+        assert_eq!(t.title, "Hola\u{1b}[2J mundo", "cleaning is the wrapper's");
         assert_eq!(items[2], Ok(SnapshotItem::End { count: 1 }));
     }
 }

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::Duration;
 
-use deskterm_api::{ChatMessage, ContactId, Me, Meta, Note, Ticket, TicketId};
+use deskterm_api::{ChatMessage, Me, Meta, Note, Ticket, TicketId};
 use deskterm_server::private_files;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -18,11 +18,12 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{Row, SqlitePool};
 
 use super::{OpId, Write};
+use crate::backend::{ConversationKey, Conversations, Cursor};
 
 /// Marks a SQLite file as a deskterm cache (`PRAGMA application_id`, "DSKT").
 const APPLICATION_ID: i64 = 0x4453_4B54;
 /// Version of the schema below (`PRAGMA user_version`).
-const SCHEMA_VERSION: i64 = 2;
+const SCHEMA_VERSION: i64 = 3;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -36,8 +37,14 @@ CREATE TABLE IF NOT EXISTS tickets (
 CREATE INDEX IF NOT EXISTS tickets_newest_first ON tickets(updated_at DESC, id);
 CREATE TABLE IF NOT EXISTS notes (id INTEGER PRIMARY KEY, ticket_id INTEGER NOT NULL, body TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS notes_by_ticket ON notes(ticket_id);
-CREATE TABLE IF NOT EXISTS messages (id INTEGER PRIMARY KEY, contact_id INTEGER NOT NULL, body TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS messages (
+    id INTEGER PRIMARY KEY,
+    contact_id INTEGER NOT NULL,
+    body TEXT NOT NULL,
+    conversation TEXT NOT NULL DEFAULT ''
+);
 CREATE INDEX IF NOT EXISTS messages_by_contact ON messages(contact_id);
+CREATE INDEX IF NOT EXISTS messages_by_conversation ON messages(conversation);
 CREATE TABLE IF NOT EXISTS outbox (
     op INTEGER PRIMARY KEY,
     write TEXT NOT NULL,
@@ -80,6 +87,27 @@ CREATE INDEX IF NOT EXISTS tickets_newest_first ON tickets(updated_at DESC, id);
 PRAGMA user_version = 2;
 ";
 
+/// Version 2 kept the feed cursor as the native server's number and chat
+/// by contact; version 3 keeps the connector's opaque cursor (a string) and
+/// chat by conversation (a contact's or a ticket's, as the connector keys
+/// them). The outbox is untouched.
+const MIGRATE_2_TO_3: &str = "
+UPDATE state SET value = json_quote(value)
+    WHERE key = 'since' AND json_valid(value) AND json_type(value) = 'integer';
+ALTER TABLE messages ADD COLUMN conversation TEXT NOT NULL DEFAULT '';
+UPDATE messages SET conversation = 'contact:' || contact_id;
+CREATE INDEX IF NOT EXISTS messages_by_conversation ON messages(conversation);
+PRAGMA user_version = 3;
+";
+
+/// How a conversation is written in the `messages` table.
+fn conversation_column(key: &ConversationKey) -> String {
+    match key {
+        ConversationKey::Contact(c) => format!("contact:{c}"),
+        ConversationKey::Ticket(t) => format!("ticket:{t}"),
+    }
+}
+
 /// Tickets written per statement when storing a snapshot.
 const ROWS_PER_INSERT: usize = 500;
 
@@ -100,7 +128,7 @@ pub struct Cached {
     /// How many tickets are cached (read with [`Cache::tickets_page`]).
     pub tickets: u64,
     /// Feed cursor: changes up to here are in the cache.
-    pub since: Option<i64>,
+    pub since: Option<Cursor>,
     /// Unsent writes, in order.
     pub outbox: Vec<OutboxEntry>,
 }
@@ -202,18 +230,21 @@ impl Cache {
                 .execute(&pool)
                 .await
                 .map_err(|e| format!("cannot create tables: {e}"))?;
-            sqlx::raw_sql("PRAGMA application_id = 1146309460; PRAGMA user_version = 2;")
+            sqlx::raw_sql("PRAGMA application_id = 1146309460; PRAGMA user_version = 3;")
                 .execute(&pool)
                 .await
                 .map_err(|e| format!("cannot mark it: {e}"))?;
         } else if app_id != APPLICATION_ID {
             return Err("it is not a deskterm cache".into());
-        } else if version == 1 {
+        } else if (1..SCHEMA_VERSION).contains(&version) {
             // Upgrade in place: a set-aside cache would strand unsent writes.
-            sqlx::raw_sql(MIGRATE_1_TO_2)
-                .execute(&pool)
-                .await
-                .map_err(|e| format!("cannot upgrade it from schema version 1: {e}"))?;
+            for (from, step) in [(1, MIGRATE_1_TO_2), (2, MIGRATE_2_TO_3)] {
+                if version <= from {
+                    sqlx::raw_sql(step).execute(&pool).await.map_err(|e| {
+                        format!("cannot upgrade it from schema version {from}: {e}")
+                    })?;
+                }
+            }
         } else if version != SCHEMA_VERSION {
             return Err(format!(
                 "it has schema version {version}, this deskterm reads {SCHEMA_VERSION}"
@@ -378,7 +409,7 @@ impl Cache {
         me: &Me,
         meta: &Meta,
         tickets: &[Ticket],
-        since: i64,
+        since: &Cursor,
     ) -> anyhow::Result<()> {
         let epoch = self.begin_snapshot().await?;
         self.put_snapshot(epoch, tickets).await?;
@@ -434,7 +465,7 @@ impl Cache {
         epoch: i64,
         me: &Me,
         meta: &Meta,
-        since: i64,
+        since: &Cursor,
     ) -> anyhow::Result<()> {
         let mut tx = self.pool.begin().await?;
         sqlx::query("DELETE FROM tickets WHERE epoch <> ?")
@@ -444,7 +475,7 @@ impl Cache {
         for (key, value) in [
             ("me", serde_json::to_string(me)?),
             ("meta", serde_json::to_string(meta)?),
-            ("since", since.to_string()),
+            ("since", serde_json::to_string(since)?),
         ] {
             sqlx::query("INSERT INTO state (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value")
                 .bind(key)
@@ -497,8 +528,8 @@ impl Cache {
     }
 
     /// Moves the feed cursor.
-    pub async fn set_since(&self, since: i64) -> anyhow::Result<()> {
-        self.set_state("since", &since).await
+    pub async fn set_since(&self, since: &Cursor) -> anyhow::Result<()> {
+        self.set_state("since", since).await
     }
 
     /// Replaces the notes of a ticket.
@@ -544,45 +575,63 @@ impl Cache {
         Ok(notes)
     }
 
-    /// Replaces the chat with a contact.
+    /// Replaces the messages of a conversation.
     pub async fn put_messages(
         &self,
-        contact: ContactId,
+        conversation: &ConversationKey,
         messages: &[ChatMessage],
     ) -> anyhow::Result<()> {
+        let key = conversation_column(conversation);
         let mut tx = self.pool.begin().await?;
-        sqlx::query("DELETE FROM messages WHERE contact_id = ?")
-            .bind(contact)
+        sqlx::query("DELETE FROM messages WHERE conversation = ?")
+            .bind(&key)
             .execute(&mut *tx)
             .await?;
         for m in messages {
-            sqlx::query("INSERT OR REPLACE INTO messages (id, contact_id, body) VALUES (?, ?, ?)")
-                .bind(m.id)
-                .bind(contact)
-                .bind(serde_json::to_string(m)?)
-                .execute(&mut *tx)
-                .await?;
+            sqlx::query(
+                "INSERT OR REPLACE INTO messages (id, contact_id, body, conversation) VALUES (?, ?, ?, ?)",
+            )
+            .bind(m.id)
+            .bind(m.contact_id)
+            .bind(serde_json::to_string(m)?)
+            .bind(&key)
+            .execute(&mut *tx)
+            .await?;
         }
         tx.commit().await?;
         Ok(())
     }
 
-    /// Adds one chat message.
-    pub async fn add_message(&self, m: &ChatMessage) -> anyhow::Result<()> {
-        sqlx::query("INSERT OR REPLACE INTO messages (id, contact_id, body) VALUES (?, ?, ?)")
-            .bind(m.id)
-            .bind(m.contact_id)
-            .bind(serde_json::to_string(m)?)
-            .execute(&self.pool)
-            .await?;
+    /// Adds one chat message to its conversation, keyed as `conversations`
+    /// says; a message that belongs to none is not kept.
+    pub async fn add_message(
+        &self,
+        m: &ChatMessage,
+        conversations: Conversations,
+    ) -> anyhow::Result<()> {
+        let Some(key) = conversations.of_message(m) else {
+            return Ok(());
+        };
+        sqlx::query(
+            "INSERT OR REPLACE INTO messages (id, contact_id, body, conversation) VALUES (?, ?, ?, ?)",
+        )
+        .bind(m.id)
+        .bind(m.contact_id)
+        .bind(serde_json::to_string(m)?)
+        .bind(conversation_column(&key))
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 
-    /// The cached chat with a contact, oldest first.
-    pub async fn messages(&self, contact: ContactId) -> anyhow::Result<Vec<ChatMessage>> {
+    /// The cached messages of a conversation, oldest first.
+    pub async fn messages(
+        &self,
+        conversation: &ConversationKey,
+    ) -> anyhow::Result<Vec<ChatMessage>> {
         let mut messages: Vec<ChatMessage> =
-            sqlx::query("SELECT body FROM messages WHERE contact_id = ?")
-                .bind(contact)
+            sqlx::query("SELECT body FROM messages WHERE conversation = ?")
+                .bind(conversation_column(conversation))
                 .fetch_all(&self.pool)
                 .await?
                 .into_iter()
@@ -703,7 +752,7 @@ pub struct Summary {
     /// Tickets held.
     pub tickets: u64,
     /// Feed cursor.
-    pub since: Option<i64>,
+    pub since: Option<Cursor>,
     /// Unsent writes.
     pub outbox: Vec<OutboxEntry>,
 }
@@ -936,9 +985,17 @@ mod tests {
                 "CREATE TABLE IF NOT EXISTS tickets (\n    id INTEGER PRIMARY KEY,\n    version INTEGER NOT NULL DEFAULT 0,\n    updated_at INTEGER NOT NULL DEFAULT 0,\n    epoch INTEGER NOT NULL DEFAULT 0,\n    body TEXT NOT NULL\n);\nCREATE INDEX IF NOT EXISTS tickets_newest_first ON tickets(updated_at DESC, id);",
                 "CREATE TABLE IF NOT EXISTS tickets (id INTEGER PRIMARY KEY, body TEXT NOT NULL);",
             );
+            let v1 = v1.replace(
+                "CREATE TABLE IF NOT EXISTS messages (\n    id INTEGER PRIMARY KEY,\n    contact_id INTEGER NOT NULL,\n    body TEXT NOT NULL,\n    conversation TEXT NOT NULL DEFAULT ''\n);",
+                "CREATE TABLE IF NOT EXISTS messages (id INTEGER PRIMARY KEY, contact_id INTEGER NOT NULL, body TEXT NOT NULL);",
+            )
+            .replace(
+                "CREATE INDEX IF NOT EXISTS messages_by_conversation ON messages(conversation);",
+                "",
+            );
             assert!(
-                v1.contains("body TEXT NOT NULL);"),
-                "the version 1 table replaced the current one"
+                v1.contains("body TEXT NOT NULL);") && !v1.contains("conversation"),
+                "the version 1 tables replaced the current ones"
             );
             sqlx::raw_sql(sqlx::AssertSqlSafe(v1))
                 .execute(&pool)
@@ -993,6 +1050,114 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_version_2_cursor_becomes_opaque_and_the_outbox_stays() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.db");
+        let cache = Cache::open(&path).await.unwrap().cache;
+        cache
+            .enqueue(
+                7,
+                &Write::AddNote {
+                    ticket: 1,
+                    body: "unsent".into(),
+                },
+                None,
+            )
+            .await
+            .unwrap();
+        // As version 2 wrote it: the native server's sequence number, and
+        // chat by contact only.
+        sqlx::raw_sql(
+            "INSERT OR REPLACE INTO state (key, value) VALUES ('since', '42'); \
+             DROP TABLE messages; \
+             CREATE TABLE messages (id INTEGER PRIMARY KEY, contact_id INTEGER NOT NULL, body TEXT NOT NULL); \
+             CREATE INDEX messages_by_contact ON messages(contact_id); \
+             PRAGMA user_version = 2;",
+        )
+        .execute(&cache.pool)
+        .await
+        .unwrap();
+        sqlx::query("INSERT INTO messages (id, contact_id, body) VALUES (5, 3, ?)")
+            .bind(serde_json::to_string(&sample_message(5, 3, None)).unwrap())
+            .execute(&cache.pool)
+            .await
+            .unwrap();
+        cache.close().await;
+        let opened = Cache::open(&path).await.unwrap();
+        assert!(opened.notice.is_none(), "{:?}", opened.notice);
+        let loaded = opened.cache.load().await.unwrap();
+        assert_eq!(loaded.since, Some(Cursor::new("42")));
+        assert_eq!(loaded.outbox.len(), 1, "the unsent note survives");
+        let chat = opened
+            .cache
+            .messages(&ConversationKey::Contact(3))
+            .await
+            .unwrap();
+        assert_eq!(chat.iter().map(|m| m.id).collect::<Vec<_>>(), [5]);
+        let version: i64 = sqlx::query_scalar("PRAGMA user_version")
+            .fetch_one(&opened.cache.pool)
+            .await
+            .unwrap();
+        assert_eq!(version, SCHEMA_VERSION);
+    }
+
+    fn sample_message(id: i64, contact: i64, ticket: Option<TicketId>) -> ChatMessage {
+        ChatMessage {
+            id,
+            contact_id: contact,
+            ticket_id: ticket,
+            direction: deskterm_api::Direction::Inbound,
+            operator: None,
+            body: format!("m{id}"),
+            channel: "web".into(),
+            created_at: chrono::DateTime::from_timestamp(1_700_000_000, 0).unwrap(),
+        }
+    }
+
+    #[tokio::test]
+    async fn chat_is_kept_per_conversation_as_the_connector_keys_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::open(&dir.path().join("c.db")).await.unwrap().cache;
+        // One contact, two tickets.
+        let first = sample_message(1, 3, Some(10));
+        let second = sample_message(2, 3, Some(11));
+        let loose = sample_message(3, 3, None);
+        for m in [&first, &second, &loose] {
+            cache
+                .add_message(m, Conversations::ByContact)
+                .await
+                .unwrap();
+            cache.add_message(m, Conversations::ByTicket).await.unwrap();
+        }
+        let ids = |v: Vec<ChatMessage>| v.into_iter().map(|m| m.id).collect::<Vec<_>>();
+        let by_ticket = cache.messages(&ConversationKey::Ticket(10)).await.unwrap();
+        assert_eq!(ids(by_ticket), [1]);
+        let by_ticket = cache.messages(&ConversationKey::Ticket(11)).await.unwrap();
+        assert_eq!(ids(by_ticket), [2]);
+        // A row is one message: the last keying wins, so the contact's
+        // conversation holds only what was last stored under it.
+        let by_contact = cache.messages(&ConversationKey::Contact(3)).await.unwrap();
+        assert_eq!(ids(by_contact), [3], "the message with no ticket");
+        cache
+            .put_messages(
+                &ConversationKey::Contact(3),
+                &[first.clone(), second.clone()],
+            )
+            .await
+            .unwrap();
+        let by_contact = cache.messages(&ConversationKey::Contact(3)).await.unwrap();
+        assert_eq!(ids(by_contact), [1, 2]);
+        assert!(
+            cache
+                .messages(&ConversationKey::Ticket(10))
+                .await
+                .unwrap()
+                .is_empty(),
+            "moved to the contact's conversation"
+        );
+    }
+
+    #[tokio::test]
     async fn a_snapshot_replaces_the_tickets_it_does_not_contain() {
         let dir = tempfile::tempdir().unwrap();
         let cache = Cache::open(&dir.path().join("c.db")).await.unwrap().cache;
@@ -1018,10 +1183,13 @@ mod tests {
                 "custom_statuses": false, "stats": false, "history": false}
         }))
         .unwrap();
-        cache.finish_snapshot(epoch, &me, &meta, 42).await.unwrap();
+        cache
+            .finish_snapshot(epoch, &me, &meta, &Cursor::new("42"))
+            .await
+            .unwrap();
         assert!(cache.ticket(9).await.unwrap().is_none());
         assert_eq!(cache.ticket(1).await.unwrap().map(|t| t.version), Some(1));
-        assert_eq!(cache.load().await.unwrap().since, Some(42));
+        assert_eq!(cache.load().await.unwrap().since, Some(Cursor::new("42")));
     }
 
     #[test]

@@ -1,7 +1,9 @@
 //! Follows the backend's change feed: from the cached cursor when there is
-//! one, otherwise after a full load; live changes from then on, written to
-//! the cache before they are shown; reconnecting with backoff when the link
+//! one, otherwise after a full load; changes from then on, written to the
+//! cache before they are shown; reconnecting with backoff when the link
 //! drops, and reloading in full when the server says the cursor is too old.
+//! Whether the backend pushes its changes or is polled is the backend's
+//! business ([`Backend::feed`]): one stream either way.
 //!
 //! A server that answers but does not deliver must not look healthy: the
 //! backoff starts over only once a stream has delivered a change or stayed up
@@ -11,17 +13,16 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use deskterm_api::{Change, ChangeKind};
+use deskterm_api::ChangeKind;
 use futures_util::StreamExt;
 use tokio::sync::{Notify, mpsc};
 use tokio::time::Instant;
 
 use super::cache::Cache;
 use super::{BATCH, Batches, Connection, Events, SyncEvent};
-use crate::backend::{Backend, BackendError, BackendResult, LiveEvent, SnapshotItem};
-
-/// How often a backend without live push is polled.
-const POLL_INTERVAL: Duration = Duration::from_secs(2);
+use crate::backend::{
+    Backend, BackendError, BackendResult, Cursor, FeedChange, FeedEvent, SnapshotItem,
+};
 /// Failures in a row after which the status says offline rather than reconnecting.
 const OFFLINE_AFTER: u32 = 3;
 /// A live stream that stays up this long has proved the link works, even
@@ -101,7 +102,7 @@ pub(super) async fn follow(
     cache: Cache,
     events: Events,
     mut reload: mpsc::UnboundedReceiver<()>,
-    cached_since: Option<i64>,
+    cached_since: Option<Cursor>,
     online: Arc<Notify>,
 ) {
     let mut link = Link {
@@ -187,7 +188,7 @@ async fn load_everything(
     backend: &dyn Backend,
     cache: &Cache,
     events: &Events,
-) -> BackendResult<i64> {
+) -> BackendResult<Cursor> {
     let me = backend.me().await?;
     let meta = backend.meta().await?;
     events.send(SyncEvent::SignedIn(me.clone()));
@@ -224,7 +225,7 @@ impl Load<'_> {
         backend: &dyn Backend,
         me: &deskterm_api::Me,
         meta: &deskterm_api::Meta,
-    ) -> BackendResult<i64> {
+    ) -> BackendResult<Cursor> {
         let mut stream = backend.snapshot().await?;
         let mut since = None;
         while let Some(item) = stream.next().await {
@@ -250,11 +251,11 @@ impl Load<'_> {
                 }
                 SnapshotItem::End { .. } => {
                     self.flush().await;
-                    let since = since.ok_or_else(|| {
+                    let since = since.take().ok_or_else(|| {
                         BackendError::Server("the ticket snapshot had no beginning".into())
                     })?;
                     if let Some(epoch) = self.epoch
-                        && let Err(e) = self.cache.finish_snapshot(epoch, me, meta, since).await
+                        && let Err(e) = self.cache.finish_snapshot(epoch, me, meta, &since).await
                     {
                         self.cache_failed(&e);
                     }
@@ -295,16 +296,11 @@ async fn follow_changes(
     backend: &dyn Backend,
     cache: &Cache,
     link: &mut Link<'_>,
-    mut since: i64,
+    mut since: Cursor,
     reload: &mut mpsc::UnboundedReceiver<()>,
 ) -> Next {
     loop {
-        let outcome = if backend.capabilities().live_push {
-            stream_changes(backend, cache, link, &mut since, reload).await
-        } else {
-            poll_changes(backend, cache, link, &mut since, reload).await
-        };
-        match outcome {
+        match stream_changes(backend, cache, link, &mut since, reload).await {
             Ok(next) => return next,
             Err(e) => {
                 let delay = link.broken(&e);
@@ -317,29 +313,39 @@ async fn follow_changes(
     }
 }
 
+/// Follows one opening of the feed, pushed or polled, until it breaks.
 async fn stream_changes(
     backend: &dyn Backend,
     cache: &Cache,
     link: &mut Link<'_>,
-    since: &mut i64,
+    since: &mut Cursor,
     reload: &mut mpsc::UnboundedReceiver<()>,
 ) -> BackendResult<Next> {
-    let mut stream = backend.live(*since).await?;
+    // Open means answered: the stream is up, or the first poll came back.
+    let mut stream = backend.feed(since).await?;
     link.connected();
     let stable = tokio::time::sleep(STABLE_AFTER);
     tokio::pin!(stable);
     let mut stayed_up = false;
     loop {
         tokio::select! {
-            item = stream.next() => match item {
-                None => return Err(BackendError::Network("the live stream ended".into())),
-                Some(Err(e)) => return Err(e),
-                Some(Ok(LiveEvent::Resync { .. })) => return Ok(Next::Resync),
-                // The server has nothing new: what is on screen is current.
-                Some(Ok(LiveEvent::KeepAlive)) => link.synced(),
-                Some(Ok(LiveEvent::Change(change))) => {
-                    if change.seq > *since {
-                        *since = change.seq;
+            item = stream.next() => {
+                let event = match item {
+                    None => return Err(BackendError::Network("the change feed ended".into())),
+                    Some(Err(e)) => return Err(e),
+                    Some(Ok(event)) => event,
+                };
+                match event {
+                    FeedEvent::Resync => return Ok(Next::Resync),
+                    // The server has nothing new: what is on screen is current.
+                    FeedEvent::KeepAlive => link.synced(),
+                    // An answered poll is data: the feed as it stands.
+                    FeedEvent::CaughtUp => {
+                        link.proven();
+                        link.synced();
+                    }
+                    FeedEvent::Change(change) => {
+                        *since = change.cursor.clone();
                         apply(backend, cache, link.events, change).await;
                         link.proven();
                         link.synced();
@@ -355,53 +361,21 @@ async fn stream_changes(
     }
 }
 
-async fn poll_changes(
-    backend: &dyn Backend,
-    cache: &Cache,
-    link: &mut Link<'_>,
-    since: &mut i64,
-    reload: &mut mpsc::UnboundedReceiver<()>,
-) -> BackendResult<Next> {
-    loop {
-        let page = backend
-            .changes(*since, deskterm_api::PAGE_LIMIT_MAX)
-            .await?;
-        if page.resync {
-            return Ok(Next::Resync);
-        }
-        // An answered poll is data: the feed as it stands.
-        link.connected();
-        link.proven();
-        let full = page.changes.len() >= deskterm_api::PAGE_LIMIT_MAX as usize;
-        for change in page.changes {
-            if change.seq > *since {
-                *since = change.seq;
-                apply(backend, cache, link.events, change).await;
-            }
-        }
-        if full {
-            continue;
-        }
-        link.synced();
-        tokio::select! {
-            _ = tokio::time::sleep(POLL_INTERVAL) => {}
-            Some(()) = reload.recv() => return Ok(Next::Reload),
-        }
-    }
-}
-
 /// Writes a change to the cache, moves the cursor past it, and shows it.
-async fn apply(backend: &dyn Backend, cache: &Cache, events: &Events, change: Change) {
-    let seq = change.seq;
+async fn apply(backend: &dyn Backend, cache: &Cache, events: &Events, change: FeedChange) {
+    let FeedChange { cursor, change, .. } = change;
     let stored = match &change.kind {
         ChangeKind::TicketUpserted(t) => cache.put_ticket(t).await,
         ChangeKind::TicketDeleted { id } => cache.remove_ticket(*id).await,
         ChangeKind::NoteAdded(n) => cache.add_note(n).await,
-        ChangeKind::MessageAdded(m) => cache.add_message(m).await,
+        ChangeKind::MessageAdded(m) => {
+            let conversations = backend.capabilities().conversations;
+            cache.add_message(m, conversations).await
+        }
         ChangeKind::MetaChanged => Ok(()),
     };
-    if let Err(e) = stored.and(cache.set_since(seq).await) {
-        tracing::warn!("change {seq} not cached: {e:#}");
+    if let Err(e) = stored.and(cache.set_since(&cursor).await) {
+        tracing::warn!("change up to {cursor} not cached: {e:#}");
     }
     match change.kind {
         ChangeKind::TicketUpserted(t) => events.send(SyncEvent::TicketChanged(t)),

@@ -8,15 +8,18 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use deskterm_api::{
-    Change, ChangeKind, ChangesPage, ChatMessage, ContactId, Me, Meta, NewMessage, NewNote,
-    NewTicket, Note, ServerCapabilities, Ticket, TicketId, TicketPage, TicketPatch, TicketQuery,
+    Change, ChangeKind, ChatMessage, Me, Meta, NewMessage, NewNote, NewTicket, Note,
+    ServerCapabilities, Ticket, TicketId, TicketPage, TicketPatch, TicketQuery,
 };
 use futures_util::{StreamExt, stream};
 use tokio::sync::{Notify, mpsc};
 use tokio::time::Instant;
 
 use super::follow;
-use crate::backend::{Backend, BackendError, BackendResult, Capabilities, LiveEvent, LiveStream};
+use crate::backend::{
+    BackendError, BackendResult, Capabilities, ChangeId, ChangePage, ChangeStream, Connector,
+    ConversationKey, Cursor, FeedChange, FeedEvent, PollPolicy, Version,
+};
 use crate::sync::cache::Cache;
 use crate::sync::{Connection, Events, SyncEvent};
 
@@ -74,27 +77,20 @@ enum Live {
     Oversized,
 }
 
-struct Stub {
-    live: Live,
-    /// Polled instead of streamed.
-    poll: bool,
-    hold: Hold,
+/// When the stub was asked for what.
+#[derive(Default)]
+struct Counters {
     streams: Mutex<Vec<Instant>>,
     loads: Mutex<Vec<Instant>>,
     polls: Mutex<Vec<Instant>>,
 }
 
-impl Stub {
-    fn new(live: Live, hold: Hold) -> Stub {
-        Stub {
-            live,
-            poll: false,
-            hold,
-            streams: Mutex::default(),
-            loads: Mutex::default(),
-            polls: Mutex::default(),
-        }
-    }
+struct Stub {
+    live: Live,
+    /// Polled instead of streamed.
+    poll: bool,
+    hold: Hold,
+    counters: Arc<Counters>,
 }
 
 fn refused<T>() -> BackendResult<T> {
@@ -102,12 +98,12 @@ fn refused<T>() -> BackendResult<T> {
 }
 
 #[async_trait]
-impl Backend for Stub {
+impl Connector for Stub {
     fn capabilities(&self) -> Capabilities {
         Capabilities {
             preconditions: true,
             live_push: !self.poll,
-            custom_statuses: false,
+            ..Capabilities::MINIMAL
         }
     }
 
@@ -147,7 +143,7 @@ impl Backend for Stub {
 
     async fn tickets(&self, _query: &TicketQuery) -> BackendResult<TicketPage> {
         tokio::time::sleep(LATENCY).await;
-        self.loads.lock().unwrap().push(Instant::now());
+        self.counters.loads.lock().unwrap().push(Instant::now());
         // The cache is written next; the clock waits for it.
         self.hold.on();
         Ok(TicketPage {
@@ -168,13 +164,13 @@ impl Backend for Stub {
     async fn patch_ticket(
         &self,
         _id: TicketId,
-        _v: i64,
+        _v: &Version,
         _p: &TicketPatch,
     ) -> BackendResult<Ticket> {
         refused()
     }
 
-    async fn delete_ticket(&self, _id: TicketId, _v: i64) -> BackendResult<()> {
+    async fn delete_ticket(&self, _id: TicketId, _v: &Version) -> BackendResult<()> {
         refused()
     }
 
@@ -186,43 +182,45 @@ impl Backend for Stub {
         refused()
     }
 
-    async fn messages(&self, _c: ContactId) -> BackendResult<Vec<ChatMessage>> {
+    async fn messages(&self, _c: &ConversationKey) -> BackendResult<Vec<ChatMessage>> {
         refused()
     }
 
     async fn send_message(
         &self,
-        _c: ContactId,
+        _c: &ConversationKey,
         _m: &NewMessage,
         _key: &str,
     ) -> BackendResult<ChatMessage> {
         refused()
     }
 
-    async fn changes(&self, since: i64, _limit: u32) -> BackendResult<ChangesPage> {
+    async fn latest(&self) -> BackendResult<Cursor> {
         tokio::time::sleep(LATENCY).await;
-        if since > 0 {
-            self.polls.lock().unwrap().push(Instant::now());
-        }
-        Ok(ChangesPage {
+        Ok(Cursor::new("7"))
+    }
+
+    async fn changes(&self, since: &Cursor, _limit: u32) -> BackendResult<ChangePage> {
+        tokio::time::sleep(LATENCY).await;
+        self.counters.polls.lock().unwrap().push(Instant::now());
+        Ok(ChangePage {
             changes: vec![],
-            latest_seq: 7,
-            resync: self.poll && since > 0 && matches!(self.live, Live::ResyncForever),
+            next: since.clone(),
+            more: false,
+            resync: self.poll && matches!(self.live, Live::ResyncForever),
         })
     }
 
-    async fn live(&self, _since: i64) -> BackendResult<LiveStream> {
+    async fn live(&self, _since: &Cursor) -> BackendResult<ChangeStream<'static>> {
         tokio::time::sleep(LATENCY).await;
         let attempt = {
-            let mut streams = self.streams.lock().unwrap();
+            let mut streams = self.counters.streams.lock().unwrap();
             streams.push(Instant::now());
             streams.len() as i64
         };
         Ok(match self.live {
             Live::EndsAtOnce => Box::pin(stream::empty()),
-            Live::ResyncForever => {
-                Box::pin(stream::repeat(Ok(LiveEvent::Resync { latest_seq: 7 })))
-            }
+            Live::ResyncForever => Box::pin(stream::repeat(Ok(FeedEvent::Resync))),
             Live::SilentThenEnds => Box::pin(stream::once(async {
                 tokio::time::sleep(Duration::from_secs(40)).await;
                 Err(BackendError::Network("closed".into()))
@@ -230,7 +228,7 @@ impl Backend for Stub {
             Live::KeepAliveThenSilent => Box::pin(
                 stream::once(async {
                     tokio::time::sleep(Duration::from_secs(15)).await;
-                    Ok(LiveEvent::KeepAlive)
+                    Ok(FeedEvent::KeepAlive)
                 })
                 .chain(stream::pending()),
             ),
@@ -244,10 +242,15 @@ impl Backend for Stub {
                 Box::pin(stream::once(async move {
                     // The change is written to the cache next.
                     hold.on();
-                    Ok(LiveEvent::Change(Change {
-                        seq: 7 + attempt,
-                        at: chrono::Utc::now(),
-                        kind: ChangeKind::TicketDeleted { id: attempt },
+                    let seq = 7 + attempt;
+                    Ok(FeedEvent::Change(FeedChange {
+                        id: ChangeId::new(seq.to_string()),
+                        cursor: Cursor::new(seq.to_string()),
+                        change: Change {
+                            seq,
+                            at: chrono::Utc::now(),
+                            kind: ChangeKind::TicketDeleted { id: attempt },
+                        },
                     }))
                 }))
             }
@@ -256,7 +259,7 @@ impl Backend for Stub {
 }
 
 struct Feed {
-    stub: Arc<Stub>,
+    stub: Arc<Counters>,
     events: Arc<Mutex<Vec<(Instant, SyncEvent)>>>,
     started: Instant,
     _reload: mpsc::UnboundedSender<()>,
@@ -273,9 +276,13 @@ impl Feed {
             .unwrap()
             .cache;
         hold.off();
-        let mut stub = Stub::new(live, hold.clone());
-        stub.poll = poll;
-        let stub = Arc::new(stub);
+        let counters = Arc::new(Counters::default());
+        let stub = Stub {
+            live,
+            poll,
+            hold: hold.clone(),
+            counters: counters.clone(),
+        };
         let (event_tx, mut event_rx) = mpsc::unbounded_channel();
         let events = Arc::new(Mutex::new(Vec::new()));
         let log = events.clone();
@@ -291,7 +298,7 @@ impl Feed {
         let (reload_tx, reload_rx) = mpsc::unbounded_channel();
         let started = Instant::now();
         tokio::spawn(follow(
-            stub.clone(),
+            crate::backend::backend(stub, PollPolicy::default()),
             cache,
             Events(event_tx),
             reload_rx,
@@ -299,7 +306,7 @@ impl Feed {
             Arc::new(Notify::new()),
         ));
         Feed {
-            stub,
+            stub: counters,
             events,
             started,
             _reload: reload_tx,

@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::{Notify, mpsc, watch};
 use tokio::task::JoinHandle;
 
-use crate::backend::Backend;
+use crate::backend::{Backend, Capabilities, ConversationKey};
 use cache::{Cache, OutboxEntry};
 
 /// Identifies one write, in the UI and in the outbox; also its place in the sending order.
@@ -168,6 +168,8 @@ pub enum SyncEvent {
     Connection(Connection),
     /// The backend answered: the data on screen is current as of now.
     Synced,
+    /// What the backend can do (sent first): the UI hides what it lacks.
+    Capabilities(Capabilities),
     /// The signed-in operator.
     SignedIn(Me),
     /// Statuses, priorities, categories, operators.
@@ -207,8 +209,8 @@ pub enum SyncEvent {
     Notes(TicketId, Vec<Note>),
     /// A note was added (here or elsewhere).
     NoteAdded(Note),
-    /// The conversation with a contact.
-    Messages(ContactId, Vec<ChatMessage>),
+    /// A conversation (a contact's or a ticket's, as the backend keys them).
+    Messages(ConversationKey, Vec<ChatMessage>),
     /// A chat message was sent or received.
     MessageAdded(ChatMessage),
     /// Writes left unsent by an earlier session, in order.
@@ -360,6 +362,7 @@ async fn run(
     mut commands: mpsc::UnboundedReceiver<Command>,
     events: Events,
 ) {
+    events.send(SyncEvent::Capabilities(backend.capabilities()));
     let cached = match cache.load().await {
         Ok(cached) => cached,
         Err(e) => {
@@ -581,17 +584,18 @@ async fn load_views(
         {
             events.send(SyncEvent::Notes(ticket, notes));
         }
-        if let Ok(messages) = cache.messages(contact).await
+        let conversation = backend.capabilities().conversations.key(ticket, contact);
+        if let Ok(messages) = cache.messages(&conversation).await
             && !messages.is_empty()
         {
-            events.send(SyncEvent::Messages(contact, messages));
+            events.send(SyncEvent::Messages(conversation, messages));
         }
         fetching = Some(tokio::spawn(fetch_view(
             backend.clone(),
             cache.clone(),
             events.clone(),
             ticket,
-            contact,
+            conversation,
         )));
     }
     if let Some(previous) = fetching {
@@ -604,9 +608,16 @@ async fn fetch_view(
     cache: Cache,
     events: Events,
     ticket: TicketId,
-    contact: ContactId,
+    conversation: ConversationKey,
 ) {
-    let (notes, messages) = tokio::join!(backend.notes(ticket), backend.messages(contact));
+    let chat = async {
+        if backend.capabilities().chat {
+            Some(backend.messages(&conversation).await)
+        } else {
+            None
+        }
+    };
+    let (notes, messages) = tokio::join!(backend.notes(ticket), chat);
     match notes {
         Ok(notes) => {
             if let Err(e) = cache.put_notes(ticket, &notes).await {
@@ -617,12 +628,13 @@ async fn fetch_view(
         Err(e) => tracing::info!("notes of {ticket} not loaded: {e}"),
     }
     match messages {
-        Ok(messages) => {
-            if let Err(e) = cache.put_messages(contact, &messages).await {
+        None => {}
+        Some(Ok(messages)) => {
+            if let Err(e) = cache.put_messages(&conversation, &messages).await {
                 tracing::warn!("chat not cached: {e:#}");
             }
-            events.send(SyncEvent::Messages(contact, messages));
+            events.send(SyncEvent::Messages(conversation, messages));
         }
-        Err(e) => tracing::info!("chat of {contact} not loaded: {e}"),
+        Some(Err(e)) => tracing::info!("chat {conversation:?} not loaded: {e}"),
     }
 }

@@ -15,7 +15,7 @@ use super::cache::{Cache, OutboxEntry};
 use super::conflict::{Reconciled, reconcile};
 use super::feed::Backoff;
 use super::{Events, OpId, Resolution, SyncEvent, Write};
-use crate::backend::{Backend, BackendError};
+use crate::backend::{Backend, BackendError, ConversationKey, Conversations, Version};
 
 /// What happened to one attempt.
 enum Sent {
@@ -149,7 +149,10 @@ async fn send(
             ticket,
             version,
             patch,
-        } => match backend.patch_ticket(*ticket, *version, patch).await {
+        } => match backend
+            .patch_ticket(*ticket, &Version::from(*version), patch)
+            .await
+        {
             Ok(saved) => {
                 landed.record(entry.op, *ticket, patch, *version, saved.version);
                 follow_own_change(
@@ -166,7 +169,10 @@ async fn send(
             }
             Err(e) => Err(e),
         },
-        Write::Delete { ticket, version } => match backend.delete_ticket(*ticket, *version).await {
+        Write::Delete { ticket, version } => match backend
+            .delete_ticket(*ticket, &Version::from(*version))
+            .await
+        {
             // Gone already (an earlier attempt landed, or someone else deleted it): done.
             Ok(()) | Err(BackendError::NotFound(_)) => {
                 if let Err(e) = cache.remove_ticket(*ticket).await {
@@ -209,9 +215,23 @@ async fn send(
                 body: body.clone(),
                 ticket_id: *ticket,
             };
-            match backend.send_message(*contact, &message, &key).await {
+            let conversation = match (backend.capabilities().conversations, ticket) {
+                (Conversations::ByContact, _) => Ok(ConversationKey::Contact(*contact)),
+                (Conversations::ByTicket, Some(t)) => Ok(ConversationKey::Ticket(*t)),
+                (Conversations::ByTicket, None) => Err(BackendError::Invalid {
+                    message: "this helpdesk keeps conversations per ticket: open a ticket first"
+                        .into(),
+                    fields: vec![],
+                }),
+            };
+            let sent = match conversation {
+                Ok(c) => backend.send_message(&c, &message, &key).await,
+                Err(e) => Err(e),
+            };
+            match sent {
                 Ok(sent) => {
-                    if let Err(e) = cache.add_message(&sent).await {
+                    let conversations = backend.capabilities().conversations;
+                    if let Err(e) = cache.add_message(&sent, conversations).await {
                         tracing::warn!("message not cached: {e:#}");
                     }
                     events.send(SyncEvent::MessageAdded(sent));

@@ -135,6 +135,8 @@ pub struct App {
     pub keymap: Keymap,
     /// The signed-in operator.
     pub me: Option<Me>,
+    /// What the backend offers; what it lacks is hidden.
+    pub capabilities: crate::backend::Capabilities,
     /// Statuses, operators… of the backend.
     pub meta: Option<Meta>,
     /// Whether the first full load arrived.
@@ -193,6 +195,7 @@ impl App {
         App {
             keymap,
             me: None,
+            capabilities: crate::backend::Capabilities::FULL,
             meta: None,
             loaded: false,
             tickets: Tickets::new(),
@@ -308,7 +311,8 @@ impl App {
             return;
         }
         let context = self.context();
-        if let Some(action) = self.keymap.action(context, &key) {
+        let bound = self.keymap.action(context, &key);
+        if let Some(action) = bound.filter(|a| self.offers_action(*a)) {
             self.on_action(action, effects);
             return;
         }
@@ -352,6 +356,10 @@ impl App {
             return;
         }
         self.quit_armed = false;
+        if !self.offers_action(action) {
+            // From the palette or a test: a feature this backend lacks does nothing.
+            return;
+        }
         match self.context() {
             Context::Help => self.help_action(action),
             Context::Picker => self.picker_action(action, effects),
@@ -378,6 +386,9 @@ impl App {
                     Pane::List => Pane::Detail,
                     Pane::Detail => Pane::Chat,
                     Pane::Chat => Pane::List,
+                };
+                if !self.offers_pane(self.focus) {
+                    self.focus = Pane::List;
                 }
             }
             Action::FocusPrev => {
@@ -385,6 +396,9 @@ impl App {
                     Pane::List => Pane::Chat,
                     Pane::Detail => Pane::List,
                     Pane::Chat => Pane::Detail,
+                };
+                if !self.offers_pane(self.focus) {
+                    self.focus = Pane::Detail;
                 }
             }
             Action::FocusList => self.focus = Pane::List,
@@ -547,6 +561,7 @@ impl App {
                 self.status.connection = c;
             }
             SyncEvent::Synced => self.status.last_sync = Some(self.now),
+            SyncEvent::Capabilities(c) => self.capabilities = c,
             SyncEvent::SignedIn(me) => self.me = Some(me),
             SyncEvent::Meta(meta) => {
                 self.meta = Some(meta);
@@ -597,10 +612,13 @@ impl App {
                 self.detail.notes.insert(ticket, notes);
             }
             SyncEvent::NoteAdded(note) => self.detail.note_added(note),
-            SyncEvent::Messages(contact, messages) => {
-                self.chat.messages.insert(contact, messages);
+            SyncEvent::Messages(conversation, messages) => {
+                self.chat.messages.insert(conversation, messages);
             }
-            SyncEvent::MessageAdded(message) => self.chat.message_added(message),
+            SyncEvent::MessageAdded(message) => {
+                let conversations = self.capabilities.conversations;
+                self.chat.message_added(message, conversations)
+            }
             SyncEvent::Outbox(entries) => self.restore_outbox(entries),
             SyncEvent::Stored(op) => self.tickets.mark_stored(op),
             SyncEvent::WriteDone(op) => self.write_done(op),

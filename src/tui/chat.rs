@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use deskterm_api::{ChatMessage, ContactId, Direction};
+use deskterm_api::{ChatMessage, Direction};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Style;
@@ -19,13 +19,14 @@ use super::layout::scrolled;
 use super::render::{pane_block, when};
 use super::theme;
 use super::wrap::push_wrapped;
+use crate::backend::{ConversationKey, Conversations};
 use crate::sync::Write;
 
 /// The chat pane's state.
 #[derive(Debug, Clone)]
 pub struct Chat {
-    /// Conversations by contact, oldest first.
-    pub messages: HashMap<ContactId, Vec<ChatMessage>>,
+    /// Conversations (a contact's or a ticket's, as the backend keys them), oldest first.
+    pub messages: HashMap<ConversationKey, Vec<ChatMessage>>,
     /// The composer (kept between uses, so a draft survives).
     pub composer: TextArea<'static>,
     /// True while the composer has the keyboard.
@@ -51,9 +52,13 @@ impl Chat {
         self.scroll = scrolled(self.scroll, action, true);
     }
 
-    /// A message arrived from the feed or as the answer to a write; kept once.
-    pub fn message_added(&mut self, message: ChatMessage) {
-        let list = self.messages.entry(message.contact_id).or_default();
+    /// A message arrived from the feed or as the answer to a write; kept
+    /// once, in the conversation `conversations` puts it in.
+    pub fn message_added(&mut self, message: ChatMessage, conversations: Conversations) {
+        let Some(key) = conversations.of_message(&message) else {
+            return;
+        };
+        let list = self.messages.entry(key).or_default();
         if !list.iter().any(|m| m.id == message.id) {
             list.push(message);
             list.sort_by_key(|m| m.id);
@@ -141,7 +146,8 @@ pub fn draw(app: &App, frame: &mut Frame<'_>, area: Rect) {
 
     let width = usize::from(history.width.max(1));
     let mut lines: Vec<Line<'static>> = Vec::new();
-    match app.chat.messages.get(&t.contact.id) {
+    let conversation = app.capabilities.conversations.key(t.id, t.contact.id);
+    match app.chat.messages.get(&conversation) {
         None => lines.push(Line::styled("loading…", theme::dim())),
         Some(list)
             if list.is_empty() && app.tickets.pending_messages(t.contact.id).next().is_none() =>

@@ -257,7 +257,7 @@ pub fn loaded_app(width: u16, height: u16) -> App {
         // The engine sends the whole ticket in view from its cache.
         SyncEvent::Detail(tickets()[0].clone()),
         SyncEvent::Notes(1, notes()),
-        SyncEvent::Messages(1, messages()),
+        SyncEvent::Messages(crate::backend::ConversationKey::Contact(1), messages()),
     ] {
         app.update(Msg::Sync(event));
     }

@@ -48,6 +48,14 @@ pub fn draw(app: &App, frame: &mut Frame<'_>) {
 pub fn lines(app: &App) -> Vec<Line<'static>> {
     let mut lines = Vec::new();
     for (context, actions) in app.keymap.describe() {
+        // What the backend lacks is not offered.
+        let actions: Vec<_> = actions
+            .into_iter()
+            .filter(|(action, _)| app.offers_action(*action))
+            .collect();
+        if actions.is_empty() || !app.offers_context(context) {
+            continue;
+        }
         if !lines.is_empty() {
             lines.push(Line::default());
         }

@@ -74,6 +74,14 @@ impl App {
         }
     }
 
+    /// The palette's list for what is typed: what this backend offers.
+    pub(super) fn palette_candidates(&self, typed: &str) -> Vec<Candidate> {
+        command::candidates(typed, &self.names())
+            .into_iter()
+            .filter(|c| c.action.is_none_or(|a| self.offers_action(a)))
+            .collect()
+    }
+
     /// Opens the palette.
     pub(super) fn open_palette(&mut self) {
         self.modal = Some(Modal::Palette(Palette::new()));
@@ -98,7 +106,7 @@ impl App {
         };
         let typed = palette.typed();
         let cursor = palette.cursor;
-        let candidates = command::candidates(&typed, &self.names());
+        let candidates = self.palette_candidates(&typed);
         let highlighted = candidates.get(cursor).map(|c| c.text.clone());
         let parsed = command::parse(&typed, &self.names());
         let Some(Modal::Palette(palette)) = &mut self.modal else {
@@ -168,7 +176,7 @@ pub fn draw(app: &App, frame: &mut Frame<'_>) {
         return;
     };
     let screen = frame.area();
-    let candidates = command::candidates(&palette.typed(), &app.names());
+    let candidates = app.palette_candidates(&palette.typed());
     let rows = candidates.len().clamp(1, ROWS) as u16;
     let width = screen.width.saturating_sub(8).min(100);
     let area = Rect {

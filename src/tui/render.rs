@@ -11,18 +11,20 @@ use super::app::{App, Level, Pane};
 use super::keymap::Context;
 use super::list::column_title;
 use super::{
-    action::Action, chat, confirm, detail, help, layout, list, new_ticket, palette, picker, prompt,
+    action::Action, chat, confirm, detail, help, list, new_ticket, palette, picker, prompt,
     resolve, theme,
 };
 use crate::sync::Connection;
 
 /// Draws the whole screen.
 pub fn draw(app: &App, frame: &mut Frame<'_>) {
-    let panes = layout::panes(frame.area());
+    let panes = app.panes(frame.area());
     header(app, frame, panes.header);
     list::draw(app, frame, panes.list);
     detail::draw(app, frame, panes.detail);
-    chat::draw(app, frame, panes.chat);
+    if app.offers_pane(Pane::Chat) {
+        chat::draw(app, frame, panes.chat);
+    }
     status_bar(app, frame, panes.status);
     picker::draw(app, frame);
     prompt::draw(app, frame);

@@ -367,7 +367,10 @@ fn live_notes_and_messages_are_added_once() {
     message.id = 99;
     app.update(Msg::Sync(SyncEvent::MessageAdded(message.clone())));
     app.update(Msg::Sync(SyncEvent::MessageAdded(message)));
-    assert_eq!(app.chat.messages[&1].len(), 4);
+    assert_eq!(
+        app.chat.messages[&crate::backend::ConversationKey::Contact(1)].len(),
+        4
+    );
 }
 
 #[test]
@@ -952,4 +955,27 @@ fn every_action_outside_popups_is_handled() {
         let mut app = loaded_app(120, 40);
         app.update(Msg::Action(action));
     }
+}
+
+#[test]
+fn the_palette_offers_only_what_the_backend_has() {
+    let mut app = loaded_app(120, 40);
+    assert!(
+        app.palette_candidates("compose")
+            .iter()
+            .any(|c| c.text == "compose")
+    );
+    app.capabilities = crate::backend::Capabilities {
+        chat: false,
+        ..crate::backend::Capabilities::FULL
+    };
+    assert!(
+        !app.palette_candidates("compose")
+            .iter()
+            .any(|c| c.text == "compose")
+    );
+    press(&mut app, KeyCode::Char(':'));
+    chars(&mut app, "compose");
+    press(&mut app, KeyCode::Enter);
+    assert!(!app.chat.composing, "no chat to write in");
 }

@@ -8,9 +8,9 @@ pub mod pty;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use deskterm::backend::PollPolicy;
 use deskterm::backend::native::NativeBackend;
 use deskterm::sync::cache::Cache;
 use deskterm::sync::{self, Command, OpId, SyncEvent, SyncHandle, Write};
@@ -233,9 +233,19 @@ pub struct Client {
 impl Client {
     /// Starts an engine against `url` with `token`, caching in `cache_path`.
     pub async fn start(url: &str, token: &str, cache_path: PathBuf) -> Client {
-        let backend = NativeBackend::new(url, token).expect("backend");
+        Client::start_with(url, token, cache_path, PollPolicy::default()).await
+    }
+
+    /// Starts an engine whose feed is followed as `poll` says.
+    pub async fn start_with(
+        url: &str,
+        token: &str,
+        cache_path: PathBuf,
+        poll: PollPolicy,
+    ) -> Client {
+        let connector = NativeBackend::new(url, token).expect("backend");
         let opened = Cache::open(&cache_path).await.expect("cache");
-        let handle = sync::start(Arc::new(backend), opened.cache);
+        let handle = sync::start(deskterm::backend::backend(connector, poll), opened.cache);
         Client {
             handle,
             cache_path,
