@@ -245,11 +245,16 @@ fn run_console(config_path: Option<PathBuf>, data_dir: Option<PathBuf>) -> anyho
         let cache_path = cache::file_for(&data_dir, &identity, &remote.token);
         let opened = Cache::open(&cache_path).await?;
         opened.cache.set_backend(&identity).await?;
-        let engine = sync::start(backend, opened.cache);
+        let options = sync::Options {
+            closed_days: config.sync.closed_days,
+        };
+        let engine = sync::start_with(backend, opened.cache, options);
         let tz = chrono::Local::now().offset().fix();
         let now = chrono::Utc::now();
         let first_op = u64::try_from(now.timestamp_micros()).unwrap_or(1);
         let mut app = App::new(keymap, now, tz, first_op);
+        // What is not replicated, the server searches.
+        app.search_server = options.closed_days.is_some();
         app.views = saved_views;
         // The list as it was left: per backend and operator, like the cache.
         let state_file = cache_path.with_extension("list.json");

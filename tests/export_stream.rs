@@ -13,7 +13,7 @@ use tokio::net::TcpListener;
 
 async fn snapshot(backend: &dyn Backend) -> Vec<BackendResult<SnapshotItem>> {
     backend
-        .snapshot()
+        .snapshot(&deskterm::backend::SnapshotScope::ALL)
         .await
         .expect("the export starts")
         .collect()

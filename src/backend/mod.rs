@@ -421,11 +421,42 @@ pub trait Connector: Send + Sync {
             self.describe()
         )))
     }
-    /// Every ticket, as a stream that holds only what is being read. By
-    /// default the feed's position is read first and then every page of
-    /// [`Connector::tickets`]; a backend with a consistent export streams that instead.
-    async fn snapshot(&self) -> BackendResult<SnapshotStream<'_>> {
+    /// Every ticket in `scope`, as a stream that holds only what is being
+    /// read. By default the feed's position is read first and then every
+    /// page of [`Connector::tickets`]; a backend with a consistent export
+    /// streams that instead. A connector that cannot narrow to the scope
+    /// may send more: the engine keeps only what the scope holds.
+    async fn snapshot(&self, scope: &SnapshotScope) -> BackendResult<SnapshotStream<'_>> {
+        let _ = scope;
         paged_snapshot(self).await
+    }
+}
+
+/// Which tickets a snapshot replicates (`[sync]` in the config).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SnapshotScope {
+    /// Tickets closed before this stay on the server; every ticket when `None`.
+    pub closed_since: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+impl SnapshotScope {
+    /// Every ticket.
+    pub const ALL: SnapshotScope = SnapshotScope { closed_since: None };
+
+    /// The scope that keeps tickets closed in the last `days` days (and every
+    /// one not closed), as of `now`.
+    pub fn closed_within(days: Option<u32>, now: chrono::DateTime<chrono::Utc>) -> SnapshotScope {
+        SnapshotScope {
+            closed_since: days.map(|d| now - chrono::Duration::days(i64::from(d))),
+        }
+    }
+
+    /// Whether `ticket` is replicated.
+    pub fn holds(&self, ticket: &Ticket) -> bool {
+        match (self.closed_since, ticket.closed_at) {
+            (Some(since), Some(closed)) => closed >= since,
+            _ => true,
+        }
     }
 }
 
@@ -768,7 +799,12 @@ mod tests {
     #[tokio::test]
     async fn without_an_export_the_snapshot_pages_through_the_list() {
         let backend = paged(5, None);
-        let items: Vec<_> = backend.snapshot().await.unwrap().collect().await;
+        let items: Vec<_> = backend
+            .snapshot(&crate::backend::SnapshotScope::ALL)
+            .await
+            .unwrap()
+            .collect()
+            .await;
         let mut expected = vec![Ok(SnapshotItem::Start {
             since: Cursor::new("9"),
             total: 5,
@@ -779,7 +815,12 @@ mod tests {
         assert_eq!(*backend.served.lock().unwrap(), 3, "one page at a time");
 
         let empty = paged(0, None);
-        let items: Vec<_> = empty.snapshot().await.unwrap().collect().await;
+        let items: Vec<_> = empty
+            .snapshot(&crate::backend::SnapshotScope::ALL)
+            .await
+            .unwrap()
+            .collect()
+            .await;
         assert_eq!(
             items,
             vec![
@@ -795,14 +836,37 @@ mod tests {
     #[tokio::test]
     async fn a_page_that_fails_ends_the_snapshot_without_its_end() {
         let backend = paged(5, Some(2));
-        let items: Vec<_> = backend.snapshot().await.unwrap().collect().await;
+        let items: Vec<_> = backend
+            .snapshot(&crate::backend::SnapshotScope::ALL)
+            .await
+            .unwrap()
+            .collect()
+            .await;
         assert_eq!(items.len(), 4, "{items:?}");
         assert_eq!(items[1], Ok(SnapshotItem::Ticket(ticket(1))));
         assert_eq!(items[2], Ok(SnapshotItem::Ticket(ticket(2))));
         assert_eq!(items[3], Err(BackendError::Timeout));
         assert!(matches!(
-            paged(5, Some(1)).snapshot().await.err(),
+            paged(5, Some(1))
+                .snapshot(&crate::backend::SnapshotScope::ALL)
+                .await
+                .err(),
             Some(BackendError::Timeout)
         ));
+    }
+
+    #[test]
+    fn the_scope_leaves_out_only_tickets_closed_before_it() {
+        let now = chrono::Utc::now();
+        let scope = SnapshotScope::closed_within(Some(30), now);
+        let mut t = ticket(1);
+        t.closed_at = None;
+        assert!(scope.holds(&t), "open");
+        t.closed_at = Some(now - chrono::Duration::days(29));
+        assert!(scope.holds(&t), "closed recently");
+        t.closed_at = Some(now - chrono::Duration::days(31));
+        assert!(!scope.holds(&t), "closed long ago");
+        assert!(SnapshotScope::ALL.holds(&t));
+        assert_eq!(SnapshotScope::closed_within(None, now), SnapshotScope::ALL);
     }
 }

@@ -21,8 +21,8 @@ use super::ndjson::{LineReader, LineTooLong};
 use super::sse::{self, Frame};
 use super::{
     BackendError, BackendResult, Capabilities, ChangeId, ChangePage, ChangeStream, Connector,
-    ConversationKey, Conversations, Cursor, FeedChange, FeedEvent, SnapshotItem, SnapshotStream,
-    Version,
+    ConversationKey, Conversations, Cursor, FeedChange, FeedEvent, SnapshotItem, SnapshotScope,
+    SnapshotStream, Version,
 };
 use crate::config::Transport;
 
@@ -458,10 +458,18 @@ impl Connector for NativeBackend {
         )))
     }
 
-    async fn snapshot(&self) -> BackendResult<SnapshotStream<'_>> {
+    async fn snapshot(&self, scope: &SnapshotScope) -> BackendResult<SnapshotStream<'_>> {
+        let mut url = format!("{}{}", self.base, api::TICKET_EXPORT_PATH);
+        if let Some(since) = scope.closed_since {
+            // Older servers ignore the parameter: the engine narrows then.
+            url.push_str(&format!(
+                "?closed_since={}",
+                since.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+            ));
+        }
         let response = self
             .live_http
-            .get(format!("{}{}", self.base, api::TICKET_EXPORT_PATH))
+            .get(url)
             .bearer_auth(&self.token)
             .header(header::ACCEPT, api::NDJSON_CONTENT_TYPE)
             .send()

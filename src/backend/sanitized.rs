@@ -11,7 +11,8 @@ use futures_util::StreamExt;
 use super::poll::{self, PollPolicy};
 use super::{
     Backend, BackendError, BackendResult, Capabilities, ChangePage, ChangeStream, Connector,
-    ConversationKey, Cursor, FeedEvent, SnapshotItem, SnapshotStream, Version, sealed,
+    ConversationKey, Cursor, FeedEvent, SnapshotItem, SnapshotScope, SnapshotStream, Version,
+    sealed,
 };
 use crate::sanitize;
 
@@ -197,8 +198,8 @@ impl<C: Connector> Connector for Sanitized<C> {
         Ok(Box::pin(stream.map(feed_event)))
     }
 
-    async fn snapshot(&self) -> BackendResult<SnapshotStream<'_>> {
-        let stream = self.inner.snapshot().await.map_err(error)?;
+    async fn snapshot(&self, scope: &SnapshotScope) -> BackendResult<SnapshotStream<'_>> {
+        let stream = self.inner.snapshot(scope).await.map_err(error)?;
         Ok(Box::pin(stream.map(|item| {
             clean(item, |item| {
                 if let SnapshotItem::Ticket(t) = item {
@@ -475,7 +476,10 @@ mod tests {
             let e = e.expect("the stub fails here");
             assert!(error_is_clean(&e), "{e:?}");
         }
-        let mut snapshot = backend.snapshot().await.unwrap();
+        let mut snapshot = backend
+            .snapshot(&crate::backend::SnapshotScope::ALL)
+            .await
+            .unwrap();
         let mut tickets = 0;
         while let Some(item) = snapshot.next().await {
             if let SnapshotItem::Ticket(t) = item.unwrap() {

@@ -22,6 +22,7 @@ use super::cache::Cache;
 use super::{BATCH, Batches, Connection, Events, SyncEvent};
 use crate::backend::{
     Backend, BackendError, BackendResult, Cursor, FeedChange, FeedEvent, SnapshotItem,
+    SnapshotScope,
 };
 /// Failures in a row after which the status says offline rather than reconnecting.
 const OFFLINE_AFTER: u32 = 3;
@@ -104,6 +105,7 @@ pub(super) async fn follow(
     mut reload: mpsc::UnboundedReceiver<()>,
     cached_since: Option<Cursor>,
     online: Arc<Notify>,
+    options: super::Options,
 ) {
     let mut link = Link {
         events: &events,
@@ -125,7 +127,7 @@ pub(super) async fn follow(
                     continue;
                 }
             },
-            None => match load_everything(backend.as_ref(), &cache, &events).await {
+            None => match load_everything(backend.as_ref(), &cache, &events, &options).await {
                 Ok(since) => {
                     link.pacer.loaded();
                     link.synced();
@@ -188,6 +190,7 @@ async fn load_everything(
     backend: &dyn Backend,
     cache: &Cache,
     events: &Events,
+    options: &super::Options,
 ) -> BackendResult<Cursor> {
     let me = backend.me().await?;
     let meta = backend.meta().await?;
@@ -200,6 +203,7 @@ async fn load_everything(
         batch: Vec::new(),
         epoch: None,
         begun: false,
+        scope: SnapshotScope::closed_within(options.closed_days, chrono::Utc::now()),
     };
     let outcome = load.run(backend, &me, &meta).await;
     if outcome.is_err() && load.begun {
@@ -217,6 +221,8 @@ struct Load<'a> {
     /// The cache's snapshot epoch, while the cache keeps up.
     epoch: Option<i64>,
     begun: bool,
+    /// What is replicated; what the backend sends beyond it is dropped.
+    scope: SnapshotScope,
 }
 
 impl Load<'_> {
@@ -226,7 +232,7 @@ impl Load<'_> {
         me: &deskterm_api::Me,
         meta: &deskterm_api::Meta,
     ) -> BackendResult<Cursor> {
-        let mut stream = backend.snapshot().await?;
+        let mut stream = backend.snapshot(&self.scope).await?;
         let mut since = None;
         while let Some(item) = stream.next().await {
             match item? {
@@ -243,6 +249,7 @@ impl Load<'_> {
                         }
                     };
                 }
+                SnapshotItem::Ticket(t) if !self.scope.holds(&t) => {}
                 SnapshotItem::Ticket(t) => {
                     self.batch.push(t);
                     if self.batch.len() >= BATCH as usize {

@@ -304,6 +304,7 @@ impl Feed {
             reload_rx,
             None,
             Arc::new(Notify::new()),
+            crate::sync::Options::default(),
         ));
         Feed {
             stub: counters,

@@ -336,9 +336,21 @@ impl SyncHandle {
 
 /// Starts the engine on the current tokio runtime.
 pub fn start(backend: Arc<dyn Backend>, cache: Cache) -> SyncHandle {
+    start_with(backend, cache, Options::default())
+}
+
+/// How the engine replicates (`[sync]` in the config).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Options {
+    /// Tickets closed more than this many days ago are not replicated.
+    pub closed_days: Option<u32>,
+}
+
+/// Like [`start`], with options.
+pub fn start_with(backend: Arc<dyn Backend>, cache: Cache, options: Options) -> SyncHandle {
     let (commands, command_rx) = mpsc::unbounded_channel();
     let (event_tx, events) = mpsc::unbounded_channel();
-    let task = tokio::spawn(run(backend, cache, command_rx, Events(event_tx)));
+    let task = tokio::spawn(run(backend, cache, command_rx, Events(event_tx), options));
     SyncHandle {
         commands,
         events,
@@ -361,6 +373,7 @@ async fn run(
     cache: Cache,
     mut commands: mpsc::UnboundedReceiver<Command>,
     events: Events,
+    options: Options,
 ) {
     events.send(SyncEvent::Capabilities(backend.capabilities()));
     let cached = match cache.load().await {
@@ -397,6 +410,7 @@ async fn run(
         reload_rx,
         cached.since,
         online.clone(),
+        options,
     ));
     let (view_tx, view_rx) = watch::channel::<Option<(TicketId, ContactId)>>(None);
     let viewer = tokio::spawn(load_views(
