@@ -14,6 +14,10 @@ use crate::sync::Write;
 /// More marked tickets than this, and a change asks first.
 pub const ASK_ABOVE: usize = 20;
 
+/// The most tickets one change may touch: each is a write to store and send,
+/// and a change to more is more likely a slip than a plan.
+pub const AT_MOST: usize = 5_000;
+
 /// The patch that makes `op` true of `ticket`; `None` when it is already.
 pub fn patch_for(op: &TicketOp, ticket: &Ticket) -> Option<TicketPatch> {
     let mut patch = TicketPatch::default();
@@ -77,6 +81,15 @@ impl App {
     /// first when that is more than [`ASK_ABOVE`] tickets.
     pub(super) fn change_tickets(&mut self, op: TicketOp, effects: &mut Vec<Effect>) {
         let count = self.list.marked().len();
+        if count > AT_MOST {
+            self.say(
+                Level::Error,
+                format!(
+                    "{count} tickets are marked; one change touches at most {AT_MOST}: narrow the list"
+                ),
+            );
+            return;
+        }
         if count > ASK_ABOVE {
             self.modal = Some(Modal::Confirm(Confirm::Bulk { op, count }));
             return;

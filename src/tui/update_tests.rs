@@ -979,3 +979,28 @@ fn the_palette_offers_only_what_the_backend_has() {
     press(&mut app, KeyCode::Enter);
     assert!(!app.chat.composing, "no chat to write in");
 }
+
+#[test]
+fn a_change_to_too_many_tickets_is_refused_with_a_reason() {
+    let mut app = loaded_app(120, 40);
+    let model = fixture::tickets()[0].clone();
+    let many: Vec<Ticket> = (1..=super::ops::AT_MOST as i64 + 1)
+        .map(|id| Ticket {
+            id,
+            reference: format!("HD-{id:06}"),
+            ..model.clone()
+        })
+        .collect();
+    app.update(Msg::Sync(SyncEvent::Snapshot(many)));
+    press(&mut app, KeyCode::Char('*'));
+    press(&mut app, KeyCode::Char(':'));
+    chars(&mut app, "set priority low");
+    let effects = press(&mut app, KeyCode::Enter);
+    assert!(bulk(&effects).is_empty() && app.modal.is_none());
+    assert!(
+        app.status
+            .message
+            .as_ref()
+            .is_some_and(|(_, m)| m.contains("at most"))
+    );
+}
