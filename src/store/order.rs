@@ -74,11 +74,11 @@ impl Order {
             (None, None) => Ordering::Equal,
         };
         match self.sort.field {
-            SortField::Reference => a.reference.cmp(&b.reference),
+            SortField::Reference => a.reference().cmp(b.reference()),
             SortField::Title => a
                 .folded_title()
                 .cmp(b.folded_title())
-                .then_with(|| a.title.cmp(&b.title)),
+                .then_with(|| a.title().cmp(b.title())),
             SortField::Status => self
                 .rank(a.status)
                 .cmp(&self.rank(b.status))

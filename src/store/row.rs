@@ -88,10 +88,13 @@ pub struct Row {
     pub id: TicketId,
     /// Server version.
     pub version: i64,
-    /// Human code.
-    pub reference: Box<str>,
-    /// Title.
-    pub title: Box<str>,
+    /// The reference, the title and the search text, one after the other
+    /// in one allocation (see [`Row::reference`], [`Row::title`],
+    /// [`Row::haystack`]): a million rows are a million blocks, not three.
+    text: Box<str>,
+    /// Where the reference ends, the title ends (and the search text
+    /// starts), and the folded title starts and ends, in `text`.
+    ends: [u32; 4],
     /// Status key.
     pub status: Sym,
     /// Priority.
@@ -120,11 +123,6 @@ pub struct Row {
     pub updated_at: i64,
     /// When it was closed, Unix seconds.
     pub closed_at: Option<i64>,
-    /// Case-folded `reference title contact category`, separated by one space:
-    /// what free words are matched against.
-    pub haystack: Box<str>,
-    /// Where the folded title is in `haystack` (for sorting by title).
-    pub title_span: [u32; 2],
 }
 
 impl Row {
@@ -134,29 +132,42 @@ impl Row {
         let title = fold(&t.title);
         let contact = fold(&t.contact.name);
         let category = t.category.as_deref().map(fold);
-        let mut haystack = String::with_capacity(
-            reference.len()
+        let mut text = String::with_capacity(
+            t.reference.len()
+                + t.title.len()
+                + reference.len()
                 + title.len()
                 + contact.len()
                 + category.as_ref().map_or(0, String::len)
                 + 3,
         );
-        haystack.push_str(&reference);
-        haystack.push(' ');
-        let title_start = haystack.len();
-        haystack.push_str(&title);
-        let title_end = haystack.len();
-        haystack.push(' ');
-        haystack.push_str(&contact);
+        text.push_str(&t.reference);
+        let reference_end = text.len();
+        text.push_str(&t.title);
+        let haystack_start = text.len();
+        // The search text: `reference title contact category`, folded.
+        text.push_str(&reference);
+        text.push(' ');
+        let title_start = text.len();
+        text.push_str(&title);
+        let title_end = text.len();
+        text.push(' ');
+        text.push_str(&contact);
         if let Some(c) = &category {
-            haystack.push(' ');
-            haystack.push_str(c);
+            text.push(' ');
+            text.push_str(c);
         }
+        let at = |i: usize| u32::try_from(i).unwrap_or(0);
         Row {
             id: t.id,
             version: t.version,
-            reference: t.reference.as_str().into(),
-            title: t.title.as_str().into(),
+            ends: [
+                at(reference_end),
+                at(haystack_start),
+                at(title_start),
+                at(title_end),
+            ],
+            text: text.into_boxed_str(),
             status: names.intern(&t.status),
             priority: t.priority,
             category: t.category.as_deref().map(|c| names.intern(c)),
@@ -171,12 +182,39 @@ impl Row {
             created_at: secs(t.created_at),
             updated_at: secs(t.updated_at),
             closed_at: t.closed_at.map(secs),
-            title_span: [
-                u32::try_from(title_start).unwrap_or(0),
-                u32::try_from(title_end).unwrap_or(0),
-            ],
-            haystack: haystack.into(),
         }
+    }
+
+    /// `text[from..to]` of two of `ends` (0 is the start of the text, 5 its
+    /// end); empty if a span is out of place, which `Row::new` never makes.
+    fn part(&self, from: usize, to: usize) -> &str {
+        let end = |i: usize| match i {
+            0 => 0,
+            1..=4 => self.ends[i - 1] as usize,
+            _ => self.text.len(),
+        };
+        self.text.get(end(from)..end(to)).unwrap_or("")
+    }
+
+    /// Human code.
+    pub fn reference(&self) -> &str {
+        self.part(0, 1)
+    }
+
+    /// Title.
+    pub fn title(&self) -> &str {
+        self.part(1, 2)
+    }
+
+    /// Case-folded `reference title contact category`, separated by one
+    /// space: what free words are matched against.
+    pub fn haystack(&self) -> &str {
+        self.part(2, 5)
+    }
+
+    /// The case-folded title (within [`Row::haystack`]).
+    pub fn folded_title(&self) -> &str {
+        self.part(3, 4)
     }
 }
 
@@ -188,8 +226,8 @@ impl Row {
         let time = |s: i64| DateTime::from_timestamp(s, 0).unwrap_or_default();
         Ticket {
             id: self.id,
-            reference: self.reference.to_string(),
-            title: self.title.to_string(),
+            reference: self.reference().to_owned(),
+            title: self.title().to_owned(),
             description: String::new(),
             status: names.name(self.status).to_owned(),
             priority: self.priority,
@@ -222,13 +260,6 @@ impl Row {
         }
     }
 
-    /// The case-folded title.
-    pub fn folded_title(&self) -> &str {
-        let [start, end] = self.title_span;
-        self.haystack
-            .get(start as usize..end as usize)
-            .unwrap_or("")
-    }
 }
 
 fn secs(t: DateTime<Utc>) -> i64 {

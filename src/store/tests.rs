@@ -242,7 +242,7 @@ fn rows_keep_folded_keys_and_slots_are_reused() {
     let slot = store.put(&t);
     let row = store
         .get(9)
-        .map(|r| (r.folded_title().to_owned(), r.haystack.to_string()));
+        .map(|r| (r.folded_title().to_owned(), r.haystack().to_owned()));
     assert_eq!(
         row,
         Some((
@@ -299,4 +299,106 @@ fn the_worker_thread_answers_the_newest_query() {
         newest.view.slots,
         from_scratch(&guard, &order, early.as_ref())
     );
+}
+
+/// Ids as a server and a client make them: small and dense, negative for
+/// tickets being created, and now and then far beyond the rest.
+fn any_id() -> impl Strategy<Value = i64> {
+    prop_oneof![
+        6 => 0i64..300,
+        1 => -20i64..0,
+        1 => (1i64 << 21)..(1i64 << 21) + 5,
+        1 => (1i64 << 40)..(1i64 << 40) + 5,
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    /// Whatever the ids, the store finds each ticket as a map would.
+    #[test]
+    fn tickets_are_found_by_id_like_in_a_map(
+        changes in proptest::collection::vec(
+            (any_id(), any::<u8>(), any::<bool>()),
+            0..400,
+        ),
+    ) {
+        let mut store = Store::new();
+        let mut model = std::collections::HashMap::new();
+        for (id, v, put) in &changes {
+            if *put {
+                let slot = store.put(&ticket(*id, *v));
+                if let Some(&before) = model.get(id) {
+                    prop_assert_eq!(slot, before, "a ticket keeps its slot");
+                }
+                model.insert(*id, slot);
+            } else {
+                prop_assert_eq!(store.remove(*id), model.remove(id));
+            }
+        }
+        prop_assert_eq!(store.len(), model.len());
+        for (id, _, _) in &changes {
+            prop_assert_eq!(store.slot(*id), model.get(id).copied());
+            prop_assert_eq!(store.get(*id).map(|r| r.id), model.get(id).map(|_| *id));
+        }
+        let mut listed: Vec<i64> = store.iter().map(|(_, r)| r.id).collect();
+        let mut expected: Vec<i64> = model.keys().copied().collect();
+        listed.sort_unstable();
+        expected.sort_unstable();
+        prop_assert_eq!(listed, expected);
+    }
+
+    /// A compact row gives back the texts it was made from, and searches
+    /// and sorts on their folded forms.
+    #[test]
+    fn a_row_keeps_its_texts(
+        reference in "\\PC{0,12}",
+        title in "\\PC{0,40}",
+        contact in "\\PC{0,20}",
+        category in proptest::option::of("\\PC{0,12}"),
+    ) {
+        let mut t = ticket(3, 1);
+        t.reference = reference.clone();
+        t.title = title.clone();
+        t.contact.name = contact.clone();
+        t.category = category.clone();
+        let mut store = Store::new();
+        store.put(&t);
+        let row = store.get(3).cloned().unwrap_or_else(|| panic!("ticket 3 is stored"));
+        prop_assert_eq!(row.reference(), reference.as_str());
+        prop_assert_eq!(row.title(), title.as_str());
+        prop_assert_eq!(row.folded_title(), fold(&title));
+        let mut haystack = format!("{} {} {}", fold(&reference), fold(&title), fold(&contact));
+        if let Some(c) = &category {
+            haystack.push(' ');
+            haystack.push_str(&fold(c));
+        }
+        prop_assert_eq!(row.haystack(), haystack);
+        let back = store.ticket(&row);
+        prop_assert_eq!((back.reference, back.title), (reference, title));
+        prop_assert_eq!((back.contact.name, back.category), (contact, category));
+    }
+
+    /// Each distinct name has one symbol, which gives back the name and its
+    /// folded form.
+    #[test]
+    fn names_are_interned_once(names in proptest::collection::vec("\\PC{0,10}", 0..60)) {
+        let mut interner = Interner::default();
+        let syms: Vec<Sym> = names.iter().map(|n| interner.intern(n)).collect();
+        let distinct: std::collections::HashSet<&String> = names.iter().collect();
+        prop_assert_eq!(interner.len(), distinct.len());
+        for (name, sym) in names.iter().zip(&syms) {
+            prop_assert_eq!(interner.intern(name), *sym);
+            prop_assert_eq!(interner.get(name), Some(*sym));
+            prop_assert_eq!(interner.name(*sym), name.as_str());
+            prop_assert_eq!(interner.folded(*sym), fold(name));
+        }
+        prop_assert_eq!(interner.get("never interned \u{1}"), None);
+        let folded: Vec<Sym> = interner.matching(|f| f.is_empty());
+        let empty = names.iter().zip(&syms).filter(|(n, _)| fold(n).is_empty());
+        let mut expected: Vec<Sym> = empty.map(|(_, s)| *s).collect();
+        expected.sort_unstable();
+        expected.dedup();
+        prop_assert_eq!(folded, expected);
+    }
 }

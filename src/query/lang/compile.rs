@@ -211,8 +211,8 @@ impl Kind {
             Kind::Tag(set) => row.tags.iter().any(|t| set.contains(*t)),
             Kind::Contact(set) => set.contains(row.contact_name),
             Kind::Sla { mask, closed, now } => mask & sla_bit(sla_of(row, closed, *now)) != 0,
-            Kind::Reference(refs) => refs.iter().any(|r| same_reference(&row.reference, r)),
-            Kind::Phrase(p) => p.find(row.haystack.as_bytes()).is_some(),
+            Kind::Reference(refs) => refs.iter().any(|r| same_reference(row.reference(), r)),
+            Kind::Phrase(p) => p.find(row.haystack().as_bytes()).is_some(),
         }
     }
 }
@@ -295,7 +295,7 @@ impl Compiled {
         }
         self.words
             .iter()
-            .all(|w| w.word.matches(&row.haystack) != w.negated)
+            .all(|w| w.word.matches(row.haystack()) != w.negated)
     }
 
     /// How many names the interner held when this was compiled. A name
