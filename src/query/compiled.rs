@@ -44,7 +44,10 @@ impl CompiledFilter {
                 .operators
                 .as_ref()
                 .is_none_or(|o| o.contains(&row.operator))
-            && self.words.iter().all(|w| row.haystack().contains(w.as_str()))
+            && self
+                .words
+                .iter()
+                .all(|w| row.haystack().contains(w.as_str()))
     }
 
     /// True when every row passing `self` surely passed `before`: the same

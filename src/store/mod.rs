@@ -80,9 +80,7 @@ impl Slots {
     }
 
     fn remove(&mut self, id: TicketId) -> Option<Slot> {
-        if let Some(place) = usize::try_from(id)
-            .ok()
-            .and_then(|i| self.dense.get_mut(i))
+        if let Some(place) = usize::try_from(id).ok().and_then(|i| self.dense.get_mut(i))
             && *place != Slots::NONE
         {
             return Some(std::mem::replace(place, Slots::NONE));

@@ -259,7 +259,6 @@ impl Row {
             version: self.version,
         }
     }
-
 }
 
 fn secs(t: DateTime<Utc>) -> i64 {

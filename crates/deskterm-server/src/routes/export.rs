@@ -121,7 +121,8 @@ async fn send_tickets(
             }
             Ok(None) => break,
             Err(e) => {
-                let at = after.map_or_else(|| "the start".to_owned(), |a| format!("ticket {}", a.id));
+                let at =
+                    after.map_or_else(|| "the start".to_owned(), |a| format!("ticket {}", a.id));
                 return cut(&chunks, format!("reading tickets after {at}: {e}")).await;
             }
         }

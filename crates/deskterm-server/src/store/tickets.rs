@@ -204,12 +204,10 @@ pub(crate) async fn json_lines_after(
 ) -> Result<Option<JsonLines>, sqlx::Error> {
     let query = match after {
         None => sqlx::query_as(json_lines_query!("")).bind(i64::from(limit)),
-        Some(after) => sqlx::query_as(json_lines_query!(
-            "WHERE (t.updated_at, t.id) < (?, ?)"
-        ))
-        .bind(after.updated_at.as_str())
-        .bind(after.id)
-        .bind(i64::from(limit)),
+        Some(after) => sqlx::query_as(json_lines_query!("WHERE (t.updated_at, t.id) < (?, ?)"))
+            .bind(after.updated_at.as_str())
+            .bind(after.id)
+            .bind(i64::from(limit)),
     };
     let row: Option<(String, i64, i64, String)> = query.fetch_optional(conn).await?;
     Ok(row.map(|(updated_at, id, count, text)| JsonLines {
@@ -516,7 +514,10 @@ mod tests {
             assert!(batch.count <= 3 && batch.text.ends_with('\n'));
             assert_eq!(batch.text.lines().count() as u64, batch.count);
             let last: Ticket = serde_json::from_str(batch.text.lines().last().unwrap()).unwrap();
-            assert_eq!(batch.last.id, last.id, "the cursor is the batch's last ticket");
+            assert_eq!(
+                batch.last.id, last.id,
+                "the cursor is the batch's last ticket"
+            );
             after = Some(batch.last);
             lines.extend(batch.text.lines().map(str::to_owned));
         }
