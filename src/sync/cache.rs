@@ -842,6 +842,34 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_damaged_outbox_is_found_on_opening() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.db");
+        let cache = Cache::open(&path).await.unwrap().cache;
+        let note = Write::AddNote {
+            ticket: 1,
+            body: "unsent".into(),
+        };
+        cache.enqueue(1, &note, None).await.unwrap();
+        let (root, page_size): (i64, i64) = sqlx::query_as(
+            "SELECT (SELECT rootpage FROM sqlite_master WHERE name = 'outbox'), \
+                    (SELECT page_size FROM pragma_page_size)",
+        )
+        .fetch_one(&cache.pool)
+        .await
+        .unwrap();
+        cache.close().await;
+        // The outbox's first page no longer reads as a page of a table.
+        let mut bytes = std::fs::read(&path).unwrap();
+        let at = usize::try_from((root - 1) * page_size).unwrap();
+        bytes[at..at + 16].fill(0xee);
+        std::fs::write(&path, bytes).unwrap();
+        let opened = Cache::open(&path).await.unwrap();
+        let notice = opened.notice.expect("a notice");
+        assert!(notice.contains("corrupt"), "{notice}");
+    }
+
+    #[tokio::test]
     async fn a_foreign_database_is_set_aside() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("c.db");
