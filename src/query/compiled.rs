@@ -43,7 +43,7 @@ impl CompiledFilter {
             && self
                 .operators
                 .as_ref()
-                .is_none_or(|o| o.contains(&row.operator))
+                .is_none_or(|o| o.contains(&row.operator()))
             && self
                 .words
                 .iter()

@@ -84,8 +84,8 @@ impl Order {
                 .cmp(&self.rank(b.status))
                 .then_with(|| names.name(a.status).cmp(names.name(b.status))),
             SortField::Priority => a.priority.cmp(&b.priority),
-            SortField::Category => optional(a.category, b.category),
-            SortField::Operator => optional(a.operator_name, b.operator_name),
+            SortField::Category => optional(a.category(), b.category()),
+            SortField::Operator => optional(a.operator_name(), b.operator_name()),
             SortField::Contact => text(a.contact_name, b.contact_name),
             SortField::Created => a.created_at.cmp(&b.created_at),
             SortField::Updated => a.updated_at.cmp(&b.updated_at),

@@ -81,6 +81,14 @@ pub fn fold(text: &str) -> String {
     }
 }
 
+/// An absent name in a row (`Option<Sym>` would take twice the room).
+const NO_SYM: Sym = Sym::MAX;
+/// An absent time in a row (`Option<i64>` would take twice the room); no
+/// time a ticket can carry is this.
+const NO_TIME: i64 = i64::MIN;
+/// Nobody assigned, in a row; no server id is this.
+const NO_ID: OperatorId = OperatorId::MIN;
+
 /// One ticket, compact.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Row {
@@ -99,8 +107,8 @@ pub struct Row {
     pub status: Sym,
     /// Priority.
     pub priority: Priority,
-    /// Category name.
-    pub category: Option<Sym>,
+    /// Category name ([`NO_SYM`] for none; see [`Row::category`]).
+    category: Sym,
     /// Tags.
     pub tags: Box<[Sym]>,
     /// Marked important.
@@ -109,20 +117,20 @@ pub struct Row {
     pub contact: ContactId,
     /// Contact name.
     pub contact_name: Sym,
-    /// Assigned operator.
-    pub operator: Option<OperatorId>,
-    /// Assigned operator's name.
-    pub operator_name: Option<Sym>,
+    /// Assigned operator ([`NO_ID`] for nobody; see [`Row::operator`]).
+    operator: OperatorId,
+    /// Assigned operator's name ([`NO_SYM`] for none).
+    operator_name: Sym,
     /// Channel it came from.
     pub channel: Sym,
-    /// SLA due time, Unix seconds.
-    pub sla_due_at: Option<i64>,
+    /// SLA due time, Unix seconds ([`NO_TIME`] for none).
+    sla_due_at: i64,
     /// Creation time, Unix seconds.
     pub created_at: i64,
     /// Last change, Unix seconds.
     pub updated_at: i64,
-    /// When it was closed, Unix seconds.
-    pub closed_at: Option<i64>,
+    /// When it was closed, Unix seconds ([`NO_TIME`] for never).
+    closed_at: i64,
 }
 
 impl Row {
@@ -170,19 +178,47 @@ impl Row {
             text: text.into_boxed_str(),
             status: names.intern(&t.status),
             priority: t.priority,
-            category: t.category.as_deref().map(|c| names.intern(c)),
+            category: t.category.as_deref().map_or(NO_SYM, |c| names.intern(c)),
             tags: t.tags.iter().map(|tag| names.intern(tag)).collect(),
             important: t.important,
             contact: t.contact.id,
             contact_name: names.intern(&t.contact.name),
-            operator: t.operator.as_ref().map(|o| o.id),
-            operator_name: t.operator.as_ref().map(|o| names.intern(&o.name)),
+            operator: t.operator.as_ref().map_or(NO_ID, |o| o.id),
+            operator_name: t
+                .operator
+                .as_ref()
+                .map_or(NO_SYM, |o| names.intern(&o.name)),
             channel: names.intern(&t.channel),
-            sla_due_at: t.sla_due_at.map(secs),
+            sla_due_at: t.sla_due_at.map_or(NO_TIME, secs),
             created_at: secs(t.created_at),
             updated_at: secs(t.updated_at),
-            closed_at: t.closed_at.map(secs),
+            closed_at: t.closed_at.map_or(NO_TIME, secs),
         }
+    }
+
+    /// Category name.
+    pub fn category(&self) -> Option<Sym> {
+        (self.category != NO_SYM).then_some(self.category)
+    }
+
+    /// Assigned operator.
+    pub fn operator(&self) -> Option<OperatorId> {
+        (self.operator != NO_ID).then_some(self.operator)
+    }
+
+    /// Assigned operator's name.
+    pub fn operator_name(&self) -> Option<Sym> {
+        (self.operator_name != NO_SYM).then_some(self.operator_name)
+    }
+
+    /// SLA due time, Unix seconds.
+    pub fn sla_due_at(&self) -> Option<i64> {
+        (self.sla_due_at != NO_TIME).then_some(self.sla_due_at)
+    }
+
+    /// When it was closed, Unix seconds.
+    pub fn closed_at(&self) -> Option<i64> {
+        (self.closed_at != NO_TIME).then_some(self.closed_at)
     }
 
     /// `text[from..to]` of two of `ends` (0 is the start of the text, 5 its
@@ -231,7 +267,7 @@ impl Row {
             description: String::new(),
             status: names.name(self.status).to_owned(),
             priority: self.priority,
-            category: self.category.map(|c| names.name(c).to_owned()),
+            category: self.category().map(|c| names.name(c).to_owned()),
             tags: self
                 .tags
                 .iter()
@@ -244,18 +280,18 @@ impl Row {
                 phone: None,
                 email: None,
             },
-            operator: self.operator.map(|id| OperatorRef {
+            operator: self.operator().map(|id| OperatorRef {
                 id,
                 name: self
-                    .operator_name
+                    .operator_name()
                     .map(|n| names.name(n).to_owned())
                     .unwrap_or_default(),
             }),
             channel: names.name(self.channel).to_owned(),
-            sla_due_at: self.sla_due_at.map(time),
+            sla_due_at: self.sla_due_at().map(time),
             created_at: time(self.created_at),
             updated_at: time(self.updated_at),
-            closed_at: self.closed_at.map(time),
+            closed_at: self.closed_at().map(time),
             version: self.version,
         }
     }

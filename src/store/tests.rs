@@ -73,10 +73,10 @@ fn ticket(id: i64, v: u8) -> Ticket {
             name: NAMES[((v / 4) % 5) as usize].into(),
         }),
         channel: "web".into(),
-        sla_due_at: None,
+        sla_due_at: (v % 5 == 1).then(|| at(v % 7 * 10)),
         created_at: at(v % 6),
         updated_at: at(v % 5),
-        closed_at: None,
+        closed_at: (v % 4 == 3).then(|| at(v % 9)),
         version: 1,
     }
 }
@@ -328,6 +328,8 @@ proptest! {
         for (id, v, put) in &changes {
             if *put {
                 let slot = store.put(&ticket(*id, *v));
+                let back = store.get(*id).map(|r| store.ticket(r));
+                prop_assert_eq!(back, Some(ticket(*id, *v)), "the row gives the ticket back");
                 if let Some(&before) = model.get(id) {
                     prop_assert_eq!(slot, before, "a ticket keeps its slot");
                 }

@@ -224,12 +224,11 @@ impl Cache {
         // by the next full load; checking them would read the whole file
         // (2-3 s for a million tickets) before the first screen.
         for table in ["state", "outbox"] {
-            let check: String = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
-                "PRAGMA quick_check({table})"
-            )))
-            .fetch_one(&pool)
-            .await
-            .map_err(|e| format!("it is corrupt: {e}"))?;
+            let check: String =
+                sqlx::query_scalar(sqlx::AssertSqlSafe(format!("PRAGMA quick_check({table})")))
+                    .fetch_one(&pool)
+                    .await
+                    .map_err(|e| format!("it is corrupt: {e}"))?;
             if check != "ok" {
                 return Err(format!("it is corrupt: {check}"));
             }

@@ -187,19 +187,19 @@ impl Kind {
                 closed,
                 in_progress,
             } => {
-                if row.closed_at.is_some() {
+                if row.closed_at().is_some() {
                     *closed
                 } else {
                     *in_progress
                 }
             }
-            Kind::Operator { ids, names, nobody } => match row.operator {
+            Kind::Operator { ids, names, nobody } => match row.operator() {
                 None => *nobody,
                 Some(id) => {
-                    ids.contains(&id) || row.operator_name.is_some_and(|n| names.contains(n))
+                    ids.contains(&id) || row.operator_name().is_some_and(|n| names.contains(n))
                 }
             },
-            Kind::Category { names, nobody } => match row.category {
+            Kind::Category { names, nobody } => match row.category() {
                 None => *nobody,
                 Some(c) => names.contains(c),
             },
@@ -227,8 +227,8 @@ fn same_reference(reference: &str, folded: &str) -> bool {
 
 /// The SLA state of a row, by the rule of [`crate::query::sla`].
 fn sla_of(row: &Row, closed: &SymSet, now: i64) -> Option<Sla> {
-    let due = row.sla_due_at?;
-    if row.closed_at.is_some() || closed.contains(row.status) {
+    let due = row.sla_due_at()?;
+    if row.closed_at().is_some() || closed.contains(row.status) {
         return None;
     }
     Some(if due <= now {
