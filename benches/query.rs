@@ -11,7 +11,7 @@ use std::sync::LazyLock;
 
 use chrono::DateTime;
 use deskterm::query::lang::{Compiler, Context, FuzzyWord, compile_text};
-use deskterm::store::{Interner, Row, fold};
+use deskterm::store::{Interner, Row};
 use deskterm_api::{ContactRef, MacroStatus, OperatorRef, Priority, StatusDef, Ticket};
 use divan::Bencher;
 use fuzzy_matcher::FuzzyMatcher;
