@@ -9,9 +9,10 @@
 
 use std::sync::LazyLock;
 
+use chrono::DateTime;
 use deskterm::query::lang::{Compiler, Context, FuzzyWord, compile_text};
-use deskterm::store::{Interner, Row, fold};
-use deskterm_api::{MacroStatus, OperatorRef, Priority, StatusDef};
+use deskterm::store::{Interner, Row};
+use deskterm_api::{ContactRef, MacroStatus, OperatorRef, Priority, StatusDef, Ticket};
 use divan::Bencher;
 use fuzzy_matcher::FuzzyMatcher;
 use fuzzy_matcher::skim::SkimMatcherV2;
@@ -336,40 +337,40 @@ fn generate(count: usize) -> World {
         let created_at = NOW - rng.below(2 * 365 * 86_400) as i64;
         let updated_at = created_at + rng.below((NOW - created_at) as usize + 1) as i64;
         let closed = macro_status == MacroStatus::Closed;
-        let tags: Box<[u32]> = (0..rng.below(3))
-            .map(|_| names.intern(rng.pick(TAGS)))
+        let tags: Vec<String> = (0..rng.below(3))
+            .map(|_| rng.pick(TAGS).to_string())
             .collect();
-        let mut haystack = format!("{reference} {title} {contact}");
-        if let Some(c) = category {
-            haystack.push(' ');
-            haystack.push_str(c);
-        }
-        let title_start = fold(&reference).len() + 1;
-        let title_end = title_start + fold(&title).len();
-        rows.push(Row {
-            title_span: [title_start as u32, title_end as u32],
+        let at = |s: i64| DateTime::from_timestamp(s, 0).unwrap_or_default();
+        let ticket = Ticket {
             id,
-            version: 1,
-            reference: reference.into(),
-            title: title.into(),
-            status: names.intern(status),
+            reference,
+            title,
+            description: String::new(),
+            status: status.to_string(),
             priority,
-            category: category.map(|c| names.intern(c)),
+            category: category.map(str::to_string),
             tags,
             important: rng.chance(5),
-            contact: id,
-            contact_name: names.intern(&contact),
-            operator,
-            operator_name: operator.map(|o| names.intern(&operator_name(o))),
-            channel: names.intern(rng.pick(CHANNELS)),
+            contact: ContactRef {
+                id,
+                name: contact,
+                phone: None,
+                email: None,
+            },
+            operator: operator.map(|o| OperatorRef {
+                id: o,
+                name: operator_name(o),
+            }),
+            channel: rng.pick(CHANNELS).to_string(),
             sla_due_at: rng
                 .chance(60)
-                .then(|| NOW - 3 * 86_400 + rng.below(6 * 86_400) as i64),
-            created_at,
-            updated_at,
-            closed_at: closed.then_some(updated_at),
-            haystack: fold(&haystack).into(),
-        });
+                .then(|| at(NOW - 3 * 86_400 + rng.below(6 * 86_400) as i64)),
+            created_at: at(created_at),
+            updated_at: at(updated_at),
+            closed_at: closed.then(|| at(updated_at)),
+            version: 1,
+        };
+        rows.push(Row::new(&ticket, &mut names));
     }
     World {
         names,
@@ -403,11 +404,11 @@ fn count_nucleo(rows: &[Row], pattern: &str) -> usize {
     let mut chars = Vec::new();
     rows.iter()
         .filter(|r| {
-            let h = if r.haystack.is_ascii() {
-                Utf32Str::Ascii(r.haystack.as_bytes())
+            let h = if r.haystack().is_ascii() {
+                Utf32Str::Ascii(r.haystack().as_bytes())
             } else {
                 chars.clear();
-                chars.extend(r.haystack.chars());
+                chars.extend(r.haystack().chars());
                 Utf32Str::Unicode(&chars)
             };
             atoms.iter().all(|a| a.score(h, &mut matcher).is_some())
@@ -420,7 +421,7 @@ fn count_nucleo(rows: &[Row], pattern: &str) -> usize {
 fn count_product(rows: &[Row], pattern: &str) -> usize {
     let words: Vec<FuzzyWord> = pattern.split_whitespace().map(FuzzyWord::new).collect();
     rows.iter()
-        .filter(|r| words.iter().all(|w| w.matches(&r.haystack)))
+        .filter(|r| words.iter().all(|w| w.matches(r.haystack())))
         .count()
 }
 
@@ -432,7 +433,7 @@ fn count_skim(rows: &[Row], pattern: &str) -> usize {
         .filter(|r| {
             words
                 .iter()
-                .all(|w| matcher.fuzzy_match(&r.haystack, w).is_some())
+                .all(|w| matcher.fuzzy_match(r.haystack(), w).is_some())
         })
         .count()
 }
@@ -534,7 +535,7 @@ static CONTIGUOUS: LazyLock<(String, Vec<(u32, u32)>)> = LazyLock::new(|| {
     let mut spans = Vec::with_capacity(WORLD.rows.len());
     for r in &WORLD.rows {
         let start = text.len() as u32;
-        text.push_str(&r.haystack);
+        text.push_str(r.haystack());
         spans.push((start, text.len() as u32));
     }
     (text, spans)

@@ -51,7 +51,12 @@ async fn the_snapshot_is_every_ticket_sanitized_between_start_and_end() {
             other => panic!("not a ticket: {other:?}"),
         })
         .collect();
-    assert!(tickets.windows(2).all(|w| w[0].id < w[1].id), "by id");
+    assert!(
+        tickets
+            .windows(2)
+            .all(|w| (w[0].updated_at, w[0].id) > (w[1].updated_at, w[1].id)),
+        "the most recently updated first"
+    );
     for t in &tickets {
         // The same ticket, cleaned the same way, as the single-ticket call gives.
         assert_eq!(*t, backend.ticket(t.id).await.expect("ticket"));

@@ -30,12 +30,76 @@ pub type Slot = u32;
 /// How many changes the log remembers; a view older than that is recomputed.
 const LOG_LIMIT: usize = 8192;
 
+/// Ids below this are always found through [`Slots::dense`] (4 bytes each,
+/// 8 MB at most); higher ones only while they are below eight times the
+/// number of tickets.
+const DENSE_IDS: usize = 1 << 21;
+
+/// The slot of each ticket id. Server ids are small and dense, so most are
+/// an index into a vector (4 bytes an id, against some 35 bytes a ticket in
+/// a hash map at a million); negative ids (tickets being created) and ids
+/// far beyond the number of tickets go to a map.
+#[derive(Debug, Default)]
+struct Slots {
+    /// `dense[id]` is the slot of ticket `id`, or [`Slots::NONE`].
+    dense: Vec<Slot>,
+    /// Every other id.
+    sparse: HashMap<TicketId, Slot>,
+}
+
+impl Slots {
+    const NONE: Slot = Slot::MAX;
+
+    fn get(&self, id: TicketId) -> Option<Slot> {
+        let dense = usize::try_from(id)
+            .ok()
+            .and_then(|i| self.dense.get(i))
+            .copied()
+            .filter(|&s| s != Slots::NONE);
+        dense.or_else(|| self.sparse.get(&id).copied())
+    }
+
+    /// Records a new ticket's slot; `live` is how many tickets there are.
+    fn insert(&mut self, id: TicketId, slot: Slot, live: usize) {
+        if let Ok(i) = usize::try_from(id)
+            && (i < DENSE_IDS || i < live.saturating_mul(8))
+            && slot != Slots::NONE
+        {
+            if i >= self.dense.len() {
+                // Grow by at least half, as a vector would, but to the id.
+                let len = (i + 1).max(self.dense.len() + self.dense.len() / 2);
+                self.dense.resize(len, Slots::NONE);
+            }
+            self.dense[i] = slot;
+            // An id once kept in the map (while it was out of range) is not
+            // looked for there any more.
+            self.sparse.remove(&id);
+        } else {
+            self.sparse.insert(id, slot);
+        }
+    }
+
+    fn remove(&mut self, id: TicketId) -> Option<Slot> {
+        if let Some(place) = usize::try_from(id).ok().and_then(|i| self.dense.get_mut(i))
+            && *place != Slots::NONE
+        {
+            return Some(std::mem::replace(place, Slots::NONE));
+        }
+        self.sparse.remove(&id)
+    }
+
+    fn clear(&mut self) {
+        self.dense = Vec::new();
+        self.sparse = HashMap::new();
+    }
+}
+
 /// Every ticket the client knows, as shown.
 #[derive(Debug, Default)]
 pub struct Store {
     names: Interner,
     rows: Vec<Option<Row>>,
-    slots: HashMap<TicketId, Slot>,
+    slots: Slots,
     free: Vec<Slot>,
     live: usize,
     generation: u64,
@@ -88,7 +152,7 @@ impl Store {
 
     /// The slot of a ticket.
     pub fn slot(&self, id: TicketId) -> Option<Slot> {
-        self.slots.get(&id).copied()
+        self.slots.get(id)
     }
 
     /// The row of a ticket.
@@ -133,8 +197,8 @@ impl Store {
 
     /// Adds or replaces a compact row; returns its slot.
     pub fn put_row(&mut self, row: Row) -> Slot {
-        let slot = match self.slots.get(&row.id) {
-            Some(&slot) => slot,
+        let slot = match self.slots.get(row.id) {
+            Some(slot) => slot,
             None => {
                 let slot = match self.free.pop() {
                     Some(slot) => slot,
@@ -143,8 +207,8 @@ impl Store {
                         Slot::try_from(self.rows.len() - 1).unwrap_or(Slot::MAX)
                     }
                 };
-                self.slots.insert(row.id, slot);
                 self.live += 1;
+                self.slots.insert(row.id, slot, self.live);
                 slot
             }
         };
@@ -157,7 +221,7 @@ impl Store {
 
     /// Forgets a ticket; returns the slot it had.
     pub fn remove(&mut self, id: TicketId) -> Option<Slot> {
-        let slot = self.slots.remove(&id)?;
+        let slot = self.slots.remove(id)?;
         if let Some(place) = self.rows.get_mut(slot as usize) {
             *place = None;
         }

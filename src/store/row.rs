@@ -81,6 +81,14 @@ pub fn fold(text: &str) -> String {
     }
 }
 
+/// An absent name in a row (`Option<Sym>` would take twice the room).
+const NO_SYM: Sym = Sym::MAX;
+/// An absent time in a row (`Option<i64>` would take twice the room); no
+/// time a ticket can carry is this.
+const NO_TIME: i64 = i64::MIN;
+/// Nobody assigned, in a row; no server id is this.
+const NO_ID: OperatorId = OperatorId::MIN;
+
 /// One ticket, compact.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Row {
@@ -88,16 +96,19 @@ pub struct Row {
     pub id: TicketId,
     /// Server version.
     pub version: i64,
-    /// Human code.
-    pub reference: Box<str>,
-    /// Title.
-    pub title: Box<str>,
+    /// The reference, the title and the search text, one after the other
+    /// in one allocation (see [`Row::reference`], [`Row::title`],
+    /// [`Row::haystack`]): a million rows are a million blocks, not three.
+    text: Box<str>,
+    /// Where the reference ends, the title ends (and the search text
+    /// starts), and the folded title starts and ends, in `text`.
+    ends: [u32; 4],
     /// Status key.
     pub status: Sym,
     /// Priority.
     pub priority: Priority,
-    /// Category name.
-    pub category: Option<Sym>,
+    /// Category name ([`NO_SYM`] for none; see [`Row::category`]).
+    category: Sym,
     /// Tags.
     pub tags: Box<[Sym]>,
     /// Marked important.
@@ -106,25 +117,20 @@ pub struct Row {
     pub contact: ContactId,
     /// Contact name.
     pub contact_name: Sym,
-    /// Assigned operator.
-    pub operator: Option<OperatorId>,
-    /// Assigned operator's name.
-    pub operator_name: Option<Sym>,
+    /// Assigned operator ([`NO_ID`] for nobody; see [`Row::operator`]).
+    operator: OperatorId,
+    /// Assigned operator's name ([`NO_SYM`] for none).
+    operator_name: Sym,
     /// Channel it came from.
     pub channel: Sym,
-    /// SLA due time, Unix seconds.
-    pub sla_due_at: Option<i64>,
+    /// SLA due time, Unix seconds ([`NO_TIME`] for none).
+    sla_due_at: i64,
     /// Creation time, Unix seconds.
     pub created_at: i64,
     /// Last change, Unix seconds.
     pub updated_at: i64,
-    /// When it was closed, Unix seconds.
-    pub closed_at: Option<i64>,
-    /// Case-folded `reference title contact category`, separated by one space:
-    /// what free words are matched against.
-    pub haystack: Box<str>,
-    /// Where the folded title is in `haystack` (for sorting by title).
-    pub title_span: [u32; 2],
+    /// When it was closed, Unix seconds ([`NO_TIME`] for never).
+    closed_at: i64,
 }
 
 impl Row {
@@ -134,49 +140,117 @@ impl Row {
         let title = fold(&t.title);
         let contact = fold(&t.contact.name);
         let category = t.category.as_deref().map(fold);
-        let mut haystack = String::with_capacity(
-            reference.len()
+        let mut text = String::with_capacity(
+            t.reference.len()
+                + t.title.len()
+                + reference.len()
                 + title.len()
                 + contact.len()
                 + category.as_ref().map_or(0, String::len)
                 + 3,
         );
-        haystack.push_str(&reference);
-        haystack.push(' ');
-        let title_start = haystack.len();
-        haystack.push_str(&title);
-        let title_end = haystack.len();
-        haystack.push(' ');
-        haystack.push_str(&contact);
+        text.push_str(&t.reference);
+        let reference_end = text.len();
+        text.push_str(&t.title);
+        let haystack_start = text.len();
+        // The search text: `reference title contact category`, folded.
+        text.push_str(&reference);
+        text.push(' ');
+        let title_start = text.len();
+        text.push_str(&title);
+        let title_end = text.len();
+        text.push(' ');
+        text.push_str(&contact);
         if let Some(c) = &category {
-            haystack.push(' ');
-            haystack.push_str(c);
+            text.push(' ');
+            text.push_str(c);
         }
+        let at = |i: usize| u32::try_from(i).unwrap_or(0);
         Row {
             id: t.id,
             version: t.version,
-            reference: t.reference.as_str().into(),
-            title: t.title.as_str().into(),
+            ends: [
+                at(reference_end),
+                at(haystack_start),
+                at(title_start),
+                at(title_end),
+            ],
+            text: text.into_boxed_str(),
             status: names.intern(&t.status),
             priority: t.priority,
-            category: t.category.as_deref().map(|c| names.intern(c)),
+            category: t.category.as_deref().map_or(NO_SYM, |c| names.intern(c)),
             tags: t.tags.iter().map(|tag| names.intern(tag)).collect(),
             important: t.important,
             contact: t.contact.id,
             contact_name: names.intern(&t.contact.name),
-            operator: t.operator.as_ref().map(|o| o.id),
-            operator_name: t.operator.as_ref().map(|o| names.intern(&o.name)),
+            operator: t.operator.as_ref().map_or(NO_ID, |o| o.id),
+            operator_name: t
+                .operator
+                .as_ref()
+                .map_or(NO_SYM, |o| names.intern(&o.name)),
             channel: names.intern(&t.channel),
-            sla_due_at: t.sla_due_at.map(secs),
+            sla_due_at: t.sla_due_at.map_or(NO_TIME, secs),
             created_at: secs(t.created_at),
             updated_at: secs(t.updated_at),
-            closed_at: t.closed_at.map(secs),
-            title_span: [
-                u32::try_from(title_start).unwrap_or(0),
-                u32::try_from(title_end).unwrap_or(0),
-            ],
-            haystack: haystack.into(),
+            closed_at: t.closed_at.map_or(NO_TIME, secs),
         }
+    }
+
+    /// Category name.
+    pub fn category(&self) -> Option<Sym> {
+        (self.category != NO_SYM).then_some(self.category)
+    }
+
+    /// Assigned operator.
+    pub fn operator(&self) -> Option<OperatorId> {
+        (self.operator != NO_ID).then_some(self.operator)
+    }
+
+    /// Assigned operator's name.
+    pub fn operator_name(&self) -> Option<Sym> {
+        (self.operator_name != NO_SYM).then_some(self.operator_name)
+    }
+
+    /// SLA due time, Unix seconds.
+    pub fn sla_due_at(&self) -> Option<i64> {
+        (self.sla_due_at != NO_TIME).then_some(self.sla_due_at)
+    }
+
+    /// When it was closed, Unix seconds.
+    pub fn closed_at(&self) -> Option<i64> {
+        (self.closed_at != NO_TIME).then_some(self.closed_at)
+    }
+
+    /// `text[from..to]` of two of `ends` (0 is the start of the text, 5 its
+    /// end); empty if a span is out of place, which `Row::new` never makes.
+    fn part(&self, from: usize, to: usize) -> &str {
+        let end = |i: usize| match i {
+            0 => 0,
+            1..=4 => self.ends[i - 1] as usize,
+            _ => self.text.len(),
+        };
+        self.text.get(end(from)..end(to)).unwrap_or("")
+    }
+
+    /// Human code.
+    pub fn reference(&self) -> &str {
+        self.part(0, 1)
+    }
+
+    /// Title.
+    pub fn title(&self) -> &str {
+        self.part(1, 2)
+    }
+
+    /// Case-folded `reference title contact category`, separated by one
+    /// space: what free words are matched against.
+    pub fn haystack(&self) -> &str {
+        self.part(2, 5)
+    }
+
+    /// The case-folded title (within [`Row::haystack`]).
+    pub fn folded_title(&self) -> &str {
+        self.part(3, 4)
     }
 }
 
@@ -188,12 +262,12 @@ impl Row {
         let time = |s: i64| DateTime::from_timestamp(s, 0).unwrap_or_default();
         Ticket {
             id: self.id,
-            reference: self.reference.to_string(),
-            title: self.title.to_string(),
+            reference: self.reference().to_owned(),
+            title: self.title().to_owned(),
             description: String::new(),
             status: names.name(self.status).to_owned(),
             priority: self.priority,
-            category: self.category.map(|c| names.name(c).to_owned()),
+            category: self.category().map(|c| names.name(c).to_owned()),
             tags: self
                 .tags
                 .iter()
@@ -206,28 +280,20 @@ impl Row {
                 phone: None,
                 email: None,
             },
-            operator: self.operator.map(|id| OperatorRef {
+            operator: self.operator().map(|id| OperatorRef {
                 id,
                 name: self
-                    .operator_name
+                    .operator_name()
                     .map(|n| names.name(n).to_owned())
                     .unwrap_or_default(),
             }),
             channel: names.name(self.channel).to_owned(),
-            sla_due_at: self.sla_due_at.map(time),
+            sla_due_at: self.sla_due_at().map(time),
             created_at: time(self.created_at),
             updated_at: time(self.updated_at),
-            closed_at: self.closed_at.map(time),
+            closed_at: self.closed_at().map(time),
             version: self.version,
         }
-    }
-
-    /// The case-folded title.
-    pub fn folded_title(&self) -> &str {
-        let [start, end] = self.title_span;
-        self.haystack
-            .get(start as usize..end as usize)
-            .unwrap_or("")
     }
 }
 

@@ -644,7 +644,9 @@ pub const NDJSON_CONTENT_TYPE: &str = "application/x-ndjson";
 /// 1. an [`ExportHeader`]: the change-feed cursor the snapshot is consistent
 ///    with, and how many tickets follow;
 /// 2. exactly [`ExportHeader::total`] lines, each a [`Ticket`] as
-///    `GET /tickets/{id}` answers it, in increasing id order;
+///    `GET /tickets/{id}` answers it, the most recently updated first (ties:
+///    the highest id first), so a list sorted that way fills its first
+///    screen from the first lines;
 /// 3. an [`ExportTrailer`] repeating the count.
 ///
 /// A stream that ends before its trailer was cut (the connection broke, the

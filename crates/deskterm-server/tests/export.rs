@@ -142,15 +142,29 @@ async fn the_export_is_every_ticket_between_a_header_and_a_trailer() {
     let (header, tickets, trailer) = export(&h).await;
     assert_eq!(header.since, h.latest_seq().await);
     assert_eq!((header.total, trailer.count), (11, 11));
-    let exported: Vec<i64> = tickets.iter().map(|t| t.id).collect();
+    let mut exported: Vec<i64> = tickets.iter().map(|t| t.id).collect();
     let mut expected = ids.clone();
     expected.remove(7);
-    assert_eq!(exported, expected, "every ticket once, by id");
+    assert_eq!(
+        exported.first(),
+        Some(&ids[3]),
+        "the ticket changed last comes first"
+    );
+    let mut by_update = Vec::new();
     for t in &tickets {
         let one: Ticket = serde_json::from_value(h.get_json(&format!("/tickets/{}", t.id)).await)
             .expect("ticket");
         assert_eq!(*t, one, "the export holds what GET /tickets/{{id}} answers");
+        by_update.push((one.updated_at, one.id));
     }
+    by_update.sort_by(|a, b| b.cmp(a));
+    assert_eq!(
+        exported,
+        by_update.iter().map(|(_, id)| *id).collect::<Vec<_>>(),
+        "the most recently updated first, ties by id from the highest"
+    );
+    exported.sort_unstable();
+    assert_eq!(exported, expected, "every ticket once");
 }
 
 #[tokio::test]
@@ -166,11 +180,12 @@ async fn the_export_is_a_snapshot_the_change_feed_continues() {
     let mut response = h.get("/tickets/export").await;
     assert_ndjson(&response);
     let mut body = read_header(&mut response).await;
-    // The server reads the tickets by id and has sent a few MB at most: the
-    // newest ones are not read yet when these writes land.
-    let highest = last["id"].as_i64().unwrap();
+    // The server reads the most recently updated tickets first and has sent
+    // a few MB at most: the oldest (the bulk tickets share one time, so the
+    // lowest ids) are not read yet when these writes land.
+    let lowest = last["id"].as_i64().unwrap() - 1200;
     let mut patched = BTreeMap::new();
-    for id in highest - 20..=highest {
+    for id in lowest..=lowest + 20 {
         let r = h
             .patch(
                 &format!("/tickets/{id}"),
@@ -181,7 +196,7 @@ async fn the_export_is_a_snapshot_the_change_feed_continues() {
         assert_eq!(r.status(), StatusCode::OK);
         patched.insert(id, 2);
     }
-    let deleted = highest - 30;
+    let deleted = lowest + 30;
     let r = h.delete(&format!("/tickets/{deleted}"), Some(1)).await;
     assert_eq!(r.status(), StatusCode::NO_CONTENT);
     let created = h

@@ -187,19 +187,19 @@ impl Kind {
                 closed,
                 in_progress,
             } => {
-                if row.closed_at.is_some() {
+                if row.closed_at().is_some() {
                     *closed
                 } else {
                     *in_progress
                 }
             }
-            Kind::Operator { ids, names, nobody } => match row.operator {
+            Kind::Operator { ids, names, nobody } => match row.operator() {
                 None => *nobody,
                 Some(id) => {
-                    ids.contains(&id) || row.operator_name.is_some_and(|n| names.contains(n))
+                    ids.contains(&id) || row.operator_name().is_some_and(|n| names.contains(n))
                 }
             },
-            Kind::Category { names, nobody } => match row.category {
+            Kind::Category { names, nobody } => match row.category() {
                 None => *nobody,
                 Some(c) => names.contains(c),
             },
@@ -211,8 +211,8 @@ impl Kind {
             Kind::Tag(set) => row.tags.iter().any(|t| set.contains(*t)),
             Kind::Contact(set) => set.contains(row.contact_name),
             Kind::Sla { mask, closed, now } => mask & sla_bit(sla_of(row, closed, *now)) != 0,
-            Kind::Reference(refs) => refs.iter().any(|r| same_reference(&row.reference, r)),
-            Kind::Phrase(p) => p.find(row.haystack.as_bytes()).is_some(),
+            Kind::Reference(refs) => refs.iter().any(|r| same_reference(row.reference(), r)),
+            Kind::Phrase(p) => p.find(row.haystack().as_bytes()).is_some(),
         }
     }
 }
@@ -227,8 +227,8 @@ fn same_reference(reference: &str, folded: &str) -> bool {
 
 /// The SLA state of a row, by the rule of [`crate::query::sla`].
 fn sla_of(row: &Row, closed: &SymSet, now: i64) -> Option<Sla> {
-    let due = row.sla_due_at?;
-    if row.closed_at.is_some() || closed.contains(row.status) {
+    let due = row.sla_due_at()?;
+    if row.closed_at().is_some() || closed.contains(row.status) {
         return None;
     }
     Some(if due <= now {
@@ -295,7 +295,7 @@ impl Compiled {
         }
         self.words
             .iter()
-            .all(|w| w.word.matches(&row.haystack) != w.negated)
+            .all(|w| w.word.matches(row.haystack()) != w.negated)
     }
 
     /// How many names the interner held when this was compiled. A name

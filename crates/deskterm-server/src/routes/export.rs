@@ -5,8 +5,10 @@
 //! The export runs in a read transaction on a connection of its own
 //! ([`crate::db::Db::snapshot`]): the feed's position, the count and the
 //! tickets all come from the database as it was at its first read, while
-//! writers go on. A task reads the tickets in id order, a batch at a time
-//! (SQLite writes their JSON, [`tickets::json_lines_after`]), and hands the
+//! writers go on. A task reads the tickets most recently updated first (a
+//! client's default list is complete on its first screen after the first
+//! batch), a batch at a time (SQLite writes their JSON,
+//! [`tickets::json_lines_after`]), and hands the
 //! connection each batch through a small channel, so the server holds a few
 //! batches per export whatever the number of tickets, and reading waits
 //! while a slow client catches up. When the client goes away the channel
@@ -106,11 +108,11 @@ async fn send_tickets(
     if chunks.send(Ok(first.into())).await.is_err() {
         return;
     }
-    let (mut after, mut count) = (0, 0u64);
+    let (mut after, mut count) = (None, 0u64);
     loop {
-        match tickets::json_lines_after(&mut snapshot, after, BATCH).await {
+        match tickets::json_lines_after(&mut snapshot, after.as_ref(), BATCH).await {
             Ok(Some(batch)) => {
-                after = batch.last;
+                after = Some(batch.last);
                 count += batch.count;
                 if chunks.send(Ok(batch.text.into())).await.is_err() {
                     // The client went away; dropping the snapshot ends the transaction.
@@ -118,7 +120,11 @@ async fn send_tickets(
                 }
             }
             Ok(None) => break,
-            Err(e) => return cut(&chunks, format!("reading tickets after {after}: {e}")).await,
+            Err(e) => {
+                let at =
+                    after.map_or_else(|| "the start".to_owned(), |a| format!("ticket {}", a.id));
+                return cut(&chunks, format!("reading tickets after {at}: {e}")).await;
+            }
         }
     }
     // Read-only: nothing to keep. Ending it before the last send frees the

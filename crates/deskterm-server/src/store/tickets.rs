@@ -147,47 +147,74 @@ pub(crate) async fn get<'e>(
         .transpose()
 }
 
+/// Where an export stands: the last ticket sent, by the order it sends in
+/// (most recently updated first, then the highest id first).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ExportCursor {
+    /// Its last change, as stored.
+    pub(crate) updated_at: String,
+    /// Its id.
+    pub(crate) id: TicketId,
+}
+
 /// Tickets as JSON lines, a batch of them.
 #[derive(Debug)]
 pub(crate) struct JsonLines {
-    /// The id of the last one.
-    pub(crate) last: TicketId,
+    /// The last one, where the next batch starts after.
+    pub(crate) last: ExportCursor,
     /// How many.
     pub(crate) count: u64,
     /// One ticket per line, each line ending in `\n`.
     pub(crate) text: String,
 }
 
-/// Up to `limit` tickets with ids above `after`, in id order, as JSON lines;
-/// `None` past the last ticket. SQLite writes the JSON and joins the lines,
-/// so a batch costs one row to hand over instead of one per ticket and
-/// column. On a connection inside a transaction, successive batches read one
-/// consistent snapshot.
+/// One batch of the export as a literal: the tickets of `$range` in
+/// `updated_at DESC, id DESC` order, a walk down `tickets_by_updated`, read
+/// once (`MATERIALIZED`) and answered as one row: the last ticket's sort key,
+/// the count, and the lines joined.
+macro_rules! json_lines_query {
+    ($range:literal) => {
+        concat!(
+            "WITH page AS MATERIALIZED (SELECT t.id AS id, t.updated_at AS updated_at, ",
+            ticket_json!(),
+            " AS line FROM tickets t ",
+            ticket_joins!(),
+            $range,
+            " ORDER BY t.updated_at DESC, t.id DESC LIMIT ?) \
+             SELECT last.updated_at, last.id, (SELECT COUNT(*) FROM page), \
+                 (SELECT string_agg(line, char(10) ORDER BY updated_at DESC, id DESC) FROM page) \
+                 || char(10) \
+             FROM (SELECT updated_at, id FROM page ORDER BY updated_at, id LIMIT 1) AS last"
+        )
+    };
+}
+
+/// Up to `limit` tickets after `after` (from the first when `None`), most
+/// recently updated first (ties: the highest id first), as JSON lines; `None`
+/// past the last ticket. The newest tickets come first so that a client
+/// listing them newest first (its default) has its first screen right after
+/// the first batch. SQLite writes the JSON and joins the lines, so a batch
+/// costs one row to hand over instead of one per ticket and column. On a
+/// connection inside a transaction, successive batches read one consistent
+/// snapshot.
 pub(crate) async fn json_lines_after(
     conn: &mut SqliteConnection,
-    after: TicketId,
+    after: Option<&ExportCursor>,
     limit: u32,
 ) -> Result<Option<JsonLines>, sqlx::Error> {
-    let (last, count, text): (Option<i64>, i64, Option<String>) = sqlx::query_as(concat!(
-        "SELECT MAX(id), COUNT(*), string_agg(line, char(10) ORDER BY id) || char(10) \
-         FROM (SELECT t.id AS id, ",
-        ticket_json!(),
-        " AS line FROM tickets t ",
-        ticket_joins!(),
-        "WHERE t.id > ? ORDER BY t.id LIMIT ?)"
-    ))
-    .bind(after)
-    .bind(i64::from(limit))
-    .fetch_one(conn)
-    .await?;
-    Ok(match (last, text) {
-        (Some(last), Some(text)) => Some(JsonLines {
-            last,
-            count: u64::try_from(count).unwrap_or_default(),
-            text,
-        }),
-        _ => None,
-    })
+    let query = match after {
+        None => sqlx::query_as(json_lines_query!("")).bind(i64::from(limit)),
+        Some(after) => sqlx::query_as(json_lines_query!("WHERE (t.updated_at, t.id) < (?, ?)"))
+            .bind(after.updated_at.as_str())
+            .bind(after.id)
+            .bind(i64::from(limit)),
+    };
+    let row: Option<(String, i64, i64, String)> = query.fetch_optional(conn).await?;
+    Ok(row.map(|(updated_at, id, count, text)| JsonLines {
+        last: ExportCursor { updated_at, id },
+        count: u64::try_from(count).unwrap_or_default(),
+        text,
+    }))
 }
 
 /// Every stored field of a ticket but its id and version.
@@ -446,7 +473,7 @@ mod tests {
                      description, status, priority, category_id, tags, important, contact_id, \
                      operator_id, channel, sla_due_at, created_at, updated_at, closed_at, version) \
                  VALUES (?, ?, ?, '', ?, ?, ?, ?, ?, ?, ?, ?, 'web', ?, \
-                     '2026-01-01T00:00:00.000Z', '2026-01-02T03:04:05.678Z', ?, ?)",
+                     '2026-01-01T00:00:00.000Z', ?, ?, ?)",
             )
             .bind(format!("HD-{i}"))
             .bind(format!("hd-{i}"))
@@ -464,6 +491,12 @@ mod tests {
             .bind(1 + i % 2)
             .bind((i % 4 < 2).then_some(1))
             .bind((i % 2 == 0).then_some("2026-02-01T00:00:00.500Z"))
+            // Tickets 2, 5 and 8 changed last; the others share one time.
+            .bind(if i % 3 == 1 {
+                "2026-01-05T00:00:00.000Z"
+            } else {
+                "2026-01-02T03:04:05.678Z"
+            })
             .bind((i % 2 == 1).then_some("2026-01-03T00:00:00.000Z"))
             .bind(i + 1)
             .execute(pool)
@@ -472,15 +505,26 @@ mod tests {
         }
         let mut conn = pool.acquire().await.unwrap();
         let mut lines = Vec::new();
-        let mut after = 0;
-        while let Some(batch) = json_lines_after(&mut conn, after, 3).await.unwrap() {
+        let mut after = None;
+        // Batches of three cut through tickets sharing a time.
+        while let Some(batch) = json_lines_after(&mut conn, after.as_ref(), 3)
+            .await
+            .unwrap()
+        {
             assert!(batch.count <= 3 && batch.text.ends_with('\n'));
             assert_eq!(batch.text.lines().count() as u64, batch.count);
-            after = batch.last;
+            let last: Ticket = serde_json::from_str(batch.text.lines().last().unwrap()).unwrap();
+            assert_eq!(
+                batch.last.id, last.id,
+                "the cursor is the batch's last ticket"
+            );
+            after = Some(batch.last);
             lines.extend(batch.text.lines().map(str::to_owned));
         }
-        assert_eq!(lines.len(), 8);
-        for (line, id) in lines.iter().zip(1..) {
+        // The most recently updated first, then the highest id first.
+        let order = [8, 5, 2, 7, 6, 4, 3, 1];
+        assert_eq!(lines.len(), order.len());
+        for (line, id) in lines.iter().zip(order) {
             let ticket = get(pool, id).await.unwrap().unwrap();
             let read: Ticket = serde_json::from_str(line).unwrap();
             assert_eq!(read, ticket, "{line}");
@@ -490,7 +534,7 @@ mod tests {
             assert_eq!(ours, serdes, "the same fields as Ticket");
         }
         assert!(
-            json_lines_after(&mut conn, after, 3)
+            json_lines_after(&mut conn, after.as_ref(), 3)
                 .await
                 .unwrap()
                 .is_none()
