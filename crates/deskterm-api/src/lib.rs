@@ -653,6 +653,10 @@ pub const NDJSON_CONTENT_TYPE: &str = "application/x-ndjson";
 /// server stopped) and must not be taken as the whole set. Every operator
 /// may read it, as the ticket list. After loading it, a client follows
 /// `GET /changes?since=<since>` (or `GET /events`) and misses nothing.
+///
+/// `?closed_since=<RFC 3339 time>` leaves out the tickets closed before that
+/// time (the header counts what follows): a client that replicates only what
+/// was closed recently asks the list for older ones when it needs them.
 pub const TICKET_EXPORT_PATH: &str = "/tickets/export";
 
 /// The longest line a server writes in a ticket export, in bytes. A ticket

@@ -327,3 +327,50 @@ async fn every_operator_may_export_and_nobody_else() {
         .expect("GET");
     support::problem(r, StatusCode::UNAUTHORIZED).await;
 }
+
+#[tokio::test]
+async fn an_export_may_leave_out_what_was_closed_long_ago() {
+    let h = Helpdesk::start().await;
+    let contact = h.contact("Ana Ruiz", None, Some("ana@example.com")).await;
+    for i in 0..3 {
+        h.ticket(json!({"title": format!("Abierto {i}"), "contact_id": contact}))
+            .await;
+    }
+    // Three closed long ago and one closed just now.
+    bulk_tickets(&h, contact, 4).await;
+    let mut db = database(&h).await;
+    sqlx::query(
+        "UPDATE tickets SET status = 'closed', \
+             closed_at = CASE WHEN reference = 'BULK-4' THEN ? ELSE '2025-01-01T00:00:00.000Z' END \
+         WHERE reference LIKE 'BULK-%'",
+    )
+    .bind(
+        chrono::Utc::now()
+            .format("%Y-%m-%dT%H:%M:%S%.3fZ")
+            .to_string(),
+    )
+    .execute(&mut db)
+    .await
+    .expect("close them");
+
+    let (header, all, trailer) = export(&h).await;
+    assert_eq!((header.total, all.len(), trailer.count), (7, 7, 7));
+    let response = h
+        .get("/tickets/export?closed_since=2026-01-01T00:00:00Z")
+        .await;
+    assert_ndjson(&response);
+    let (header, kept, trailer) = parse(&response.text().await.expect("body"));
+    let mut titles: Vec<&str> = kept.iter().map(|t| t.title.as_str()).collect();
+    titles.sort();
+    assert_eq!(titles, ["Abierto 0", "Abierto 1", "Abierto 2", "Bulk 4"]);
+    assert_eq!(
+        (header.total, trailer.count),
+        (4, 4),
+        "the count follows the scope"
+    );
+
+    let r = h.get("/tickets/export?closed_since=last%20year").await;
+    support::problem(r, StatusCode::UNPROCESSABLE_ENTITY).await;
+    let r = h.get("/tickets/export?open_since=2026-01-01").await;
+    support::problem(r, StatusCode::BAD_REQUEST).await;
+}

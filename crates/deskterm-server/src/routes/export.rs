@@ -27,8 +27,10 @@ use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 
 use super::AppState;
+use crate::extract::Params;
 use crate::problem::{ApiError, ApiResult};
 use crate::store::tickets;
+use crate::time;
 
 /// Tickets read, written as JSON and handed to the connection at a time:
 /// about 100 KB of ordinary tickets (at most some 15 MB of the largest).
@@ -40,9 +42,34 @@ const RETRY_AFTER_SECS: u32 = 5;
 
 type Chunks = mpsc::Sender<Result<Bytes, io::Error>>;
 
+/// What an export may be narrowed to.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct ExportParams {
+    /// Leave out tickets closed before this time (RFC 3339): the client
+    /// replicates only what was closed since.
+    closed_since: Option<String>,
+}
+
 /// Starts the export: the header is read before the answer starts, the
 /// tickets follow as they are read.
-pub(super) async fn export(State(state): State<AppState>) -> ApiResult<Response> {
+pub(super) async fn export(
+    State(state): State<AppState>,
+    Params(params): Params<ExportParams>,
+) -> ApiResult<Response> {
+    let closed_since = match params.closed_since.as_deref() {
+        None => None,
+        Some(text) => Some(
+            chrono::DateTime::parse_from_rfc3339(text)
+                .map(|t| time::to_db(t.with_timezone(&chrono::Utc)))
+                .map_err(|e| {
+                    ApiError::invalid_field(
+                        "closed_since",
+                        format!("not a time like 2026-01-31T00:00:00Z: {e}"),
+                    )
+                })?,
+        ),
+    };
     let mut snapshot = match state.db.snapshot().await {
         Ok(snapshot) => snapshot,
         Err(sqlx::Error::PoolTimedOut) => return Ok(busy()),
@@ -53,8 +80,10 @@ pub(super) async fn export(State(state): State<AppState>) -> ApiResult<Response>
     let (since, total): (i64, i64) = sqlx::query_as(
         "SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'changes'), \
                          (SELECT MAX(seq) FROM changes), 0), \
-                (SELECT COUNT(*) FROM tickets)",
+                (SELECT COUNT(*) FROM tickets \
+                 WHERE ?1 IS NULL OR closed_at IS NULL OR closed_at >= ?1)",
     )
+    .bind(closed_since.as_deref())
     .fetch_one(&mut *snapshot)
     .await?;
     let header = ExportHeader {
@@ -64,7 +93,7 @@ pub(super) async fn export(State(state): State<AppState>) -> ApiResult<Response>
     let mut first = Vec::new();
     line(&mut first, &header).map_err(ApiError::internal)?;
     let (chunks, body) = mpsc::channel(CHUNKS_AHEAD);
-    tokio::spawn(send_tickets(snapshot, header, first, chunks));
+    tokio::spawn(send_tickets(snapshot, header, closed_since, first, chunks));
     let mut response = Body::from_stream(ReceiverStream::new(body)).into_response();
     let headers = response.headers_mut();
     headers.insert(
@@ -101,6 +130,7 @@ fn line(out: &mut Vec<u8>, value: &impl Serialize) -> Result<(), serde_json::Err
 async fn send_tickets(
     mut snapshot: Transaction<'static, Sqlite>,
     header: ExportHeader,
+    closed_since: Option<String>,
     first: Vec<u8>,
     chunks: Chunks,
 ) {
@@ -110,7 +140,8 @@ async fn send_tickets(
     }
     let (mut after, mut count) = (None, 0u64);
     loop {
-        match tickets::json_lines_after(&mut snapshot, after.as_ref(), BATCH).await {
+        let scope = closed_since.as_deref();
+        match tickets::json_lines_after(&mut snapshot, after.as_ref(), scope, BATCH).await {
             Ok(Some(batch)) => {
                 after = Some(batch.last);
                 count += batch.count;

@@ -197,18 +197,34 @@ macro_rules! json_lines_query {
 /// costs one row to hand over instead of one per ticket and column. On a
 /// connection inside a transaction, successive batches read one consistent
 /// snapshot.
+///
+/// With `closed_since` (in the database's time format), tickets closed
+/// before it are left out.
 pub(crate) async fn json_lines_after(
     conn: &mut SqliteConnection,
     after: Option<&ExportCursor>,
+    closed_since: Option<&str>,
     limit: u32,
 ) -> Result<Option<JsonLines>, sqlx::Error> {
-    let query = match after {
-        None => sqlx::query_as(json_lines_query!("")).bind(i64::from(limit)),
-        Some(after) => sqlx::query_as(json_lines_query!("WHERE (t.updated_at, t.id) < (?, ?)"))
-            .bind(after.updated_at.as_str())
-            .bind(after.id)
-            .bind(i64::from(limit)),
+    let query = match (after, closed_since) {
+        (None, None) => sqlx::query_as(json_lines_query!("")),
+        (None, Some(since)) => sqlx::query_as(json_lines_query!(
+            "WHERE (t.closed_at IS NULL OR t.closed_at >= ?)"
+        ))
+        .bind(since),
+        (Some(after), None) => {
+            sqlx::query_as(json_lines_query!("WHERE (t.updated_at, t.id) < (?, ?)"))
+                .bind(after.updated_at.as_str())
+                .bind(after.id)
+        }
+        (Some(after), Some(since)) => sqlx::query_as(json_lines_query!(
+            "WHERE (t.updated_at, t.id) < (?, ?) AND (t.closed_at IS NULL OR t.closed_at >= ?)"
+        ))
+        .bind(after.updated_at.as_str())
+        .bind(after.id)
+        .bind(since),
     };
+    let query = query.bind(i64::from(limit));
     let row: Option<(String, i64, i64, String)> = query.fetch_optional(conn).await?;
     Ok(row.map(|(updated_at, id, count, text)| JsonLines {
         last: ExportCursor { updated_at, id },
@@ -507,7 +523,7 @@ mod tests {
         let mut lines = Vec::new();
         let mut after = None;
         // Batches of three cut through tickets sharing a time.
-        while let Some(batch) = json_lines_after(&mut conn, after.as_ref(), 3)
+        while let Some(batch) = json_lines_after(&mut conn, after.as_ref(), None, 3)
             .await
             .unwrap()
         {
@@ -534,7 +550,7 @@ mod tests {
             assert_eq!(ours, serdes, "the same fields as Ticket");
         }
         assert!(
-            json_lines_after(&mut conn, after.as_ref(), 3)
+            json_lines_after(&mut conn, after.as_ref(), None, 3)
                 .await
                 .unwrap()
                 .is_none()
