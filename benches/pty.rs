@@ -712,10 +712,11 @@ fn unaccent(c: char) -> char {
     }
 }
 
-/// For each prefix of [`QUERY`], how many lines match it: as deskterm
-/// searches (every word in the reference, title or contact, any case) and as
-/// `fzf --exact` does (every term, any case, accents ignored).
-fn expected_counts(lines: &[String]) -> (Vec<u64>, Vec<u64>) {
+/// For each prefix of [`QUERY`], how many tickets match it: as deskterm
+/// searches (every word fuzzily over the folded reference, title, contact
+/// and category, as the query language does, on `texts`) and as `fzf
+/// --exact` does on `lines` (every term, any case, accents ignored).
+fn expected_counts(lines: &[String], texts: &[String]) -> (Vec<u64>, Vec<u64>) {
     let prefixes: Vec<Vec<String>> = (1..=QUERY.chars().count())
         .map(|n| {
             let typed: String = QUERY.chars().take(n).collect();
@@ -723,11 +724,20 @@ fn expected_counts(lines: &[String]) -> (Vec<u64>, Vec<u64>) {
         })
         .collect();
     let (mut desk, mut fzf) = (vec![0u64; prefixes.len()], vec![0u64; prefixes.len()]);
-    for line in lines {
+    let fuzzy: Vec<Vec<deskterm::query::lang::FuzzyWord>> = prefixes
+        .iter()
+        .map(|words| {
+            words
+                .iter()
+                .map(|w| deskterm::query::lang::FuzzyWord::new(w))
+                .collect()
+        })
+        .collect();
+    for (line, text) in lines.iter().zip(texts) {
         let lower = line.to_lowercase();
         let plain: String = lower.chars().map(unaccent).collect();
         for (i, words) in prefixes.iter().enumerate() {
-            if words.iter().all(|w| lower.contains(w.as_str())) {
+            if fuzzy[i].iter().all(|w| w.matches(text)) {
                 desk[i] += 1;
             }
             if words.iter().all(|w| plain.contains(w.as_str())) {
@@ -939,8 +949,8 @@ fn run(args: &Args, report: &mut Report) -> anyhow::Result<()> {
     let lines = if args.wants("search") || args.wants("fzf") {
         eprintln!("reading the tickets as lines…");
         let path = setup.work.path().join("lines.txt");
-        let all = rt.block_on(write_lines(&setup.db, &path))?;
-        let (deskterm, fzf) = expected_counts(&all);
+        let (all, texts) = rt.block_on(write_lines(&setup.db, &path))?;
+        let (deskterm, fzf) = expected_counts(&all, &texts);
         report.query_matches = (1..=QUERY.chars().count())
             .map(|k| QUERY.chars().take(k).collect::<String>())
             .zip(deskterm.iter().zip(&fzf))
@@ -1461,7 +1471,9 @@ fn fzf(args: &Args, report: &mut Report, setup: &Setup, lines: &Lines) -> anyhow
 }
 
 /// Writes `reference title contact` per ticket; returns the lines.
-async fn write_lines(db: &Path, out: &Path) -> anyhow::Result<Vec<String>> {
+/// Writes the tickets as lines for fzf (`reference title contact`); returns
+/// those lines and deskterm's folded search text of each ticket.
+async fn write_lines(db: &Path, out: &Path) -> anyhow::Result<(Vec<String>, Vec<String>)> {
     use sqlx::Row;
     let options = sqlx::sqlite::SqliteConnectOptions::new()
         .filename(db)
@@ -1472,23 +1484,33 @@ async fn write_lines(db: &Path, out: &Path) -> anyhow::Result<Vec<String>> {
         .await
         .with_context(|| format!("opening {}", db.display()))?;
     let rows = sqlx::query(
-        "SELECT t.reference, t.title, c.name FROM tickets t JOIN contacts c ON c.id = t.contact_id \
+        "SELECT t.reference, t.title, c.name, k.name FROM tickets t \
+         JOIN contacts c ON c.id = t.contact_id LEFT JOIN categories k ON k.id = t.category_id \
          ORDER BY t.id",
     )
     .fetch_all(&pool)
     .await?;
     let mut file = std::io::BufWriter::new(std::fs::File::create(out)?);
     let mut lines = Vec::with_capacity(rows.len());
+    let mut texts = Vec::with_capacity(rows.len());
     for row in &rows {
         let (r, t, c): (String, String, String) =
             (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?);
+        let category: Option<String> = row.try_get(3)?;
         let line = format!("{r} {t} {c}");
         writeln!(file, "{line}")?;
+        let fold = deskterm::store::fold;
+        let mut text = format!("{} {} {}", fold(&r), fold(&t), fold(&c));
+        if let Some(k) = category {
+            text.push(' ');
+            text.push_str(&fold(&k));
+        }
+        texts.push(text);
         lines.push(line);
     }
     file.flush()?;
     pool.close().await;
-    Ok(lines)
+    Ok((lines, texts))
 }
 
 // ---------------------------------------------------------------- output
