@@ -42,8 +42,11 @@ use terminal::TerminalGuard;
 use crate::store::worker::Worker;
 use crate::sync::{Command, Connection, SyncEvent, SyncHandle};
 
-/// Bursts of events are drawn at most once per this interval.
-const FRAME_INTERVAL: Duration = Duration::from_millis(8);
+/// Bursts of events are drawn at most once per this interval. A key is
+/// often answered in two frames (the list, then the detail of the ticket
+/// now selected, read from the cache): the second waits out this interval,
+/// so it is most of a key's time to its last byte.
+const FRAME_INTERVAL: Duration = Duration::from_millis(4);
 /// How long quitting waits for the engine to stop.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 /// How often the status bar's "last sync" is redrawn while the link is down.
