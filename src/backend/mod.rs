@@ -617,7 +617,6 @@ fn paged_items<B: Connector + ?Sized>(
 mod tests {
     use std::sync::Mutex;
 
-    use deskterm_api::{ContactRef, Priority};
     use futures_util::StreamExt;
 
     use super::*;
@@ -631,30 +630,11 @@ mod tests {
     }
 
     fn ticket(id: TicketId) -> Ticket {
-        let at = chrono::DateTime::from_timestamp(1_700_000_000, 0).unwrap();
         Ticket {
             id,
             reference: format!("HD-{id:06}"),
             title: format!("Ticket {id}"),
-            description: String::new(),
-            status: "open".into(),
-            priority: Priority::Normal,
-            category: None,
-            tags: vec![],
-            important: false,
-            contact: ContactRef {
-                id: 1,
-                name: "Ana".into(),
-                phone: None,
-                email: None,
-            },
-            operator: None,
-            channel: "web".into(),
-            sla_due_at: None,
-            created_at: at,
-            updated_at: at,
-            closed_at: None,
-            version: 1,
+            ..crate::sync::conflict::sample_ticket()
         }
     }
 
