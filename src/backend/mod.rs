@@ -776,15 +776,18 @@ mod tests {
         assert!(err.contains("known: native"), "{err}");
     }
 
+    /// Every item of a backend's whole snapshot.
+    async fn everything(backend: &Paged) -> Vec<BackendResult<SnapshotItem>> {
+        match backend.snapshot(&SnapshotScope::ALL).await {
+            Ok(stream) => stream.collect().await,
+            Err(e) => vec![Err(e)],
+        }
+    }
+
     #[tokio::test]
     async fn without_an_export_the_snapshot_pages_through_the_list() {
         let backend = paged(5, None);
-        let items: Vec<_> = backend
-            .snapshot(&crate::backend::SnapshotScope::ALL)
-            .await
-            .unwrap()
-            .collect()
-            .await;
+        let items = everything(&backend).await;
         let mut expected = vec![Ok(SnapshotItem::Start {
             since: Cursor::new("9"),
             total: 5,
@@ -795,12 +798,7 @@ mod tests {
         assert_eq!(*backend.served.lock().unwrap(), 3, "one page at a time");
 
         let empty = paged(0, None);
-        let items: Vec<_> = empty
-            .snapshot(&crate::backend::SnapshotScope::ALL)
-            .await
-            .unwrap()
-            .collect()
-            .await;
+        let items = everything(&empty).await;
         assert_eq!(
             items,
             vec![
@@ -816,21 +814,13 @@ mod tests {
     #[tokio::test]
     async fn a_page_that_fails_ends_the_snapshot_without_its_end() {
         let backend = paged(5, Some(2));
-        let items: Vec<_> = backend
-            .snapshot(&crate::backend::SnapshotScope::ALL)
-            .await
-            .unwrap()
-            .collect()
-            .await;
+        let items = everything(&backend).await;
         assert_eq!(items.len(), 4, "{items:?}");
         assert_eq!(items[1], Ok(SnapshotItem::Ticket(ticket(1))));
         assert_eq!(items[2], Ok(SnapshotItem::Ticket(ticket(2))));
         assert_eq!(items[3], Err(BackendError::Timeout));
         assert!(matches!(
-            paged(5, Some(1))
-                .snapshot(&crate::backend::SnapshotScope::ALL)
-                .await
-                .err(),
+            paged(5, Some(1)).snapshot(&SnapshotScope::ALL).await.err(),
             Some(BackendError::Timeout)
         ));
     }
