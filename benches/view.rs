@@ -1,13 +1,16 @@
 //! The list's view at scale: sorting every ticket, filtering in a kept
-//! order, and catching a view up with one change or a load's batch, over
-//! 100k and 1M compact rows.
+//! order, typing a search, and catching a view up with one change or a
+//! load's batch, over 100k and 1M compact rows.
 //!
 //! Run: `cargo bench --bench view` (add a filter, e.g. `-- catch_up`).
 
 use std::sync::{Arc, LazyLock, RwLock};
 
 use chrono::DateTime;
-use deskterm::store::worker::{Engine, Everything, Predicate, Request, Shared, evaluate, read};
+use deskterm::query::lang::{Context, FuzzyWord, compile_text, typed_word};
+use deskterm::store::worker::{
+    Engine, Everything, Predicate, Request, Shared, Typed, TypedWord, evaluate, read,
+};
 use deskterm::store::{Order, Row, Store, View};
 use deskterm_api::{ContactRef, OperatorRef, Priority, Sort, SortField, Ticket};
 use divan::Bencher;
@@ -121,6 +124,7 @@ fn filter_in_a_kept_order(bencher: Bencher, n: usize) {
         predicate: Arc::new(Everything),
         order: order.clone(),
         narrows: false,
+        typed: None,
     };
     evaluate(store, &mut engine, &warm);
     let request = Request {
@@ -128,8 +132,65 @@ fn filter_in_a_kept_order(bencher: Bencher, n: usize) {
         predicate: Arc::new(InStatus(open)),
         order,
         narrows: false,
+        typed: None,
     };
     bencher.bench_local(|| evaluate(store, &mut engine, &request).slots.len());
+}
+
+/// Typing `lote 12` in the search box, a character at a time, each answered
+/// before the next (by updated time, as the list starts); the time of the
+/// six answers. With `resume`,
+/// each request says which word was typed further, as the console does, so
+/// only the new letters are tested; without, each character filters the
+/// previous answer with the whole query.
+#[divan::bench(args = SIZES, consts = [false, true], sample_count = 5, sample_size = 1)]
+fn type_lote_12<const RESUME: bool>(bencher: Bencher, n: usize) {
+    let store = shared(n);
+    let order = order(store, SortField::Updated);
+    let steps = ["l", "lo", "lot", "lote", "lote 1", "lote 12"];
+    let mut requests = Vec::new();
+    let mut before = deskterm::query::lang::Query::default();
+    for (id, text) in (2..).zip(steps) {
+        let guard = read(store);
+        let ctx = Context::new(guard.names(), None, None, 0);
+        let Ok((query, compiled)) = compile_text(text, &ctx) else {
+            return;
+        };
+        drop(guard);
+        let typed = typed_word(&before, &query)
+            .filter(|_| RESUME)
+            .map(|(term, word)| Typed {
+                term,
+                word: Arc::new(FuzzyWord::new(word)) as Arc<dyn TypedWord>,
+            });
+        requests.push(Request {
+            id,
+            predicate: Arc::new(compiled),
+            order: order.clone(),
+            narrows: true,
+            typed,
+        });
+        before = query;
+    }
+    let everything = Request {
+        id: 1,
+        predicate: Arc::new(Everything),
+        order: order.clone(),
+        narrows: false,
+        typed: None,
+    };
+    bencher
+        .with_inputs(|| {
+            let mut engine = Engine::default();
+            evaluate(store, &mut engine, &everything);
+            engine
+        })
+        .bench_local_values(|mut engine| {
+            requests
+                .iter()
+                .map(|r| evaluate(store, &mut engine, r).slots.len())
+                .sum::<usize>()
+        });
 }
 
 /// One remote change: the ticket moves within a view of every ticket.

@@ -15,7 +15,7 @@ use std::collections::HashMap;
 use deskterm_api::{Ticket, TicketId};
 
 pub use order::{Order, View};
-pub use row::{Interner, Row, Sym, fold};
+pub use row::{Interner, Row, Sym, accent_folds, ascii_bit, fold};
 
 /// How to reach a contact besides their name.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -212,8 +212,11 @@ impl Store {
                 slot
             }
         };
-        if let Some(place) = self.rows.get_mut(slot as usize) {
-            *place = Some(row);
+        match self.rows.get_mut(slot as usize) {
+            // The same ticket again (a resync): nothing changed, nothing to catch up.
+            Some(Some(same)) if *same == row => return slot,
+            Some(place) => *place = Some(row),
+            None => {}
         }
         self.changed(slot);
         slot

@@ -81,6 +81,31 @@ pub fn fold(text: &str) -> String {
     }
 }
 
+/// The bit of an ASCII byte in an [`accent_folds`] mask: one per letter
+/// and digit, one shared by every other ASCII byte.
+#[inline]
+pub fn ascii_bit(b: u8) -> u64 {
+    match b {
+        b'a'..=b'z' => 1 << (b - b'a'),
+        b'A'..=b'Z' => 1 << (b - b'A'),
+        b'0'..=b'9' => 1 << (26 + b - b'0'),
+        _ => 1 << 63,
+    }
+}
+
+/// Which ASCII bytes ([`ascii_bit`]) some non-ASCII char of `text` turns
+/// into when it is lower-cased and stripped of its accent, the way a search
+/// word written without accents compares (`ó` → `o`): a word's letter
+/// without a bit here is found by a plain byte search.
+pub fn accent_folds(text: &str) -> u64 {
+    use nucleo_matcher::chars::{normalize, to_lower_case};
+    text.chars()
+        .filter(|c| !c.is_ascii())
+        .map(|c| to_lower_case(normalize(c)))
+        .filter(char::is_ascii)
+        .fold(0, |mask, c| mask | ascii_bit(c as u8))
+}
+
 /// An absent name in a row (`Option<Sym>` would take twice the room).
 const NO_SYM: Sym = Sym::MAX;
 /// An absent time in a row (`Option<i64>` would take twice the room); no
@@ -103,6 +128,8 @@ pub struct Row {
     /// Where the reference ends, the title ends (and the search text
     /// starts), and the folded title starts and ends, in `text`.
     ends: [u32; 4],
+    /// [`accent_folds`] of the search text.
+    folds: u64,
     /// Status key.
     pub status: Sym,
     /// Priority.
@@ -166,7 +193,9 @@ impl Row {
             text.push_str(c);
         }
         let at = |i: usize| u32::try_from(i).unwrap_or(0);
+        let folds = accent_folds(&text[haystack_start..]);
         Row {
+            folds,
             id: t.id,
             version: t.version,
             ends: [
@@ -246,6 +275,12 @@ impl Row {
     /// space: what free words are matched against.
     pub fn haystack(&self) -> &str {
         self.part(2, 5)
+    }
+
+    /// Which ASCII letters some accented char of [`Row::haystack`] folds
+    /// to ([`accent_folds`]).
+    pub fn accent_folds(&self) -> u64 {
+        self.folds
     }
 
     /// The case-folded title (within [`Row::haystack`]).

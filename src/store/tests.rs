@@ -7,7 +7,7 @@ use deskterm_api::{
 };
 use proptest::prelude::*;
 
-use super::worker::{Engine, Everything, Predicate, Request, evaluate};
+use super::worker::{Engine, Everything, Predicate, Request, Typed, TypedWord, evaluate};
 use super::*;
 
 fn at(s: i64) -> DateTime<Utc> {
@@ -88,6 +88,96 @@ impl Predicate for EarlyStatus {
     fn matcher(&self) -> Box<dyn FnMut(&Row) -> bool + '_> {
         Box::new(|r| self.0.contains(&r.status))
     }
+}
+
+/// Words whose letters must appear in order in the search text: a plain
+/// stand-in for the query language's free words.
+#[derive(Debug, Clone)]
+struct Letters(String);
+
+impl Letters {
+    fn resume_in(&self, text: &str, from: usize, done: usize) -> Option<usize> {
+        let mut at = from;
+        for w in self.0.bytes().skip(done) {
+            at += text.as_bytes().get(at..)?.iter().position(|&b| b == w)? + 1;
+        }
+        Some(at)
+    }
+}
+
+impl TypedWord for Letters {
+    fn resume(&self, row: &Row, from: usize, done: usize) -> Option<usize> {
+        self.resume_in(row.haystack(), from, done)
+    }
+
+    fn extends(&self, shorter: &dyn TypedWord) -> Option<usize> {
+        let shorter = shorter.as_any().downcast_ref::<Letters>()?;
+        self.0.starts_with(&shorter.0).then_some(shorter.0.len())
+    }
+
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+}
+
+/// Every word's letters, in order.
+struct AllWords(Vec<Letters>);
+
+impl Predicate for AllWords {
+    fn matcher(&self) -> Box<dyn FnMut(&Row) -> bool + '_> {
+        Box::new(|r| {
+            self.0
+                .iter()
+                .all(|w| w.resume_in(r.haystack(), 0, 0).is_some())
+        })
+    }
+}
+
+fn words_of(text: &str) -> Vec<Letters> {
+    text.split(' ')
+        .filter(|w| !w.is_empty())
+        .map(|w| Letters(w.into()))
+        .collect()
+}
+
+/// What the list asks after `old` when the operator's query becomes `new`:
+/// narrowing, and the word typed further, the way the console tells them.
+fn request_for(id: u64, old: &str, new: &str, order: &Order) -> Request {
+    let (o, n) = (words_of(old), words_of(new));
+    let same_before = |k: usize| (0..k).all(|i| o.get(i).map(|w| &w.0) == n.get(i).map(|w| &w.0));
+    let typed = match (o.len(), n.len()) {
+        (a, b) if b == a + 1 && same_before(a) => Some(a),
+        (a, b) if a == b && a > 0 && same_before(a - 1) && n[a - 1].0.starts_with(&o[a - 1].0) => {
+            Some(a - 1)
+        }
+        _ => None,
+    };
+    let typed = typed.filter(|&k| n[k].0 != o.get(k).map_or(String::new(), |w| w.0.clone()));
+    Request {
+        id,
+        predicate: Arc::new(AllWords(n.clone())),
+        order: order.clone(),
+        narrows: typed.is_some(),
+        typed: typed.map(|k| Typed {
+            term: k,
+            word: Arc::new(n[k].clone()),
+        }),
+    }
+}
+
+#[derive(Debug, Clone)]
+enum Key {
+    Type(char),
+    Erase,
+    Store(Change),
+}
+
+fn key() -> impl Strategy<Value = Key> {
+    prop_oneof![
+        6 => prop::sample::select(vec!['h', 'd', '0', '1', '2', 'a', 'n', 'p', 'e', 'o', ' ']).prop_map(Key::Type),
+        1 => Just(Key::Erase),
+        1 => change().prop_map(Key::Store),
+    ]
 }
 
 fn shared(store: Store) -> worker::Shared {
@@ -175,7 +265,7 @@ proptest! {
         }
         let store = shared(store);
         let mut engine = Engine::default();
-        let all = Request { id: 1, predicate: Arc::new(Everything), order: order.clone(), narrows: false };
+        let all = Request { id: 1, predicate: Arc::new(Everything), order: order.clone(), narrows: false, typed: None };
         let view = evaluate(&store, &mut engine, &all);
         {
             let guard = worker::read(&store);
@@ -186,12 +276,103 @@ proptest! {
                 apply(&mut guard, c);
             }
         }
-        let narrower = Request { id: 2, predicate: early.clone(), order: order.clone(), narrows: true };
+        let narrower = Request { id: 2, predicate: early.clone(), order: order.clone(), narrows: true, typed: None };
         let view = evaluate(&store, &mut engine, &narrower);
         let guard = worker::read(&store);
         prop_assert_eq!(&view.slots, &from_scratch(&guard, &order, early.as_ref()));
         prop_assert_eq!(view.generation, guard.generation());
     }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig {
+        cases: std::env::var("PROPTEST_CASES").ok().and_then(|c| c.parse().ok()).unwrap_or(256),
+        ..ProptestConfig::default()
+    })]
+
+    /// Typing, erasing and tickets changing between keys, with some passes
+    /// stopped by the next key: every answer equals filter+sort from scratch.
+    #[test]
+    fn typing_a_query_answers_like_a_fresh_filter(
+        first in proptest::collection::vec(change(), 0..60),
+        keys in proptest::collection::vec((key(), any::<bool>()), 1..40),
+        sort in sort(),
+    ) {
+        let mut store = Store::new();
+        let order = Order::new(sort, &mut store, Some(&meta()));
+        for c in &first {
+            apply(&mut store, c);
+        }
+        let store = shared(store);
+        let mut engine = Engine::default();
+        let mut text = String::new();
+        let mut asked = String::new();
+        let mut unanswered: Option<Request> = None;
+        for (id, (key, skipped)) in (1u64..).zip(&keys) {
+            match key {
+                Key::Type(c) => text.push(*c),
+                Key::Erase => {
+                    text.pop();
+                }
+                Key::Store(c) => {
+                    if let Ok(mut guard) = store.write() {
+                        apply(&mut guard, c);
+                    }
+                    continue;
+                }
+            }
+            let mut request = request_for(id, &asked, &text, &order);
+            asked = text.clone();
+            if let Some(earlier) = unanswered.take() {
+                request = request.after(&earlier);
+            }
+            let stale = || *skipped;
+            match engine.run(&store, &request, &stale) {
+                None => unanswered = Some(request),
+                Some(view) => {
+                    let guard = worker::read(&store);
+                    let expected = from_scratch(&guard, &order, &AllWords(words_of(&text)));
+                    prop_assert_eq!(&view.slots, &expected, "query {:?}", text);
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn an_erase_whose_pass_stopped_is_not_taken_for_typing() {
+    let mut store = Store::new();
+    let order = Order::new(
+        Sort {
+            field: SortField::Reference,
+            descending: false,
+        },
+        &mut store,
+        None,
+    );
+    store.put(&ticket(1, 0)); // hd-000001 ana pedido 0 ana
+    store.put(&ticket(2, 4)); // hd-000002 bruno pedido 1 marco álvaro
+    let store = shared(store);
+    let mut engine = Engine::default();
+    let mut ids = |r: &Request| -> Vec<i64> {
+        let view = evaluate(&store, &mut engine, r);
+        let guard = worker::read(&store);
+        view.slots
+            .iter()
+            .filter_map(|&s| guard.row(s).map(|r| r.id))
+            .collect()
+    };
+    assert_eq!(ids(&request_for(1, "", "ana", &order)), [1]);
+    // Erased (that pass stopped for the next key), then "b" typed: "b" is
+    // not "ana" narrowed.
+    let erase = request_for(2, "ana", "", &order);
+    let typed = request_for(3, "", "b", &order);
+    assert!(typed.narrows && typed.typed.is_some());
+    let typed = typed.after(&erase);
+    assert!(!typed.narrows && typed.typed.is_none());
+    assert_eq!(ids(&typed), [2]);
+    assert_eq!(ids(&request_for(4, "b", "br", &order)), [2]);
+    assert_eq!(ids(&request_for(5, "br", "brx", &order)), [] as [i64; 0]);
 }
 
 fn apply(store: &mut Store, c: &Change) {
@@ -250,9 +431,29 @@ fn rows_keep_folded_keys_and_slots_are_reused() {
             "hd-000002 árbol caído ana ana".to_owned()
         ))
     );
+    assert_eq!(
+        store.get(9).map(Row::accent_folds),
+        Some(ascii_bit(b'a') | ascii_bit(b'i'))
+    );
     assert_eq!(store.remove(9), Some(slot));
     assert_eq!(store.put(&ticket(10, 2)), slot, "a freed slot is reused");
     assert_eq!(store.len(), 1);
+}
+
+#[test]
+fn the_same_ticket_again_changes_nothing() {
+    let mut store = Store::new();
+    let slot = store.put(&ticket(1, 1));
+    let generation = store.generation();
+    assert_eq!(store.put(&ticket(1, 1)), slot);
+    assert_eq!(
+        store.generation(),
+        generation,
+        "a resync of an unchanged ticket"
+    );
+    assert_eq!(store.put(&ticket(1, 2)), slot);
+    assert_eq!(store.generation(), generation + 1);
+    assert_eq!(store.changed_since(generation), Some(vec![slot]));
 }
 
 #[test]
@@ -282,6 +483,7 @@ fn the_worker_thread_answers_the_newest_query() {
             predicate: early.clone(),
             order: order.clone(),
             narrows: false,
+            typed: None,
         });
     }
     // Older queries may or may not be answered before the newest arrives;
@@ -442,6 +644,7 @@ fn a_query_over_many_tickets_answers_like_a_fresh_sort() {
             predicate: early.clone(),
             order: order.clone(),
             narrows: false,
+            typed: None,
         };
         let view = evaluate(&store, &mut engine, &request);
         let guard = worker::read(&store);

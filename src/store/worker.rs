@@ -8,8 +8,13 @@
 //! during a pass are caught up from the store's log before answering.
 //!
 //! Orders already computed are kept (and caught up), so switching back to a
-//! sort, or typing a query that narrows the previous one, scans less.
+//! sort, or typing a query that narrows the previous one, scans less. While
+//! one free word is typed further, the worker remembers where in each listed
+//! ticket's text the word matched so far and tests only the new letters from
+//! there: a typed letter costs one short scan per listed ticket, not the
+//! whole query over every ticket.
 
+use std::any::Any;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering as AtomicOrdering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard};
@@ -30,6 +35,28 @@ const THREADS: usize = 2;
 pub trait Predicate: Send + Sync {
     /// A matcher for one thread; it may own scratch space (a fuzzy matcher).
     fn matcher(&self) -> Box<dyn FnMut(&Row) -> bool + '_>;
+}
+
+/// A free word of a query, tested on its own while it is typed further.
+pub trait TypedWord: Send + Sync {
+    /// Where the word's chars from the `done`-th on are found in order in
+    /// `row`'s search text, looking from byte `from`: the byte after the
+    /// last one, or `None` when they are not there.
+    fn resume(&self, row: &Row, from: usize, done: usize) -> Option<usize>;
+    /// How many chars of this word `shorter` already tested, when this word
+    /// is `shorter` typed further (so a position it reached can be resumed).
+    fn extends(&self, shorter: &dyn TypedWord) -> Option<usize>;
+    /// For [`TypedWord::extends`] between words of one type.
+    fn as_any(&self) -> &dyn Any;
+}
+
+/// The free word a request typed further.
+#[derive(Clone)]
+pub struct Typed {
+    /// Which term of the query it is.
+    pub term: usize,
+    /// The word as it is now.
+    pub word: Arc<dyn TypedWord>,
 }
 
 /// Passes every row.
@@ -63,6 +90,27 @@ pub struct Request {
     /// Every row passing `predicate` passed the previous request's, and the
     /// order is the same: the previous answer can be filtered instead of everything.
     pub narrows: bool,
+    /// With `narrows`: the query is the previous one with this free word
+    /// typed further or added, nothing else changed. Rows of the previous
+    /// answer then pass exactly when they hold this word.
+    pub typed: Option<Typed>,
+}
+
+impl Request {
+    /// This request, taken after `earlier` ones that were not answered: it
+    /// narrows the last answer only when each of them did, and types one
+    /// word further only when they all typed that same word.
+    pub(super) fn after(mut self, earlier: &Request) -> Request {
+        self.narrows &= earlier.narrows;
+        let same_word = matches!(
+            (&earlier.typed, &self.typed),
+            (Some(a), Some(b)) if a.term == b.term
+        );
+        if !same_word {
+            self.typed = None;
+        }
+        self
+    }
 }
 
 /// The answer to a request.
@@ -131,20 +179,25 @@ fn serve(
     answer: impl Fn(Answer),
 ) {
     let mut engine = Engine::default();
-    while let Ok(mut request) = requests.recv() {
-        // Only the newest query matters.
-        let mut narrows = request.narrows;
+    // The newest request not answered (its pass stopped for a newer one).
+    let mut unanswered: Option<Request> = None;
+    while let Ok(next) = requests.recv() {
+        // Only the newest query matters; how it relates to the last answer
+        // depends on every request since.
+        let mut request = match unanswered.take() {
+            Some(earlier) => next.after(&earlier),
+            None => next,
+        };
         while let Ok(newer) = requests.try_recv() {
-            narrows = narrows && newer.narrows;
-            request = newer;
+            request = newer.after(&request);
         }
-        request.narrows = narrows;
         let stale = || latest.load(AtomicOrdering::SeqCst) != request.id;
-        if let Some(view) = engine.run(&store, &request, &stale) {
-            answer(Answer {
+        match engine.run(&store, &request, &stale) {
+            Some(view) => answer(Answer {
                 id: request.id,
                 view,
-            });
+            }),
+            None => unanswered = Some(request),
         }
     }
 }
@@ -156,7 +209,25 @@ pub struct Engine {
     orders: Vec<(Sort, Order, View)>,
     /// The last answer and its order.
     last: Option<(Order, View)>,
+    /// When the last answer came from typing a word: where it matched.
+    track: Option<Track>,
 }
+
+/// Where a typed word matched in each ticket of the last answer.
+struct Track {
+    /// Its term in the query.
+    term: usize,
+    /// The word.
+    word: Arc<dyn TypedWord>,
+    /// Per slot, the byte after the word's match in the row's search text;
+    /// [`UNLISTED`] for slots not in the last answer.
+    ends: Vec<u32>,
+    /// The store generation the ends hold for.
+    generation: u64,
+}
+
+/// A slot outside the last answer, in [`Track::ends`].
+const UNLISTED: u32 = u32::MAX;
 
 impl Engine {
     /// Evaluates a request; `None` when `stale` said a newer one is waiting.
@@ -166,6 +237,16 @@ impl Engine {
         request: &Request,
         stale: &(dyn Fn() -> bool + Sync),
     ) -> Option<View> {
+        if request.narrows
+            && let Some(typed) = &request.typed
+        {
+            match self.typed_pass(store, request, typed, stale) {
+                Pass::Done(view) => return Some(view),
+                Pass::Stale => return None,
+                Pass::Unfit => {}
+            }
+        }
+        self.track = None;
         let base = match &self.last {
             Some((order, view)) if request.narrows && *order == request.order => {
                 let mut view = view.clone();
@@ -199,6 +280,72 @@ impl Engine {
         Some(view)
     }
 
+    /// The last answer's tickets that hold the typed word, tested from where
+    /// the word's shorter form matched in each when that is known.
+    fn typed_pass(
+        &mut self,
+        store: &Shared,
+        request: &Request,
+        typed: &Typed,
+        stale: &(dyn Fn() -> bool + Sync),
+    ) -> Pass {
+        let Some((order, last)) = &self.last else {
+            return Pass::Unfit;
+        };
+        let (slot_count, generation) = {
+            let guard = read(store);
+            (guard.slot_count(), guard.generation())
+        };
+        if *order != request.order || last.generation != generation {
+            return Pass::Unfit;
+        }
+        let resumed = self.track.take().and_then(|t| {
+            let fits =
+                t.term == typed.term && t.generation == generation && t.ends.len() == slot_count;
+            let done = typed.word.extends(t.word.as_ref()).filter(|_| fits)?;
+            Some((t.ends, done))
+        });
+        let (mut ends, done) = resumed.unwrap_or_else(|| {
+            let mut ends = vec![UNLISTED; slot_count];
+            for &s in &last.slots {
+                if let Some(end) = ends.get_mut(s as usize) {
+                    *end = 0;
+                }
+            }
+            (ends, 0)
+        });
+        if !advance(store, &mut ends, typed.word.as_ref(), done, stale) {
+            return Pass::Stale;
+        }
+        let mut view = View {
+            slots: last
+                .slots
+                .iter()
+                .copied()
+                .filter(|&s| ends.get(s as usize).is_some_and(|&e| e != UNLISTED))
+                .collect(),
+            generation,
+        };
+        let guard = read(store);
+        let mut keep = request.predicate.matcher();
+        let caught_up = view.catch_up(&guard, &request.order, &mut *keep);
+        drop(keep);
+        drop(guard);
+        if !caught_up {
+            return Pass::Unfit;
+        }
+        self.last = Some((request.order.clone(), view.clone()));
+        // Tickets changed during the pass are caught up in the view but not
+        // in the ends: those then hold for the generation before.
+        self.track = Some(Track {
+            term: typed.term,
+            word: typed.word.clone(),
+            ends,
+            generation,
+        });
+        Pass::Done(view)
+    }
+
     /// Every ticket in `order`, from the kept orders when possible.
     fn sorted(&mut self, store: &Shared, order: &Order) -> View {
         let guard = read(store);
@@ -223,6 +370,100 @@ impl Engine {
         self.orders.push((order.sort, order.clone(), view.clone()));
         view
     }
+}
+
+/// What a typed-word pass came to.
+enum Pass {
+    Done(View),
+    /// A newer query arrived.
+    Stale,
+    /// The last answer is no base for it: evaluate the whole query.
+    Unfit,
+}
+
+/// Moves each listed slot's end past the word's chars from the `done`-th
+/// on, or unlists it; rows are read in slot order, a chunk at a time on
+/// [`THREADS`] threads. False when a newer query arrived (the ends are then
+/// partly moved).
+fn advance(
+    store: &Shared,
+    ends: &mut [u32],
+    word: &dyn TypedWord,
+    done: usize,
+    stale: &(dyn Fn() -> bool + Sync),
+) -> bool {
+    let chunks: Vec<Mutex<(usize, &mut [u32])>> = ends
+        .chunks_mut(CHUNK)
+        .enumerate()
+        .map(|(i, c)| Mutex::new((i * CHUNK, c)))
+        .collect();
+    let next = AtomicUsize::new(0);
+    let abandoned = std::sync::atomic::AtomicBool::new(false);
+    let work = || {
+        loop {
+            let i = next.fetch_add(1, AtomicOrdering::Relaxed);
+            let Some(chunk) = chunks.get(i) else { break };
+            if stale() {
+                abandoned.store(true, AtomicOrdering::Relaxed);
+                break;
+            }
+            let mut chunk = chunk.lock().unwrap_or_else(|e| e.into_inner());
+            let (first, ends) = &mut *chunk;
+            let guard = read(store);
+            let mut batch: Vec<(&mut u32, Option<&Row>)> = Vec::with_capacity(AHEAD);
+            let mut listed = ends
+                .iter_mut()
+                .enumerate()
+                .filter(|(_, end)| **end != UNLISTED)
+                .map(|(k, end)| {
+                    let row = Slot::try_from(*first + k).ok().and_then(|s| guard.row(s));
+                    (end, row)
+                });
+            loop {
+                batch.clear();
+                batch.extend(listed.by_ref().take(AHEAD));
+                if batch.is_empty() {
+                    break;
+                }
+                touch(batch.iter().filter_map(|(_, row)| *row));
+                for (end, row) in batch.drain(..) {
+                    *end = row
+                        .and_then(|row| word.resume(row, *end as usize, done))
+                        .and_then(|e| u32::try_from(e).ok())
+                        .unwrap_or(UNLISTED);
+                }
+            }
+        }
+    };
+    if chunks.len() > 1 {
+        std::thread::scope(|scope| {
+            for _ in 1..THREADS {
+                scope.spawn(work);
+            }
+            work();
+        });
+    } else {
+        work();
+    }
+    !abandoned.load(AtomicOrdering::Relaxed)
+}
+
+/// Rows whose search texts are read together: see [`touch`].
+const AHEAD: usize = 8;
+
+/// Reads the first and last byte of each row's search text, so that the
+/// memory reads a batch of rows waits for overlap instead of following one
+/// another: the texts lie all over the heap (each row's is its own
+/// allocation, made as tickets arrived), and a typed letter is a short
+/// scan per ticket, so waiting for each text in turn would be most of it.
+#[inline]
+fn touch<'a>(rows: impl Iterator<Item = &'a Row>) {
+    let mut seen = 0u8;
+    for row in rows {
+        let text = row.haystack().as_bytes();
+        seen ^= text.first().copied().unwrap_or(0) ^ text.last().copied().unwrap_or(0);
+    }
+    std::hint::black_box(seen);
 }
 
 /// The slots of `base` that pass, in the same order; read a chunk at a time

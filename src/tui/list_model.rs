@@ -15,9 +15,9 @@ use deskterm_api::{Meta, OperatorId, Sort, TicketId};
 
 use super::action::Action;
 use super::tickets::Tickets;
-use crate::query::lang::{self, Compiled, Compiler, Context, Query, QueryError};
+use crate::query::lang::{self, Compiled, Compiler, Context, FuzzyWord, Query, QueryError};
 use crate::query::{self};
-use crate::store::worker::{self, Answer, Engine, Predicate, Request, Worker};
+use crate::store::worker::{self, Answer, Engine, Predicate, Request, Typed, TypedWord, Worker};
 use crate::store::{Order, Slot, View};
 
 /// The query a view answers.
@@ -345,9 +345,15 @@ impl ListModel {
     fn ask(&mut self, tickets: &Tickets, filter: Arc<Compiled>, order: Order, scope: Scope<'_>) {
         self.next_id += 1;
         let before = self.waiting.as_ref().or(self.shown.as_ref());
-        let narrows = before.is_some_and(|b| {
-            b.order == order && b.me == scope.me && lang::narrows(&b.query, &self.query)
-        });
+        let comparable = before.filter(|b| b.order == order && b.me == scope.me);
+        let narrows = comparable.is_some_and(|b| lang::narrows(&b.query, &self.query));
+        let typed = comparable
+            .filter(|_| narrows)
+            .and_then(|b| lang::typed_word(&b.query, &self.query))
+            .map(|(term, word)| Typed {
+                term,
+                word: Arc::new(FuzzyWord::new(word)) as Arc<dyn TypedWord>,
+            });
         let asked = Asked {
             id: self.next_id,
             query: self.query.clone(),
@@ -360,6 +366,7 @@ impl ListModel {
             predicate: asked.filter.clone() as Arc<dyn Predicate>,
             order: asked.order.clone(),
             narrows,
+            typed,
         };
         match &self.worker {
             Some(worker) => {

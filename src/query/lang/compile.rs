@@ -295,7 +295,7 @@ impl Compiled {
         }
         self.words
             .iter()
-            .all(|w| w.word.matches(row.haystack()) != w.negated)
+            .all(|w| w.word.matches_row(row) != w.negated)
     }
 
     /// How many names the interner held when this was compiled. A name

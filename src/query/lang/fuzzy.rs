@@ -16,6 +16,36 @@
 
 use nucleo_matcher::chars::{graphemes, normalize, to_lower_case};
 
+use crate::store::{Row, ascii_bit};
+
+/// A text to search, with what is known of it.
+#[derive(Clone, Copy)]
+struct Hay<'a> {
+    text: &'a str,
+    /// [`crate::store::accent_folds`] of the text (all bits: unknown).
+    folds: u64,
+    /// No ASCII upper-case letter in it (it is folded).
+    lower: bool,
+}
+
+impl<'a> Hay<'a> {
+    fn any(text: &'a str) -> Hay<'a> {
+        Hay {
+            text,
+            folds: u64::MAX,
+            lower: false,
+        }
+    }
+
+    fn of(row: &'a Row) -> Hay<'a> {
+        Hay {
+            text: row.haystack(),
+            folds: row.accent_folds(),
+            lower: true,
+        }
+    }
+}
+
 /// A free word ready to test search texts.
 #[derive(Debug, Clone)]
 pub struct FuzzyWord {
@@ -62,42 +92,84 @@ impl FuzzyWord {
     /// Whether `text` holds the word's chars in order.
     #[inline]
     pub fn matches(&self, text: &str) -> bool {
-        if self.unicode && text.is_ascii() {
-            return false;
+        self.resume(text, 0, 0).is_some()
+    }
+
+    /// Whether a row's search text holds the word's chars in order.
+    #[inline]
+    pub fn matches_row(&self, row: &Row) -> bool {
+        self.resume_row(row, 0, 0).is_some()
+    }
+
+    /// [`FuzzyWord::resume`] in a row's search text, which is folded and
+    /// knows which letters its accented chars fold to: most letters are
+    /// then found by a plain byte search.
+    #[inline]
+    pub fn resume_row(&self, row: &Row, from: usize, done: usize) -> Option<usize> {
+        self.resume_in(Hay::of(row), from, done)
+    }
+
+    /// Where in `text` the word's chars from the `done`-th on are found in
+    /// order, looking from byte `from` on: the byte after the last one, or
+    /// `None`. The chars are taken greedily, each at its first occurrence,
+    /// so `resume(text, 0, 0)` is where the whole word ends, and when a word
+    /// is typed further, `resume(text, end, n)` with the `end` found for its
+    /// first `n` chars carries on from there instead of starting over.
+    #[inline]
+    pub fn resume(&self, text: &str, from: usize, done: usize) -> Option<usize> {
+        self.resume_in(Hay::any(text), from, done)
+    }
+
+    #[inline]
+    fn resume_in(&self, hay: Hay<'_>, from: usize, done: usize) -> Option<usize> {
+        if self.unicode && hay.text.is_ascii() {
+            return None;
         }
         match &self.ascii {
-            Some(word) => self.ascii_in_text(word, text),
-            None => self.chars_in_text(text),
+            Some(word) => self.ascii_in_text(word.get(done..)?, hay, from),
+            None => self.chars_in_text(self.chars.get(done..)?, hay.text, from),
         }
     }
 
+    /// How many chars of this word `shorter` already tested, when this word
+    /// is `shorter` typed further: its chars come first in ours and both
+    /// compare text chars the same way, so a text position `shorter` reached
+    /// can be [resumed](FuzzyWord::resume) from.
+    pub fn extends(&self, shorter: &FuzzyWord) -> Option<usize> {
+        let same_rules = self.normalize == shorter.normalize
+            && self.unicode == shorter.unicode
+            && self.ascii.is_some() == shorter.ascii.is_some();
+        (same_rules && self.chars.starts_with(&shorter.chars)).then_some(shorter.chars.len())
+    }
+
     /// An ASCII word: jump to the next occurrence of each letter (either
-    /// case); only when the stretch jumped over holds non-ASCII chars are
-    /// they decoded, as one may fold to the letter (`á` → `a`).
-    fn ascii_in_text(&self, word: &[u8], text: &str) -> bool {
+    /// case); only when the stretch jumped over holds non-ASCII chars, and
+    /// one of the text's may fold to the letter (`á` → `a`), are they decoded.
+    fn ascii_in_text(&self, word: &[u8], hay: Hay<'_>, from: usize) -> Option<usize> {
+        let text = hay.text;
         let bytes = text.as_bytes();
-        let mut i = 0;
+        let mut i = from;
         for &w in word {
-            let rest = &bytes[i..];
+            let rest = bytes.get(i..)?;
             let upper = w.to_ascii_uppercase();
-            let found = if upper == w {
+            let found = if upper == w || hay.lower {
                 memchr::memchr(w, rest)
             } else {
                 memchr::memchr2(w, upper, rest)
             };
             let gap = found.unwrap_or(rest.len());
-            if !rest[..gap].is_ascii()
-                && let Some(after) = self.non_ascii_hit(&text[i..i + gap], w)
+            if hay.folds & ascii_bit(w) != 0
+                && !rest[..gap].is_ascii()
+                && let Some(after) = text
+                    .get(i..i + gap)
+                    .and_then(|stretch| self.non_ascii_hit(stretch, w))
             {
                 i += after;
                 continue;
             }
-            match found {
-                Some(at) => i += at + 1,
-                None => return false,
-            }
+            i += found? + 1;
         }
-        true
+        Some(i)
     }
 
     /// Where the first non-ASCII char of `gap` that folds to `w` ends.
@@ -107,20 +179,20 @@ impl FuzzyWord {
             .map(|(at, c)| at + c.len_utf8())
     }
 
-    fn chars_in_text(&self, text: &str) -> bool {
-        let mut want = self.chars.iter();
+    fn chars_in_text(&self, word: &[char], text: &str, from: usize) -> Option<usize> {
+        let mut want = word.iter();
         let Some(mut w) = want.next().copied() else {
-            return true;
+            return Some(from);
         };
-        for c in text.chars() {
+        for (at, c) in text.get(from..)?.char_indices() {
             if self.key(c) == w {
                 match want.next() {
                     Some(&next) => w = next,
-                    None => return true,
+                    None => return Some(from + at + c.len_utf8()),
                 }
             }
         }
-        false
+        None
     }
 }
 
@@ -171,6 +243,21 @@ mod tests {
     }
 
     #[test]
+    fn a_word_typed_further_extends_the_shorter_one() {
+        let lote = FuzzyWord::new("lote");
+        assert_eq!(lote.extends(&FuzzyWord::new("lo")), Some(2));
+        assert_eq!(lote.extends(&FuzzyWord::new("")), Some(0));
+        assert_eq!(lote.extends(&FuzzyWord::new("le")), None);
+        // An accent changes how every char is compared: start over.
+        assert_eq!(FuzzyWord::new("loté").extends(&FuzzyWord::new("lot")), None);
+        let text = "hd-1 lote 12";
+        let end = FuzzyWord::new("lo").resume(text, 0, 0);
+        assert_eq!(end, Some(7));
+        assert_eq!(lote.resume(text, 7, 2), Some(9));
+        assert_eq!(FuzzyWord::new("lotex").resume(text, 9, 4), None);
+    }
+
+    #[test]
     fn plain_letters_find_accented_ones_not_the_reverse() {
         assert!(FuzzyWord::new("camara").matches("cámara rota"));
         assert!(FuzzyWord::new("CAMARA").matches("cámara rota"));
@@ -204,6 +291,47 @@ mod tests {
                 nucleo(&word, &text, &mut matcher),
                 "word {:?} in {:?}", word, text
             );
+        }
+
+        #[test]
+        fn a_folded_text_with_its_accent_mask_answers_the_same(
+            word in prop::collection::vec(prop::sample::select(vec![
+                'a', 'e', 'l', 'o', 't', '1', 'A', 'é', 'ñ', 'ß', '\u{301}', '²',
+            ]), 1..5).prop_map(text_of),
+            text in prop::collection::vec(prop::sample::select(vec![
+                'a', 'e', 'l', 'o', 't', 'x', '1', ' ', 'A', 'L', 'é', 'É', 'á', 'ñ', 'ß', 'ẞ',
+                '\u{301}', 'ø', 'Ł', '²', '€', '¿', 'İ', 'K',
+            ]), 0..24).prop_map(text_of),
+        ) {
+            let w = FuzzyWord::new(&word);
+            let folded = crate::store::fold(&text);
+            let hay = Hay {
+                text: &folded,
+                folds: crate::store::accent_folds(&folded),
+                lower: true,
+            };
+            prop_assert_eq!(w.resume_in(hay, 0, 0), w.resume(&folded, 0, 0), "{:?} in {:?}", word, folded);
+        }
+
+        #[test]
+        fn typing_further_resumes_where_the_shorter_word_ended(
+            word in prop::collection::vec(prop::sample::select(vec![
+                'a', 'e', 'l', 'o', 't', '1', 'A', 'é', 'á', 'ñ', 'ß', '\u{301}',
+            ]), 1..6).prop_map(text_of),
+            cut in 0usize..6,
+            text in prop::collection::vec(prop::sample::select(vec![
+                'a', 'e', 'l', 'o', 't', 'x', '1', ' ', 'A', 'L', 'é', 'É', 'á', 'ñ', 'ß', 'ẞ', '\u{301}',
+            ]), 0..24).prop_map(text_of),
+        ) {
+            let whole = FuzzyWord::new(&word);
+            let typed: String = word.chars().take(cut).collect();
+            let shorter = FuzzyWord::new(&typed);
+            if let Some(done) = whole.extends(&shorter) {
+                let resumed = shorter
+                    .resume(&text, 0, 0)
+                    .and_then(|end| whole.resume(&text, end, done));
+                prop_assert_eq!(resumed, whole.resume(&text, 0, 0), "{:?} after {:?} in {:?}", word, typed, text);
+            }
         }
     }
 }

@@ -68,7 +68,7 @@ pub use ast::{
 pub use compile::{CompileError, Compiled, Compiler, Context, compile};
 pub use fuzzy::FuzzyWord;
 pub use names::word_prefix;
-pub use narrows::narrows;
+pub use narrows::{narrows, typed_word};
 pub use parse::{TermSpan, parse, parse_spanned};
 pub use remote::{in_progress_only, listing};
 

@@ -30,6 +30,42 @@ pub fn narrows(old: &Query, new: &Query) -> bool {
         .all(|o| new.terms.iter().any(|n| implies(n, o)))
 }
 
+/// When `new` is `old` with one free word typed further (or a free word
+/// added at the end) and nothing else changed: that word's term index and
+/// text. A ticket that `old` keeps is then kept by `new` exactly when it
+/// holds the word, so only the word needs testing.
+pub fn typed_word<'a>(old: &Query, new: &'a Query) -> Option<(usize, &'a str)> {
+    let k = new
+        .terms
+        .iter()
+        .zip(&old.terms)
+        .position(|(n, o)| n != o)
+        .unwrap_or(old.terms.len());
+    let term = new.terms.get(k)?;
+    let Atom::Word(word) = &term.atom else {
+        return None;
+    };
+    if term.negated {
+        return None;
+    }
+    if new.terms.len() == old.terms.len() + 1 {
+        // A word added: only at the end.
+        return (k == old.terms.len()).then_some((k, word.as_str()));
+    }
+    if new.terms.len() != old.terms.len() || new.terms.get(k + 1..) != old.terms.get(k + 1..) {
+        return None;
+    }
+    let before = old.terms.get(k)?;
+    match &before.atom {
+        Atom::Word(shorter)
+            if !before.negated && FuzzyWord::new(word).implies(&FuzzyWord::new(shorter)) =>
+        {
+            Some((k, word.as_str()))
+        }
+        _ => None,
+    }
+}
+
 /// Whether `n` holding means `o` holds.
 fn implies(n: &Term, o: &Term) -> bool {
     if n == o {
@@ -145,6 +181,33 @@ mod tests {
         assert!(!n("ol", "lote"));
         assert!(n("-lote", "-lo"));
         assert!(!n("-lo", "-lote"));
+    }
+
+    fn typed(old: &str, new: &str) -> Option<(usize, String)> {
+        let (old, new) = (parse(old).unwrap(), parse(new).unwrap());
+        typed_word(&old, &new).map(|(k, w)| (k, w.to_owned()))
+    }
+
+    #[test]
+    fn one_word_typed_further_or_added_is_told() {
+        assert_eq!(typed("", "l"), Some((0, "l".into())));
+        assert_eq!(typed("lo", "lot"), Some((0, "lot".into())));
+        assert_eq!(
+            typed("status:open lo", "status:open lote"),
+            Some((1, "lote".into()))
+        );
+        assert_eq!(typed("lote", "lote 1"), Some((1, "1".into())));
+        assert_eq!(typed("lo 12", "lot 12"), Some((0, "lot".into())));
+        assert_eq!(typed("le", "lote"), Some((0, "lote".into())));
+        // Anything else changed, or not a plain word: no.
+        assert_eq!(typed("lote", "lo"), None);
+        assert_eq!(typed("lo", "lote op:me"), None);
+        assert_eq!(typed("lo", "op:me"), None);
+        assert_eq!(typed("lo 1", "lot 12"), None);
+        assert_eq!(typed("-lo", "-lot"), None);
+        assert_eq!(typed("lo", "lo"), None);
+        assert_eq!(typed("lote", "lote \"12\""), None);
+        assert_eq!(typed("12", "lote 12"), None);
     }
 
     #[test]
