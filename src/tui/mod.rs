@@ -47,6 +47,11 @@ use crate::sync::{Command, Connection, SyncEvent, SyncHandle};
 /// now selected, read from the cache): the second waits out this interval,
 /// so it is most of a key's time to its last byte.
 const FRAME_INTERVAL: Duration = Duration::from_millis(4);
+/// How long a change waits to be drawn while the list's new sort or filter
+/// is being worked out, so that a typed search character and the list it
+/// leaves reach the screen in one frame; a slower answer is drawn when it
+/// comes, after the change itself.
+const ANSWER_WAIT: Duration = Duration::from_millis(16);
 /// How long quitting waits for the engine to stop.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 /// How often the status bar's "last sync" is redrawn while the link is down.
@@ -85,18 +90,20 @@ pub async fn run(
     let mut sigint = signal(SignalKind::interrupt())?;
     let mut dirty = true;
     let mut last_frame = Instant::now() - FRAME_INTERVAL;
+    // When the oldest change not drawn yet was made.
+    let mut changed_at = Instant::now();
 
     let ending = loop {
-        if dirty {
-            let due = last_frame + FRAME_INTERVAL;
-            if Instant::now() >= due {
-                app.now = chrono::Utc::now();
-                draw(&mut guard, &app)?;
-                last_frame = Instant::now();
-                dirty = false;
-            }
+        let mut due = last_frame + FRAME_INTERVAL;
+        if app.list.busy() {
+            due = due.max(changed_at + ANSWER_WAIT);
         }
-        let next_frame = last_frame + FRAME_INTERVAL;
+        if dirty && Instant::now() >= due {
+            app.now = chrono::Utc::now();
+            last_frame = Instant::now();
+            draw(&mut guard, &app)?;
+            dirty = false;
+        }
         // Idle means idle: without pending changes nothing wakes this loop but input.
         let msg = tokio::select! {
             event = keys.next() => match event {
@@ -119,7 +126,7 @@ pub async fn run(
             _ = sigterm.recv() => break Ending::Signal,
             _ = sighup.recv() => break Ending::Signal,
             _ = sigint.recv() => break Ending::Signal,
-            _ = tokio::time::sleep_until(next_frame), if dirty => None,
+            _ = tokio::time::sleep_until(due), if dirty => None,
             // Only while the link is down does the clock matter ("last sync 2m ago"):
             // a connected, idle console does not wake up at all.
             _ = tokio::time::sleep(OFFLINE_TICK), if !matches!(app.status.connection, Connection::Connected) => {
@@ -138,6 +145,9 @@ pub async fn run(
         }
         while let Ok(event) = sync.events.try_recv() {
             effects.extend(app.update(Msg::Sync(event)));
+        }
+        if !dirty {
+            changed_at = Instant::now();
         }
         dirty = true;
         if carry_out(effects, &sync, state_file.as_deref()) {
