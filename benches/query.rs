@@ -11,7 +11,7 @@ use std::sync::LazyLock;
 
 use chrono::DateTime;
 use deskterm::query::lang::{Compiler, Context, FuzzyWord, compile_text};
-use deskterm::store::{Interner, Row};
+use deskterm::store::{Indexed, Interner};
 use deskterm_api::{ContactRef, MacroStatus, OperatorRef, Priority, StatusDef, Ticket};
 use divan::Bencher;
 use fuzzy_matcher::FuzzyMatcher;
@@ -265,7 +265,7 @@ fn operator_name(id: i64) -> String {
 
 struct World {
     names: Interner,
-    rows: Vec<Row>,
+    rows: Vec<Indexed>,
     statuses: Vec<StatusDef>,
     operators: Vec<OperatorRef>,
 }
@@ -370,7 +370,7 @@ fn generate(count: usize) -> World {
             closed_at: closed.then(|| at(updated_at)),
             version: 1,
         };
-        rows.push(Row::new(&ticket, &mut names));
+        rows.push(Indexed::new(&ticket, &mut names));
     }
     World {
         names,
@@ -382,12 +382,12 @@ fn generate(count: usize) -> World {
 
 static WORLD: LazyLock<World> = LazyLock::new(|| generate(1_000_000));
 
-fn haystacks(n: usize) -> &'static [Row] {
+fn haystacks(n: usize) -> &'static [Indexed] {
     &WORLD.rows[..n]
 }
 
 /// Rows whose search text matches every word, by nucleo-matcher.
-fn count_nucleo(rows: &[Row], pattern: &str) -> usize {
+fn count_nucleo(rows: &[Indexed], pattern: &str) -> usize {
     let atoms: Vec<Atom> = pattern
         .split_whitespace()
         .map(|w| {
@@ -404,11 +404,11 @@ fn count_nucleo(rows: &[Row], pattern: &str) -> usize {
     let mut chars = Vec::new();
     rows.iter()
         .filter(|r| {
-            let h = if r.haystack().is_ascii() {
-                Utf32Str::Ascii(r.haystack().as_bytes())
+            let h = if r.search.as_str().is_ascii() {
+                Utf32Str::Ascii(r.search.as_str().as_bytes())
             } else {
                 chars.clear();
-                chars.extend(r.haystack().chars());
+                chars.extend(r.search.as_str().chars());
                 Utf32Str::Unicode(&chars)
             };
             atoms.iter().all(|a| a.score(h, &mut matcher).is_some())
@@ -418,22 +418,22 @@ fn count_nucleo(rows: &[Row], pattern: &str) -> usize {
 
 /// Rows whose search text matches every word, by the product's word test
 /// (nucleo's acceptance rule without its scoring).
-fn count_product(rows: &[Row], pattern: &str) -> usize {
+fn count_product(rows: &[Indexed], pattern: &str) -> usize {
     let words: Vec<FuzzyWord> = pattern.split_whitespace().map(FuzzyWord::new).collect();
     rows.iter()
-        .filter(|r| words.iter().all(|w| w.matches(r.haystack())))
+        .filter(|r| words.iter().all(|w| w.matches(r.search.as_str())))
         .count()
 }
 
 /// Rows whose search text matches every word, by SkimMatcherV2.
-fn count_skim(rows: &[Row], pattern: &str) -> usize {
+fn count_skim(rows: &[Indexed], pattern: &str) -> usize {
     let words: Vec<&str> = pattern.split_whitespace().collect();
     let matcher = SkimMatcherV2::default().ignore_case();
     rows.iter()
         .filter(|r| {
             words
                 .iter()
-                .all(|w| matcher.fuzzy_match(r.haystack(), w).is_some())
+                .all(|w| matcher.fuzzy_match(r.search.as_str(), w).is_some())
         })
         .count()
 }
@@ -502,7 +502,13 @@ fn compiled_1m(bencher: Bencher, query: &str) {
         Ok((_, c)) => c,
         Err(e) => panic!("{query}: {e}"),
     };
-    bencher.bench_local(|| world.rows.iter().filter(|r| compiled.matches(r)).count());
+    bencher.bench_local(|| {
+        world
+            .rows
+            .iter()
+            .filter(|r| compiled.matches(r.listed()))
+            .count()
+    });
 }
 
 /// What one keystroke pays before filtering: parse, resolve names.
@@ -535,7 +541,7 @@ static CONTIGUOUS: LazyLock<(String, Vec<(u32, u32)>)> = LazyLock::new(|| {
     let mut spans = Vec::with_capacity(WORLD.rows.len());
     for r in &WORLD.rows {
         let start = text.len() as u32;
-        text.push_str(r.haystack());
+        text.push_str(r.search.as_str());
         spans.push((start, text.len() as u32));
     }
     (text, spans)

@@ -11,7 +11,7 @@ use deskterm::query::lang::{Context, FuzzyWord, compile_text, typed_word};
 use deskterm::store::worker::{
     Engine, Everything, Predicate, Request, Shared, Typed, TypedWord, evaluate, read,
 };
-use deskterm::store::{Order, Row, Store, View};
+use deskterm::store::{Listed, Order, Store, View};
 use deskterm_api::{ContactRef, OperatorRef, Priority, Sort, SortField, Ticket};
 use divan::Bencher;
 
@@ -90,7 +90,7 @@ fn order(store: &Shared, field: SortField) -> Order {
 struct InStatus(u32);
 
 impl Predicate for InStatus {
-    fn matcher(&self) -> Box<dyn FnMut(&Row) -> bool + '_> {
+    fn matcher(&self) -> Box<dyn FnMut(Listed<'_>) -> bool + '_> {
         Box::new(|r| r.status == self.0)
     }
 }

@@ -3,18 +3,22 @@
 use std::any::Any;
 
 use super::lang::FuzzyWord;
-use crate::store::Row;
 use crate::store::worker::{Predicate, TypedWord};
+use crate::store::{Listed, Searched};
 
 impl Predicate for super::lang::Compiled {
-    fn matcher(&self) -> Box<dyn FnMut(&Row) -> bool + '_> {
+    fn matcher(&self) -> Box<dyn FnMut(Listed<'_>) -> bool + '_> {
         Box::new(|row| self.matches(row))
+    }
+
+    fn is_everything(&self) -> bool {
+        super::lang::Compiled::is_everything(self)
     }
 }
 
 impl TypedWord for FuzzyWord {
-    fn resume(&self, row: &Row, from: usize, done: usize) -> Option<usize> {
-        self.resume_row(row, from, done)
+    fn resume(&self, search: Searched<'_>, from: usize, done: usize) -> Option<usize> {
+        self.resume_row(search, from, done)
     }
 
     fn extends(&self, shorter: &dyn TypedWord) -> Option<usize> {

@@ -6,6 +6,7 @@
 //! computed at an older generation can be brought up to date by moving only
 //! the tickets that changed (see [`order::View::catch_up`]).
 
+mod column;
 pub mod order;
 pub mod row;
 pub mod worker;
@@ -15,7 +16,9 @@ use std::collections::HashMap;
 use deskterm_api::{Ticket, TicketId};
 
 pub use order::{Order, View};
-pub use row::{Interner, Row, Sym, accent_folds, ascii_bit, fold};
+pub use row::{
+    Indexed, Interner, Listed, Row, SearchText, Searched, Sym, accent_folds, ascii_bit, fold,
+};
 
 /// How to reach a contact besides their name.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -99,6 +102,8 @@ impl Slots {
 pub struct Store {
     names: Interner,
     rows: Vec<Option<Row>>,
+    /// The search text of each slot.
+    search: column::Column,
     slots: Slots,
     free: Vec<Slot>,
     live: usize,
@@ -150,6 +155,22 @@ impl Store {
         self.rows.get(slot as usize).and_then(Option::as_ref)
     }
 
+    /// The row in a slot with its search text, as filters see it.
+    pub fn listed(&self, slot: Slot) -> Option<Listed<'_>> {
+        self.row(slot).map(|row| self.search.listed(slot, row))
+    }
+
+    /// The search text of the ticket in a slot, without its row (a scan of
+    /// search texts alone reads one buffer, in slot order).
+    pub fn searched(&self, slot: Slot) -> Option<Searched<'_>> {
+        self.search.searched(slot)
+    }
+
+    /// The case-folded title of the ticket in a slot.
+    pub fn folded_title(&self, slot: Slot) -> &str {
+        self.search.folded_title(slot)
+    }
+
     /// The slot of a ticket.
     pub fn slot(&self, id: TicketId) -> Option<Slot> {
         self.slots.get(id)
@@ -181,7 +202,7 @@ impl Store {
             }
         }
         let row = Row::new(ticket, &mut self.names);
-        self.put_row(row)
+        self.put_row(row, &SearchText::new(ticket))
     }
 
     /// The ticket in a row back whole, but for its description (which the
@@ -195,8 +216,8 @@ impl Store {
         t
     }
 
-    /// Adds or replaces a compact row; returns its slot.
-    pub fn put_row(&mut self, row: Row) -> Slot {
+    /// Adds or replaces a compact row and its search text; returns its slot.
+    pub fn put_row(&mut self, row: Row, search: &SearchText) -> Slot {
         let slot = match self.slots.get(row.id) {
             Some(slot) => slot,
             None => {
@@ -212,9 +233,10 @@ impl Store {
                 slot
             }
         };
+        let text_changed = self.search.set(slot, search);
         match self.rows.get_mut(slot as usize) {
             // The same ticket again (a resync): nothing changed, nothing to catch up.
-            Some(Some(same)) if *same == row => return slot,
+            Some(Some(same)) if *same == row && !text_changed => return slot,
             Some(place) => *place = Some(row),
             None => {}
         }
@@ -228,6 +250,7 @@ impl Store {
         if let Some(place) = self.rows.get_mut(slot as usize) {
             *place = None;
         }
+        self.search.forget(slot);
         self.live -= 1;
         self.free.push(slot);
         self.changed(slot);
@@ -237,6 +260,7 @@ impl Store {
     /// Forgets every ticket (before a full reload); names stay interned.
     pub fn clear(&mut self) {
         self.rows.clear();
+        self.search.clear();
         self.slots.clear();
         self.free.clear();
         self.live = 0;

@@ -7,7 +7,7 @@ use std::cmp::Ordering;
 
 use deskterm_api::{Meta, Sort, SortField};
 
-use super::{Row, Slot, Store, Sym};
+use super::{Listed, Row, Slot, Store, Sym};
 
 /// A sort column and direction, with what comparing on it needs.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,8 +44,8 @@ impl Order {
 
     /// Compares two rows: the column (reversed when descending), then the
     /// ticket id ascending, so the order is total and stable.
-    pub fn cmp(&self, store: &Store, a: &Row, b: &Row) -> Ordering {
-        let ord = self.cmp_column(store, a, b);
+    pub fn cmp(&self, store: &Store, (sa, a): (Slot, &Row), (sb, b): (Slot, &Row)) -> Ordering {
+        let ord = self.cmp_column(store, (sa, a), (sb, b));
         let ord = if self.sort.descending {
             ord.reverse()
         } else {
@@ -56,7 +56,12 @@ impl Order {
 
     /// Compares on the column alone, ascending. Empty values (no category,
     /// nobody assigned) sort after every name.
-    pub fn cmp_column(&self, store: &Store, a: &Row, b: &Row) -> Ordering {
+    pub fn cmp_column(
+        &self,
+        store: &Store,
+        (sa, a): (Slot, &Row),
+        (sb, b): (Slot, &Row),
+    ) -> Ordering {
         let names = store.names();
         let text = |x: Sym, y: Sym| {
             if x == y {
@@ -75,9 +80,9 @@ impl Order {
         };
         match self.sort.field {
             SortField::Reference => a.reference().cmp(b.reference()),
-            SortField::Title => a
-                .folded_title()
-                .cmp(b.folded_title())
+            SortField::Title => store
+                .folded_title(sa)
+                .cmp(store.folded_title(sb))
                 .then_with(|| a.title().cmp(b.title())),
             SortField::Status => self
                 .rank(a.status)
@@ -95,7 +100,7 @@ impl Order {
     /// Compares two slots of the store; a missing row sorts last.
     pub fn cmp_slots(&self, store: &Store, a: Slot, b: Slot) -> Ordering {
         match (store.row(a), store.row(b)) {
-            (Some(x), Some(y)) => self.cmp(store, x, y),
+            (Some(x), Some(y)) => self.cmp(store, (a, x), (b, y)),
             (Some(_), None) => Ordering::Less,
             (None, Some(_)) => Ordering::Greater,
             (None, None) => a.cmp(&b),
@@ -106,7 +111,11 @@ impl Order {
     /// out from scratch, on the calling thread.
     pub fn select(&self, store: &Store, keep: &dyn super::worker::Predicate) -> Vec<Slot> {
         let mut m = keep.matcher();
-        let mut slots: Vec<Slot> = store.iter().filter(|(_, r)| m(r)).map(|(s, _)| s).collect();
+        let mut slots: Vec<Slot> = store
+            .iter()
+            .filter(|&(s, _)| store.listed(s).is_some_and(&mut *m))
+            .map(|(s, _)| s)
+            .collect();
         drop(m);
         self.sort_slots(store, &mut slots);
         slots
@@ -202,7 +211,7 @@ impl View {
         &mut self,
         store: &Store,
         order: &Order,
-        mut keep: impl FnMut(&Row) -> bool,
+        mut keep: impl FnMut(Listed<'_>) -> bool,
     ) -> bool {
         let Some(changed) = store.changed_since(self.generation) else {
             return false;
@@ -219,7 +228,7 @@ impl View {
                 .retain(|&s| !is_changed.get(s as usize).copied().unwrap_or(false));
             let mut back: Vec<Slot> = changed
                 .into_iter()
-                .filter(|&s| store.row(s).is_some_and(&mut keep))
+                .filter(|&s| store.listed(s).is_some_and(&mut keep))
                 .collect();
             if back.len() <= MERGE_ABOVE {
                 for s in back {

@@ -121,15 +121,12 @@ pub struct Row {
     pub id: TicketId,
     /// Server version.
     pub version: i64,
-    /// The reference, the title and the search text, one after the other
-    /// in one allocation (see [`Row::reference`], [`Row::title`],
-    /// [`Row::haystack`]): a million rows are a million blocks, not three.
+    /// The reference and the title, one after the other in one allocation
+    /// (see [`Row::reference`], [`Row::title`]). The search text is kept
+    /// apart, with every other row's ([`SearchText`]).
     text: Box<str>,
-    /// Where the reference ends, the title ends (and the search text
-    /// starts), and the folded title starts and ends, in `text`.
-    ends: [u32; 4],
-    /// [`accent_folds`] of the search text.
-    folds: u64,
+    /// Where the reference ends in `text`.
+    reference_end: u32,
     /// Status key.
     pub status: Sym,
     /// Priority.
@@ -163,47 +160,14 @@ pub struct Row {
 impl Row {
     /// The compact form of a ticket; new names are interned.
     pub fn new(t: &Ticket, names: &mut Interner) -> Row {
-        let reference = fold(&t.reference);
-        let title = fold(&t.title);
-        let contact = fold(&t.contact.name);
-        let category = t.category.as_deref().map(fold);
-        let mut text = String::with_capacity(
-            t.reference.len()
-                + t.title.len()
-                + reference.len()
-                + title.len()
-                + contact.len()
-                + category.as_ref().map_or(0, String::len)
-                + 3,
-        );
+        let mut text = String::with_capacity(t.reference.len() + t.title.len());
         text.push_str(&t.reference);
-        let reference_end = text.len();
         text.push_str(&t.title);
-        let haystack_start = text.len();
-        // The search text: `reference title contact category`, folded.
-        text.push_str(&reference);
-        text.push(' ');
-        let title_start = text.len();
-        text.push_str(&title);
-        let title_end = text.len();
-        text.push(' ');
-        text.push_str(&contact);
-        if let Some(c) = &category {
-            text.push(' ');
-            text.push_str(c);
-        }
-        let at = |i: usize| u32::try_from(i).unwrap_or(0);
-        let folds = accent_folds(&text[haystack_start..]);
+        let reference_end = u32::try_from(t.reference.len()).unwrap_or(0);
         Row {
-            folds,
             id: t.id,
             version: t.version,
-            ends: [
-                at(reference_end),
-                at(haystack_start),
-                at(title_start),
-                at(title_end),
-            ],
+            reference_end,
             text: text.into_boxed_str(),
             status: names.intern(&t.status),
             priority: t.priority,
@@ -250,42 +214,157 @@ impl Row {
         (self.closed_at != NO_TIME).then_some(self.closed_at)
     }
 
-    /// `text[from..to]` of two of `ends` (0 is the start of the text, 5 its
-    /// end); empty if a span is out of place, which `Row::new` never makes.
-    fn part(&self, from: usize, to: usize) -> &str {
-        let end = |i: usize| match i {
-            0 => 0,
-            1..=4 => self.ends[i - 1] as usize,
-            _ => self.text.len(),
-        };
-        self.text.get(end(from)..end(to)).unwrap_or("")
-    }
-
     /// Human code.
     pub fn reference(&self) -> &str {
-        self.part(0, 1)
+        self.text.get(..self.reference_end as usize).unwrap_or("")
     }
 
     /// Title.
     pub fn title(&self) -> &str {
-        self.part(1, 2)
+        self.text.get(self.reference_end as usize..).unwrap_or("")
+    }
+}
+
+/// What free words and phrases are matched against for one ticket: its
+/// reference, title, contact and category, case-folded, separated by one
+/// space; the folded title is a part of it (sorting by title compares it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SearchText {
+    text: String,
+    /// Where the folded title starts and ends in `text`.
+    title: (u32, u32),
+}
+
+impl SearchText {
+    /// The search text of a ticket.
+    pub fn new(t: &Ticket) -> SearchText {
+        let reference = fold(&t.reference);
+        let title = fold(&t.title);
+        let contact = fold(&t.contact.name);
+        let category = t.category.as_deref().map(fold);
+        let mut text = String::with_capacity(
+            reference.len()
+                + title.len()
+                + contact.len()
+                + category.as_ref().map_or(0, String::len)
+                + 3,
+        );
+        text.push_str(&reference);
+        text.push(' ');
+        let title_start = text.len();
+        text.push_str(&title);
+        let title_end = text.len();
+        text.push(' ');
+        text.push_str(&contact);
+        if let Some(c) = &category {
+            text.push(' ');
+            text.push_str(c);
+        }
+        let at = |i: usize| u32::try_from(i).unwrap_or(0);
+        SearchText {
+            text,
+            title: (at(title_start), at(title_end)),
+        }
+    }
+
+    /// The whole text.
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    /// Where the folded title starts and ends in it.
+    pub fn title_span(&self) -> (u32, u32) {
+        self.title
+    }
+
+    /// `row` with this text, as filters see it.
+    pub fn listed<'a>(&'a self, row: &'a Row) -> Listed<'a> {
+        Listed {
+            row,
+            text: &self.text,
+            folds: accent_folds(&self.text),
+        }
+    }
+}
+
+/// A search text with its [`accent_folds`].
+#[derive(Debug, Clone, Copy)]
+pub struct Searched<'a> {
+    /// Case-folded `reference title contact category`, separated by one space.
+    pub text: &'a str,
+    /// Which ASCII letters some accented char of `text` folds to.
+    pub folds: u64,
+}
+
+/// A row with its search text, as filters see it; derefs to the row.
+#[derive(Debug, Clone, Copy)]
+pub struct Listed<'a> {
+    row: &'a Row,
+    text: &'a str,
+    folds: u64,
+}
+
+impl<'a> Listed<'a> {
+    /// A row with its search text and that text's [`accent_folds`].
+    pub fn new(row: &'a Row, text: &'a str, folds: u64) -> Listed<'a> {
+        Listed { row, text, folds }
+    }
+
+    /// The row.
+    pub fn row(&self) -> &'a Row {
+        self.row
     }
 
     /// Case-folded `reference title contact category`, separated by one
     /// space: what free words are matched against.
-    pub fn haystack(&self) -> &str {
-        self.part(2, 5)
+    pub fn haystack(&self) -> &'a str {
+        self.text
     }
 
-    /// Which ASCII letters some accented char of [`Row::haystack`] folds
-    /// to ([`accent_folds`]).
+    /// Which ASCII letters some accented char of the search text folds to
+    /// ([`accent_folds`]).
     pub fn accent_folds(&self) -> u64 {
         self.folds
     }
 
-    /// The case-folded title (within [`Row::haystack`]).
-    pub fn folded_title(&self) -> &str {
-        self.part(3, 4)
+    /// The search text alone.
+    pub fn searched(&self) -> Searched<'a> {
+        Searched {
+            text: self.text,
+            folds: self.folds,
+        }
+    }
+}
+
+impl std::ops::Deref for Listed<'_> {
+    type Target = Row;
+
+    fn deref(&self) -> &Row {
+        self.row
+    }
+}
+
+/// A row that owns its search text, outside a store (tests, benchmarks).
+#[derive(Debug, Clone)]
+pub struct Indexed {
+    /// The row.
+    pub row: Row,
+    /// Its search text.
+    pub search: SearchText,
+}
+
+impl Indexed {
+    /// The compact form of a ticket with its search text.
+    pub fn new(t: &Ticket, names: &mut Interner) -> Indexed {
+        Indexed {
+            row: Row::new(t, names),
+            search: SearchText::new(t),
+        }
+    }
+
+    /// As filters see it.
+    pub fn listed(&self) -> Listed<'_> {
+        self.search.listed(&self.row)
     }
 }
 

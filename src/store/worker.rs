@@ -22,7 +22,7 @@ use std::thread::JoinHandle;
 
 use deskterm_api::Sort;
 
-use super::{Order, Row, Slot, Store, View};
+use super::{Listed, Order, Searched, Slot, Store, View};
 
 /// Rows read under one lock.
 const CHUNK: usize = 16 * 1024;
@@ -34,15 +34,19 @@ const THREADS: usize = 2;
 /// A filter the worker can evaluate.
 pub trait Predicate: Send + Sync {
     /// A matcher for one thread; it may own scratch space (a fuzzy matcher).
-    fn matcher(&self) -> Box<dyn FnMut(&Row) -> bool + '_>;
+    fn matcher(&self) -> Box<dyn FnMut(Listed<'_>) -> bool + '_>;
+    /// Whether every row passes (nothing to test).
+    fn is_everything(&self) -> bool {
+        false
+    }
 }
 
 /// A free word of a query, tested on its own while it is typed further.
 pub trait TypedWord: Send + Sync {
     /// Where the word's chars from the `done`-th on are found in order in
-    /// `row`'s search text, looking from byte `from`: the byte after the
+    /// a ticket's search text, looking from byte `from`: the byte after the
     /// last one, or `None` when they are not there.
-    fn resume(&self, row: &Row, from: usize, done: usize) -> Option<usize>;
+    fn resume(&self, search: Searched<'_>, from: usize, done: usize) -> Option<usize>;
     /// How many chars of this word `shorter` already tested, when this word
     /// is `shorter` typed further (so a position it reached can be resumed).
     fn extends(&self, shorter: &dyn TypedWord) -> Option<usize>;
@@ -64,8 +68,12 @@ pub struct Typed {
 pub struct Everything;
 
 impl Predicate for Everything {
-    fn matcher(&self) -> Box<dyn FnMut(&Row) -> bool + '_> {
+    fn matcher(&self) -> Box<dyn FnMut(Listed<'_>) -> bool + '_> {
         Box::new(|_| true)
+    }
+
+    fn is_everything(&self) -> bool {
+        true
     }
 }
 
@@ -260,7 +268,11 @@ impl Engine {
             }
             _ => self.sorted(store, &request.order),
         };
-        let slots = filter(store, &base.slots, request.predicate.as_ref(), stale)?;
+        let slots = if request.predicate.is_everything() {
+            base.slots
+        } else {
+            filter(store, &base.slots, request.predicate.as_ref(), stale)?
+        };
         let mut view = View {
             slots,
             generation: base.generation,
@@ -424,32 +436,17 @@ fn advance(
             let mut chunk = chunk.lock().unwrap_or_else(|e| e.into_inner());
             let (first, ends) = &mut *chunk;
             let guard = read(store);
-            let mut batch: Vec<(&mut u32, Option<&Row>)> = Vec::with_capacity(AHEAD);
-            let mut listed = ends
-                .iter_mut()
-                .enumerate()
-                .filter(|(_, end)| **end != UNLISTED)
-                .map(|(k, end)| {
-                    let row = Slot::try_from(*first + k).ok().and_then(|s| guard.row(s));
-                    (end, row)
-                });
-            loop {
-                batch.clear();
-                batch.extend(listed.by_ref().take(AHEAD));
-                if batch.is_empty() {
-                    break;
+            for (k, end) in ends.iter_mut().enumerate() {
+                if *end == UNLISTED {
+                    continue;
                 }
-                touch(
-                    batch
-                        .iter()
-                        .filter_map(|(end, row)| row.map(|r| (r, **end))),
-                );
-                for (end, row) in batch.drain(..) {
-                    *end = row
-                        .and_then(|row| word.resume(row, *end as usize, done))
-                        .and_then(|e| u32::try_from(e).ok())
-                        .unwrap_or(UNLISTED);
-                }
+                let search = Slot::try_from(*first + k)
+                    .ok()
+                    .and_then(|s| guard.searched(s));
+                *end = search
+                    .and_then(|search| word.resume(search, *end as usize, done))
+                    .and_then(|e| u32::try_from(e).ok())
+                    .unwrap_or(UNLISTED);
             }
         }
     };
@@ -464,25 +461,6 @@ fn advance(
         work();
     }
     !abandoned.load(AtomicOrdering::Relaxed)
-}
-
-/// Rows whose search texts are read together: see [`touch`].
-const AHEAD: usize = 16;
-
-/// Reads, for each row of a batch, the byte of its search text where the
-/// scan resumes and the last one, so that the memory reads of the batch
-/// overlap instead of following one another: the texts lie all over the
-/// heap (each row's is its own allocation, made as tickets arrived), and a
-/// typed letter is a short scan per ticket, so waiting for each text in
-/// turn would be most of it.
-#[inline]
-fn touch<'a>(rows: impl Iterator<Item = (&'a Row, u32)>) {
-    let mut seen = 0u8;
-    for (row, from) in rows {
-        let text = row.haystack().as_bytes();
-        seen ^= text.get(from as usize).copied().unwrap_or(0) ^ text.last().copied().unwrap_or(0);
-    }
-    std::hint::black_box(seen);
 }
 
 /// The slots of `base` that pass, in the same order; read a chunk at a time
@@ -525,7 +503,7 @@ fn filter(
             let found: Vec<Slot> = chunk
                 .iter()
                 .copied()
-                .filter(|&s| guard.row(s).is_some_and(&mut *matches))
+                .filter(|&s| guard.listed(s).is_some_and(&mut *matches))
                 .collect();
             drop(guard);
             if let Ok(mut place) = results[i].lock() {
@@ -584,7 +562,7 @@ fn passing_slots(
                 for bit in 0..64 {
                     let slot = i * CHUNK + k * 64 + bit;
                     if let Ok(slot) = Slot::try_from(slot)
-                        && guard.row(slot).is_some_and(&mut *matches)
+                        && guard.listed(slot).is_some_and(&mut *matches)
                     {
                         *word |= 1 << bit;
                     }

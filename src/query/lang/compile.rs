@@ -34,7 +34,7 @@ use super::parse::{TermSpan, parse_spanned};
 use super::resolve::{Resolver, Rule};
 use super::time::{self, Bounds};
 use crate::query::{AT_RISK_WITHIN, Sla};
-use crate::store::{Interner, Row, Sym, fold};
+use crate::store::{Interner, Listed, Row, Sym, fold};
 
 /// What a query is compiled against.
 #[derive(Debug, Clone, Copy)]
@@ -178,7 +178,7 @@ impl Kind {
     }
 
     #[inline]
-    fn test(&self, row: &Row) -> bool {
+    fn test(&self, row: Listed<'_>) -> bool {
         match self {
             Kind::Important => row.important,
             Kind::Priority(mask) => mask & (1 << row.priority.rank()) != 0,
@@ -210,7 +210,7 @@ impl Kind {
             }),
             Kind::Tag(set) => row.tags.iter().any(|t| set.contains(*t)),
             Kind::Contact(set) => set.contains(row.contact_name),
-            Kind::Sla { mask, closed, now } => mask & sla_bit(sla_of(row, closed, *now)) != 0,
+            Kind::Sla { mask, closed, now } => mask & sla_bit(sla_of(row.row(), closed, *now)) != 0,
             Kind::Reference(refs) => refs.iter().any(|r| same_reference(row.reference(), r)),
             Kind::Phrase(p) => p.find(row.haystack().as_bytes()).is_some(),
         }
@@ -287,7 +287,7 @@ impl SymSet {
 impl Compiled {
     /// Whether `row` passes every term.
     #[inline]
-    pub fn matches(&self, row: &Row) -> bool {
+    pub fn matches(&self, row: Listed<'_>) -> bool {
         for t in &self.tests {
             if t.kind.test(row) == t.negated {
                 return false;
@@ -559,6 +559,7 @@ mod tests {
     use super::*;
     use crate::query::lang::compile_text;
     use crate::query::lang::testkit::{ME, NOW, op, operators, rows, statuses, ticket};
+    use crate::store::Indexed;
 
     /// Ids of the tickets `text` keeps, with statuses, operators and me known.
     fn hits(text: &str, tickets: &[Ticket]) -> Vec<TicketId> {
@@ -575,8 +576,8 @@ mod tests {
         };
         let (_, compiled) = compile_text(text, &ctx).unwrap();
         rows.iter()
-            .filter(|r| compiled.matches(r))
-            .map(|r| r.id)
+            .filter(|r| compiled.matches(r.listed()))
+            .map(|r| r.row.id)
             .collect()
     }
 
@@ -647,7 +648,10 @@ mod tests {
         let ctx = Context::new(&names, None, None, NOW);
         let run = |text: &str| -> Vec<TicketId> {
             let (_, c) = compile_text(text, &ctx).unwrap();
-            rows.iter().filter(|r| c.matches(r)).map(|r| r.id).collect()
+            rows.iter()
+                .filter(|r| c.matches(r.listed()))
+                .map(|r| r.row.id)
+                .collect()
         };
         assert_eq!(run("status:DONE,nosuch"), vec![2]);
         assert_eq!(run("macro:closed"), vec![2]);
@@ -842,13 +846,13 @@ mod tests {
         assert_eq!(compiled.names_len(), names.len());
         assert!(!compiled.uses_now());
         let late = with(2, |t| t.category = Some("Billing".into()));
-        let row = Row::new(&late, &mut names);
-        assert!(!compiled.matches(&row));
+        let row = Indexed::new(&late, &mut names);
+        assert!(!compiled.matches(row.listed()));
         assert_ne!(compiled.names_len(), names.len());
         // The same compiler remembers "billing" and scans only the new names.
         let ctx = Context::new(&names, None, None, NOW);
         let (_, again) = compiler.compile_text("cat:billing", &ctx).unwrap();
-        assert!(again.matches(&row));
+        assert!(again.matches(row.listed()));
         let (_, timed) = compiler.compile_text("updated<1d", &ctx).unwrap();
         assert!(timed.uses_now());
     }

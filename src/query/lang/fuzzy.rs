@@ -16,7 +16,7 @@
 
 use nucleo_matcher::chars::{graphemes, normalize, to_lower_case};
 
-use crate::store::{Row, ascii_bit};
+use crate::store::{Listed, Searched, ascii_bit};
 
 /// A text to search, with what is known of it.
 #[derive(Clone, Copy)]
@@ -37,10 +37,10 @@ impl<'a> Hay<'a> {
         }
     }
 
-    fn of(row: &'a Row) -> Hay<'a> {
+    fn of(search: Searched<'a>) -> Hay<'a> {
         Hay {
-            text: row.haystack(),
-            folds: row.accent_folds(),
+            text: search.text,
+            folds: search.folds,
             lower: true,
         }
     }
@@ -97,16 +97,16 @@ impl FuzzyWord {
 
     /// Whether a row's search text holds the word's chars in order.
     #[inline]
-    pub fn matches_row(&self, row: &Row) -> bool {
-        self.resume_row(row, 0, 0).is_some()
+    pub fn matches_row(&self, row: Listed<'_>) -> bool {
+        self.resume_row(row.searched(), 0, 0).is_some()
     }
 
     /// [`FuzzyWord::resume`] in a row's search text, which is folded and
     /// knows which letters its accented chars fold to: most letters are
     /// then found by a plain byte search.
     #[inline]
-    pub fn resume_row(&self, row: &Row, from: usize, done: usize) -> Option<usize> {
-        self.resume_in(Hay::of(row), from, done)
+    pub fn resume_row(&self, search: Searched<'_>, from: usize, done: usize) -> Option<usize> {
+        self.resume_in(Hay::of(search), from, done)
     }
 
     /// Where in `text` the word's chars from the `done`-th on are found in

@@ -57,7 +57,7 @@ mod time;
 #[cfg(test)]
 mod props;
 #[cfg(test)]
-mod testkit;
+pub(crate) mod testkit;
 
 use std::ops::Range;
 

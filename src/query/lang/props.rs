@@ -13,7 +13,7 @@ use super::{
     TimeTest, Unit, compile, narrows, parse,
 };
 use crate::query::Sla;
-use crate::store::{Interner, Row};
+use crate::store::{Indexed, Interner};
 
 fn config() -> ProptestConfig {
     let cases = std::env::var("PROPTEST_CASES")
@@ -344,7 +344,7 @@ proptest! {
     ) {
         let new = apply(&old, &edits, false);
         let mut names = Interner::default();
-        let rows: Vec<Row> = tickets.iter().map(|t| Row::new(t, &mut names)).collect();
+        let rows: Vec<Indexed> = tickets.iter().map(|t| Indexed::new(t, &mut names)).collect();
         let (statuses, operators) = (statuses(), operators());
         let ctx = Context {
             names: &names,
@@ -361,10 +361,10 @@ proptest! {
             prop_assert!(old_c.is_ok() && new_c.is_ok(), "{:?} / {:?}", old_c.err(), new_c.err());
             if let (Ok(old_c), Ok(new_c)) = (old_c, new_c) {
                 for row in &rows {
-                    if new_c.matches(row) {
+                    if new_c.matches(row.listed()) {
                         prop_assert!(
-                            old_c.matches(row),
-                            "'{}' narrows '{}' but keeps {:?}", new, old, row
+                            old_c.matches(row.listed()),
+                            "'{}' narrows '{}' but keeps {:?}", new, old, row.row
                         );
                     }
                 }

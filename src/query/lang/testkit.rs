@@ -3,7 +3,7 @@
 use chrono::DateTime;
 use deskterm_api::{ContactRef, MacroStatus, OperatorRef, Priority, StatusDef, Ticket, TicketId};
 
-use crate::store::{Interner, Row};
+use crate::store::{Indexed, Interner};
 
 /// A fixed "now": 2026-03-01 12:00:00 UTC.
 pub const NOW: i64 = 1_772_366_400;
@@ -83,7 +83,7 @@ pub fn op(id: i64) -> Option<OperatorRef> {
     operators().into_iter().find(|o| o.id == id)
 }
 
-/// Rows for tickets, interned into `names`.
-pub fn rows(tickets: &[Ticket], names: &mut Interner) -> Vec<Row> {
-    tickets.iter().map(|t| Row::new(t, names)).collect()
+/// Rows for tickets, with their search texts, interned into `names`.
+pub fn rows(tickets: &[Ticket], names: &mut Interner) -> Vec<Indexed> {
+    tickets.iter().map(|t| Indexed::new(t, names)).collect()
 }
