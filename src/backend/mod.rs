@@ -60,9 +60,12 @@ impl fmt::Display for Cursor {
 /// The version of a ticket a conditional write is based on, as the
 /// connector needs it (the native connector's counter, an ETag for RT).
 ///
-/// The domain ticket still carries the native counter
-/// (`Ticket::version`); a connector whose versions are not numbers keeps
-/// its own mapping until that field becomes opaque too.
+/// Inside the client a ticket's version (`Ticket::version`) is a number
+/// that grows with every change of that ticket: the engine compares two
+/// copies by it to keep the newer one. A connector maps its backend's
+/// token to and from that number at this boundary: the native counter is
+/// the number itself; RT REST2's ETag for a ticket is the id of the
+/// ticket's newest transaction, which grows the same way.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Version(String);
 
