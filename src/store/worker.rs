@@ -423,16 +423,12 @@ fn advance(
         .enumerate()
         .map(|(i, c)| Mutex::new((i * CHUNK, c)))
         .collect();
-    let next = AtomicUsize::new(0);
-    let abandoned = std::sync::atomic::AtomicBool::new(false);
-    let work = || {
-        loop {
-            let i = next.fetch_add(1, AtomicOrdering::Relaxed);
-            let Some(chunk) = chunks.get(i) else { break };
-            if stale() {
-                abandoned.store(true, AtomicOrdering::Relaxed);
-                break;
-            }
+    in_chunks(
+        chunks.len(),
+        stale,
+        || (),
+        |(), i| {
+            let Some(chunk) = chunks.get(i) else { return };
             let mut chunk = chunk.lock().unwrap_or_else(|e| e.into_inner());
             let (first, ends) = &mut *chunk;
             let guard = read(store);
@@ -448,17 +444,46 @@ fn advance(
                     .and_then(|e| u32::try_from(e).ok())
                     .unwrap_or(UNLISTED);
             }
+        },
+    )
+}
+
+/// Runs `work` once per chunk index below `chunks`, the chunks taken in
+/// turn by [`THREADS`] threads (one when there is a single chunk), each
+/// thread with its own state made by `init` (a matcher and its scratch
+/// space). False when `stale` said a newer query arrived before every chunk
+/// was done.
+fn in_chunks<S>(
+    chunks: usize,
+    stale: &(dyn Fn() -> bool + Sync),
+    init: impl Fn() -> S + Sync,
+    work: impl Fn(&mut S, usize) + Sync,
+) -> bool {
+    let next = AtomicUsize::new(0);
+    let abandoned = std::sync::atomic::AtomicBool::new(false);
+    let run = || {
+        let mut state = init();
+        loop {
+            let i = next.fetch_add(1, AtomicOrdering::Relaxed);
+            if i >= chunks {
+                break;
+            }
+            if stale() {
+                abandoned.store(true, AtomicOrdering::Relaxed);
+                break;
+            }
+            work(&mut state, i);
         }
     };
-    if chunks.len() > 1 {
+    if chunks > 1 {
         std::thread::scope(|scope| {
             for _ in 1..THREADS {
-                scope.spawn(work);
+                scope.spawn(run);
             }
-            work();
+            run();
         });
     } else {
-        work();
+        run();
     }
     !abandoned.load(AtomicOrdering::Relaxed)
 }
@@ -488,40 +513,25 @@ fn filter(
     }
     let chunks: Vec<&[Slot]> = base.chunks(CHUNK).collect();
     let results: Vec<Mutex<Vec<Slot>>> = chunks.iter().map(|_| Mutex::new(Vec::new())).collect();
-    let next = AtomicUsize::new(0);
-    let abandoned = std::sync::atomic::AtomicBool::new(false);
-    let work = || {
-        let mut matches = predicate.matcher();
-        loop {
-            let i = next.fetch_add(1, AtomicOrdering::Relaxed);
-            let Some(chunk) = chunks.get(i) else { break };
-            if stale() {
-                abandoned.store(true, AtomicOrdering::Relaxed);
-                break;
-            }
+    let done = in_chunks(
+        chunks.len(),
+        stale,
+        || predicate.matcher(),
+        |matches, i| {
+            let Some(chunk) = chunks.get(i) else { return };
             let guard = read(store);
             let found: Vec<Slot> = chunk
                 .iter()
                 .copied()
-                .filter(|&s| guard.listed(s).is_some_and(&mut *matches))
+                .filter(|&s| guard.listed(s).is_some_and(&mut **matches))
                 .collect();
             drop(guard);
-            if let Ok(mut place) = results[i].lock() {
+            if let Some(Ok(mut place)) = results.get(i).map(Mutex::lock) {
                 *place = found;
             }
-        }
-    };
-    if chunks.len() > 1 {
-        std::thread::scope(|scope| {
-            for _ in 1..THREADS {
-                scope.spawn(work);
-            }
-            work();
-        });
-    } else {
-        work();
-    }
-    if abandoned.load(AtomicOrdering::Relaxed) {
+        },
+    );
+    if !done {
         return None;
     }
     let mut out = Vec::new();
@@ -543,48 +553,30 @@ fn passing_slots(
     const WORDS: usize = CHUNK / 64;
     let chunks = slot_count.div_ceil(CHUNK);
     let results: Vec<Mutex<Vec<u64>>> = (0..chunks).map(|_| Mutex::new(Vec::new())).collect();
-    let next = AtomicUsize::new(0);
-    let abandoned = std::sync::atomic::AtomicBool::new(false);
-    let work = || {
-        let mut matches = predicate.matcher();
-        loop {
-            let i = next.fetch_add(1, AtomicOrdering::Relaxed);
-            if i >= chunks {
-                break;
-            }
-            if stale() {
-                abandoned.store(true, AtomicOrdering::Relaxed);
-                break;
-            }
+    let done = in_chunks(
+        chunks,
+        stale,
+        || predicate.matcher(),
+        |matches, i| {
             let mut words = vec![0u64; WORDS];
             let guard = read(store);
             for (k, word) in words.iter_mut().enumerate() {
                 for bit in 0..64 {
                     let slot = i * CHUNK + k * 64 + bit;
                     if let Ok(slot) = Slot::try_from(slot)
-                        && guard.listed(slot).is_some_and(&mut *matches)
+                        && guard.listed(slot).is_some_and(&mut **matches)
                     {
                         *word |= 1 << bit;
                     }
                 }
             }
             drop(guard);
-            if let Ok(mut place) = results[i].lock() {
+            if let Some(Ok(mut place)) = results.get(i).map(Mutex::lock) {
                 *place = words;
             }
-        }
-    };
-    if chunks > 1 {
-        std::thread::scope(|scope| {
-            for _ in 1..THREADS {
-                scope.spawn(work);
-            }
-            work();
-        });
-    } else {
-        work();
-    }
-    if abandoned.load(AtomicOrdering::Relaxed) {
+        },
+    );
+    if !done {
         return None;
     }
     let mut out = Vec::with_capacity(chunks * WORDS);
