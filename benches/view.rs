@@ -125,6 +125,7 @@ fn filter_in_a_kept_order(bencher: Bencher, n: usize) {
         order: order.clone(),
         narrows: false,
         typed: None,
+        key: None,
     };
     evaluate(store, &mut engine, &warm);
     let request = Request {
@@ -133,6 +134,7 @@ fn filter_in_a_kept_order(bencher: Bencher, n: usize) {
         order,
         narrows: false,
         typed: None,
+        key: None,
     };
     bencher.bench_local(|| evaluate(store, &mut engine, &request).slots.len());
 }
@@ -169,6 +171,7 @@ fn type_lote_12<const RESUME: bool>(bencher: Bencher, n: usize) {
             order: order.clone(),
             narrows: true,
             typed,
+            key: None,
         });
         before = query;
     }
@@ -178,6 +181,7 @@ fn type_lote_12<const RESUME: bool>(bencher: Bencher, n: usize) {
         order: order.clone(),
         narrows: false,
         typed: None,
+        key: None,
     };
     bencher
         .with_inputs(|| {
@@ -187,6 +191,67 @@ fn type_lote_12<const RESUME: bool>(bencher: Bencher, n: usize) {
         })
         .bench_local_values(|mut engine| {
             requests
+                .iter()
+                .map(|r| evaluate(store, &mut engine, r).slots.len())
+                .sum::<usize>()
+        });
+}
+
+/// Erasing `lote 12` a character at a time after typing it, each answer
+/// before the next: the time of the six answers while erasing. With `KEEP`,
+/// requests carry a key, as the console's do, and the worker gives back
+/// the answers it kept while the query was typed; without, each erased
+/// character is a whole pass over every ticket.
+#[divan::bench(args = SIZES, consts = [false, true], sample_count = 5, sample_size = 1)]
+fn erase_lote_12<const KEEP: bool>(bencher: Bencher, n: usize) {
+    let store = shared(n);
+    let order = order(store, SortField::Updated);
+    let steps = ["l", "lo", "lot", "lote", "lote 1", "lote 12"];
+    let mut typing = Vec::new();
+    for (id, text) in (2..).zip(steps) {
+        let guard = read(store);
+        let ctx = Context::new(guard.names(), None, None, 0);
+        let Ok((_, compiled)) = compile_text(text, &ctx) else {
+            return;
+        };
+        typing.push(Request {
+            id,
+            key: KEEP.then(|| format!("{compiled:?}")),
+            predicate: Arc::new(compiled),
+            order: order.clone(),
+            narrows: true,
+            typed: None,
+        });
+    }
+    let everything = Request {
+        id: 1,
+        predicate: Arc::new(Everything),
+        order: order.clone(),
+        narrows: false,
+        typed: None,
+        key: None,
+    };
+    let erasing: Vec<Request> = typing
+        .iter()
+        .rev()
+        .skip(1)
+        .map(|r| Request {
+            narrows: false,
+            ..r.clone()
+        })
+        .chain(std::iter::once(everything.clone()))
+        .collect();
+    bencher
+        .with_inputs(|| {
+            let mut engine = Engine::default();
+            evaluate(store, &mut engine, &everything);
+            for r in &typing {
+                evaluate(store, &mut engine, r);
+            }
+            engine
+        })
+        .bench_local_values(|mut engine| {
+            erasing
                 .iter()
                 .map(|r| evaluate(store, &mut engine, r).slots.len())
                 .sum::<usize>()

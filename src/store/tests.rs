@@ -162,6 +162,7 @@ fn request_for(id: u64, old: &str, new: &str, order: &Order) -> Request {
             term: k,
             word: Arc::new(n[k].clone()),
         }),
+        key: Some(new.split_whitespace().collect::<Vec<_>>().join(" ")),
     }
 }
 
@@ -269,7 +270,7 @@ proptest! {
         }
         let store = shared(store);
         let mut engine = Engine::default();
-        let all = Request { id: 1, predicate: Arc::new(Everything), order: order.clone(), narrows: false, typed: None };
+        let all = Request { id: 1, predicate: Arc::new(Everything), order: order.clone(), narrows: false, typed: None, key: None };
         let view = evaluate(&store, &mut engine, &all);
         {
             let guard = worker::read(&store);
@@ -280,7 +281,7 @@ proptest! {
                 apply(&mut guard, c);
             }
         }
-        let narrower = Request { id: 2, predicate: early.clone(), order: order.clone(), narrows: true, typed: None };
+        let narrower = Request { id: 2, predicate: early.clone(), order: order.clone(), narrows: true, typed: None, key: None };
         let view = evaluate(&store, &mut engine, &narrower);
         let guard = worker::read(&store);
         prop_assert_eq!(&view.slots, &from_scratch(&guard, &order, early.as_ref()));
@@ -488,6 +489,7 @@ fn the_worker_thread_answers_the_newest_query() {
             order: order.clone(),
             narrows: false,
             typed: None,
+            key: None,
         });
     }
     // Older queries may or may not be answered before the newest arrives;
@@ -649,6 +651,7 @@ fn a_query_over_many_tickets_answers_like_a_fresh_sort() {
             order: order.clone(),
             narrows: false,
             typed: None,
+            key: None,
         };
         let view = evaluate(&store, &mut engine, &request);
         let guard = worker::read(&store);

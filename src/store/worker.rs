@@ -28,6 +28,8 @@ use super::{Listed, Order, Searched, Slot, Store, View};
 const CHUNK: usize = 16 * 1024;
 /// Sorted orders kept for reuse.
 const KEPT_ORDERS: usize = 4;
+/// Recent answers are kept up to this many slots in all (4 bytes each).
+const KEPT_ANSWER_SLOTS: usize = 2 << 20;
 /// Threads that filter one query.
 const THREADS: usize = 2;
 
@@ -102,6 +104,10 @@ pub struct Request {
     /// typed further or added, nothing else changed. Rows of the previous
     /// answer then pass exactly when they hold this word.
     pub typed: Option<Typed>,
+    /// Names the question: a request with the same key and order asks the
+    /// same thing, so a recent answer to it can be caught up and given again
+    /// (erasing a letter typed in the search box). `None`: never reused.
+    pub key: Option<String>,
 }
 
 impl Request {
@@ -219,6 +225,8 @@ pub struct Engine {
     last: Option<(Order, View)>,
     /// When the last answer came from typing a word: where it matched.
     track: Option<Track>,
+    /// Recent answers by request key, newest first.
+    answers: std::collections::VecDeque<(String, Order, View)>,
 }
 
 /// Where a typed word matched in each ticket of the last answer.
@@ -240,6 +248,51 @@ const UNLISTED: u32 = u32::MAX;
 impl Engine {
     /// Evaluates a request; `None` when `stale` said a newer one is waiting.
     pub fn run(
+        &mut self,
+        store: &Shared,
+        request: &Request,
+        stale: &(dyn Fn() -> bool + Sync),
+    ) -> Option<View> {
+        if let Some(view) = self.recall(store, request) {
+            return Some(view);
+        }
+        let view = self.answer(store, request, stale)?;
+        if let Some(key) = &request.key {
+            self.answers
+                .push_front((key.clone(), request.order.clone(), view.clone()));
+            let mut kept = 0;
+            self.answers.retain(|(_, _, v)| {
+                kept += v.slots.len();
+                kept <= KEPT_ANSWER_SLOTS
+            });
+        }
+        Some(view)
+    }
+
+    /// A recent answer to the same question, caught up with the changes
+    /// since; it becomes the last answer.
+    fn recall(&mut self, store: &Shared, request: &Request) -> Option<View> {
+        let key = request.key.as_deref()?;
+        let at = self
+            .answers
+            .iter()
+            .position(|(k, order, _)| k == key && *order == request.order)?;
+        let (key, order, mut view) = self.answers.remove(at)?;
+        let guard = read(store);
+        let mut keep = request.predicate.matcher();
+        if !view.catch_up(&guard, &order, &mut *keep) {
+            return None;
+        }
+        drop(keep);
+        drop(guard);
+        self.track = None;
+        self.last = Some((order.clone(), view.clone()));
+        self.answers.push_front((key, order, view.clone()));
+        Some(view)
+    }
+
+    /// Works a request out.
+    fn answer(
         &mut self,
         store: &Shared,
         request: &Request,
@@ -284,7 +337,7 @@ impl Engine {
             drop(keep);
             drop(guard);
             self.last = None;
-            return self.run(store, request, stale);
+            return self.answer(store, request, stale);
         }
         drop(keep);
         drop(guard);

@@ -367,6 +367,10 @@ impl ListModel {
             order: asked.order.clone(),
             narrows,
             typed,
+            // What the compiled query tests, names resolved: the same text
+            // with another signed-in operator or other statuses differs.
+            // A query of relative times is never reused (its clock moves).
+            key: (!asked.filter.uses_now()).then(|| format!("{:?}", asked.filter)),
         };
         match &self.worker {
             Some(worker) => {
