@@ -28,8 +28,11 @@ use super::{Listed, Order, Searched, Slot, Store, View};
 const CHUNK: usize = 16 * 1024;
 /// Sorted orders kept for reuse.
 const KEPT_ORDERS: usize = 4;
-/// Recent answers are kept up to this many slots in all (4 bytes each).
+/// Recent answers are kept up to this many slots in all (4 bytes each),
+/// and up to four times the store's slots.
 const KEPT_ANSWER_SLOTS: usize = 2 << 20;
+/// Recent answers kept at most.
+const KEPT_ANSWERS: usize = 16;
 /// Threads that filter one query.
 const THREADS: usize = 2;
 
@@ -260,10 +263,13 @@ impl Engine {
         if let Some(key) = &request.key {
             self.answers
                 .push_front((key.clone(), request.order.clone(), view.clone()));
+            let budget = KEPT_ANSWER_SLOTS.min(4 * read(store).slot_count().max(CHUNK));
             let mut kept = 0;
+            let mut count = 0;
             self.answers.retain(|(_, _, v)| {
                 kept += v.slots.len();
-                kept <= KEPT_ANSWER_SLOTS
+                count += 1;
+                kept <= budget && count <= KEPT_ANSWERS
             });
         }
         Some(view)
