@@ -698,6 +698,80 @@ pub struct Note {
     pub created_at: DateTime<Utc>,
 }
 
+/// Who made a change recorded in a ticket's history.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ActorKind {
+    /// An operator, through the API.
+    Operator,
+    /// A channel posting a customer's message.
+    Channel,
+    /// An automation rule, by its name.
+    Automation,
+    /// The server itself (e.g. the demo loader).
+    System,
+}
+
+/// The actor of a [`HistoryEntry`]: its kind, the operator's id when an
+/// operator acted, and a name (the operator's name at the time, the
+/// channel's or the automation's).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HistoryActor {
+    /// What acted.
+    pub kind: ActorKind,
+    /// The operator, when [`ActorKind::Operator`].
+    pub operator_id: Option<OperatorId>,
+    /// Display name.
+    pub name: String,
+}
+
+/// What a [`HistoryEntry`] records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HistoryKind {
+    /// The ticket was created; `new` holds its reference, title, status and priority.
+    Created,
+    /// One field changed, `old` → `new` (field names as in [`Ticket`]).
+    FieldChanged,
+    /// A note was added; `new` holds its id and body.
+    NoteAdded,
+    /// A chat message about the ticket was sent or received; `new` holds
+    /// its id, direction and body.
+    MessageAdded,
+    /// The ticket was deleted; `old` holds its reference and title.
+    Deleted,
+}
+
+/// One change to a ticket, recorded in the transaction that made it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HistoryEntry {
+    /// Server id, increasing in the order changes were made.
+    pub id: i64,
+    /// The ticket.
+    pub ticket_id: TicketId,
+    /// When it happened.
+    pub at: DateTime<Utc>,
+    /// Who did it.
+    pub actor: HistoryActor,
+    /// What happened.
+    pub kind: HistoryKind,
+    /// The field, for [`HistoryKind::FieldChanged`].
+    pub field: Option<String>,
+    /// The value before.
+    pub old: Option<serde_json::Value>,
+    /// The value after.
+    pub new: Option<serde_json::Value>,
+}
+
+/// One page of `GET /tickets/{id}/history?after=<cursor>&limit=<n>`, oldest first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HistoryPage {
+    /// Entries of this page, oldest first.
+    pub items: Vec<HistoryEntry>,
+    /// Pass as `after` for the next page; `None` on the last one.
+    pub next_cursor: Option<String>,
+}
+
 /// Body of `POST /tickets/{id}/notes`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NewNote {

@@ -33,6 +33,7 @@ use crate::editing::{self, Times};
 use crate::problem::FieldErrors;
 use crate::rules::{self, DEFAULT_CHANNEL};
 use crate::store::contacts::{self, NewContactRow};
+use crate::store::history::Actor;
 use crate::store::messages::{self, NewMessageRow};
 use crate::store::{notes, statuses};
 use crate::text::{is_status_key, non_blank, status_key_from_label};
@@ -324,7 +325,7 @@ pub async fn load(db: &Db, data: &DemoData, now: DateTime<Utc>) -> anyhow::Resul
             updated,
             closed,
         };
-        let outcome = editing::create(tx.conn(), &new, times)
+        let outcome = editing::create(tx.conn(), &new, times, &Actor::System("demo"))
             .await
             .map_err(|e| anyhow::anyhow!("{what}: {e}"))?;
         let ticket = outcome.ticket;

@@ -2,8 +2,9 @@
 //! database (the status, contact and operator exist, the reference is free,
 //! a new category is created), and `closed_at` following the macro-status.
 //!
-//! These run inside the caller's write transaction and record no change:
-//! the routes record what they did, the demo loader records nothing.
+//! These run inside the caller's write transaction and record no change in
+//! the feed: the routes record what they did, the demo loader records
+//! nothing. The ticket's history is written by the store, by `actor`.
 
 use chrono::{DateTime, Utc};
 use deskterm_api::{MacroStatus, NewTicket, Priority, Ticket, TicketId, TicketPatch};
@@ -11,6 +12,7 @@ use sqlx::SqliteConnection;
 
 use crate::problem::{ApiError, ApiResult, FieldErrors};
 use crate::rules::{self, DEFAULT_CHANNEL};
+use crate::store::history::Actor;
 use crate::store::tickets::TicketFields;
 use crate::store::{categories, contacts, operators, statuses, tickets};
 
@@ -92,6 +94,7 @@ pub(crate) async fn create(
     conn: &mut SqliteConnection,
     new: &NewTicket,
     times: Times,
+    actor: &Actor,
 ) -> ApiResult<Outcome> {
     let mut errors = FieldErrors::default();
     let title = rules::title(&new.title, &mut errors);
@@ -156,7 +159,7 @@ pub(crate) async fn create(
         updated_at: times.updated,
         closed_at,
     };
-    let id = tickets::insert(conn, &fields).await?;
+    let id = tickets::insert(conn, &fields, actor).await?;
     Ok(Outcome {
         ticket: stored(conn, id).await?,
         new_category,
@@ -177,6 +180,7 @@ pub(crate) async fn patch(
     id: TicketId,
     patch: &TicketPatch,
     now: DateTime<Utc>,
+    actor: &Actor,
 ) -> ApiResult<Outcome> {
     let Some(before) = tickets::fields(conn, id).await? else {
         return Err(ApiError::not_found(format!("ticket {id}")));
@@ -239,7 +243,7 @@ pub(crate) async fn patch(
         .bind(id)
         .fetch_one(&mut *conn)
         .await?;
-    tickets::update(conn, id, &after, version + 1).await?;
+    tickets::update(conn, id, &before, &after, version + 1, actor).await?;
     Ok(Outcome {
         ticket: stored(conn, id).await?,
         new_category,

@@ -19,6 +19,7 @@ use crate::problem::{ApiError, ApiResult, FieldErrors};
 use crate::roles::{Action, Ownership, permit};
 use crate::rules::{self, DEFAULT_CHANNEL};
 use crate::store::contacts::{self, NewContactRow};
+use crate::store::history::Actor;
 use crate::store::idempotency::{self, Answer, Owner, Scope};
 use crate::store::messages::{self, NewMessageRow};
 use crate::store::tickets;
@@ -207,6 +208,7 @@ pub(super) async fn inbound(
                 .await?
             }
         };
+    let actor = Actor::Channel(channel.clone());
     let ticket_id = match tickets::newest_in_progress(tx.conn(), contact_id).await? {
         Some(id) => id,
         None => {
@@ -224,7 +226,7 @@ pub(super) async fn inbound(
                 reference: None,
                 sla_due_at: None,
             };
-            let outcome = editing::create(tx.conn(), &new, Times::now(now)).await?;
+            let outcome = editing::create(tx.conn(), &new, Times::now(now), &actor).await?;
             let id = outcome.ticket.id;
             tx.record(now, ChangeKind::TicketUpserted(outcome.ticket))
                 .await?;

@@ -7,6 +7,7 @@ mod changes;
 mod contacts;
 mod events;
 mod export;
+mod history;
 mod me;
 mod messages;
 mod meta;
@@ -69,6 +70,7 @@ pub(crate) fn build(state: AppState) -> Router {
                 .delete(tickets::delete),
         )
         .route("/tickets/{id}/notes", get(notes::list).post(notes::add))
+        .route("/tickets/{id}/history", get(history::page))
         .route("/contacts", get(contacts::search).post(contacts::create))
         .route("/contacts/{id}", get(contacts::get))
         .route("/contacts/{id}/tickets", get(contacts::tickets))

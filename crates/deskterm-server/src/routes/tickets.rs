@@ -12,6 +12,7 @@ use crate::extract::{Body, IdempotencyKey, IfMatch, Params, PathParam};
 use crate::listing::Listing;
 use crate::problem::{ApiError, ApiResult};
 use crate::roles::{Action, Ownership, permit};
+use crate::store::history::Actor;
 use crate::store::idempotency::{self, Answer, Owner, Scope};
 use crate::store::{statuses, tickets};
 use crate::time;
@@ -73,7 +74,7 @@ pub(super) async fn create(
     if let Some(answer) = idempotency::find(tx.conn(), scope.as_ref()).await? {
         return Ok(answer);
     }
-    let outcome = editing::create(tx.conn(), &new, Times::now(now)).await?;
+    let outcome = editing::create(tx.conn(), &new, Times::now(now), &Actor::Operator(caller.id)).await?;
     if outcome.new_category {
         tx.record(now, ChangeKind::MetaChanged).await?;
     }
@@ -110,7 +111,7 @@ pub(super) async fn patch(
     let now = time::now();
     let mut tx = state.db.write().await?;
     let current = current_if_matches(&mut tx, id, &if_match, &caller, Action::EditTicket).await?;
-    let outcome = editing::patch(tx.conn(), id, &patch, now).await?;
+    let outcome = editing::patch(tx.conn(), id, &patch, now, &Actor::Operator(caller.id)).await?;
     let ticket = outcome.ticket;
     if ticket.version != current.version {
         if outcome.new_category {
@@ -157,9 +158,9 @@ pub(super) async fn delete(
 ) -> ApiResult<Response> {
     let mut tx = state.db.write().await?;
     current_if_matches(&mut tx, id, &if_match, &caller, Action::DeleteTicket).await?;
-    tickets::delete(tx.conn(), id).await?;
-    tx.record(time::now(), ChangeKind::TicketDeleted { id })
-        .await?;
+    let now = time::now();
+    tickets::delete(tx.conn(), id, now, &Actor::Operator(caller.id)).await?;
+    tx.record(now, ChangeKind::TicketDeleted { id }).await?;
     tx.commit().await?;
     tracing::debug!("ticket {id} deleted");
     Ok(StatusCode::NO_CONTENT.into_response())

@@ -1,10 +1,14 @@
 //! The chat between a contact and the operators.
 
 use chrono::{DateTime, Utc};
-use deskterm_api::{ChatMessage, ContactId, Direction, OperatorId, OperatorRef, TicketId};
+use deskterm_api::{
+    ChatMessage, ContactId, Direction, HistoryKind, OperatorId, OperatorRef, TicketId,
+};
+use serde_json::json;
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, SqliteConnection, SqliteExecutor};
 
+use super::history::{self, Actor, Record};
 use crate::time;
 
 /// The columns of a message, as a literal to `concat!` a `WHERE` onto.
@@ -85,7 +89,9 @@ pub(crate) struct NewMessageRow<'a> {
     pub(crate) channel_token_id: Option<i64>,
 }
 
-/// Adds a message and returns it as stored.
+/// Adds a message and returns it as stored. A message about a ticket is
+/// recorded in its history: an inbound one by its channel, an outbound one
+/// by its operator.
 pub(crate) async fn insert(
     conn: &mut SqliteConnection,
     m: &NewMessageRow<'_>,
@@ -105,6 +111,23 @@ pub(crate) async fn insert(
     .execute(&mut *conn)
     .await?
     .last_insert_rowid();
+    if let Some(ticket) = m.ticket_id {
+        let actor = match (m.direction, m.operator_id) {
+            (Direction::Outbound, Some(operator)) => Actor::Operator(operator),
+            _ => Actor::Channel(m.channel.to_owned()),
+        };
+        let added = Record {
+            kind: HistoryKind::MessageAdded,
+            field: None,
+            old: None,
+            new: Some(json!({
+                "id": id,
+                "direction": direction_to_db(m.direction),
+                "body": m.body,
+            })),
+        };
+        history::record(conn, ticket, m.created_at, &actor, &added).await?;
+    }
     let row = sqlx::query(concat!(select_messages!(), "WHERE m.id = ?"))
         .bind(id)
         .fetch_one(conn)

@@ -2,6 +2,7 @@
 //! executor, so the same code runs on the pool and inside a write transaction.
 
 pub(crate) mod categories;
+pub(crate) mod history;
 pub(crate) mod contacts;
 pub(crate) mod idempotency;
 pub(crate) mod messages;

@@ -1,10 +1,12 @@
 //! Internal notes on tickets.
 
 use chrono::{DateTime, Utc};
-use deskterm_api::{Note, OperatorRef, TicketId};
+use deskterm_api::{HistoryKind, Note, OperatorRef, TicketId};
+use serde_json::json;
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, SqliteConnection, SqliteExecutor};
 
+use super::history::{self, Actor, Record};
 use crate::time;
 
 /// The columns of a note, as a literal to `concat!` a `WHERE` onto.
@@ -44,7 +46,8 @@ pub(crate) async fn of_ticket<'e>(
     rows.iter().map(from_row).collect()
 }
 
-/// Adds a note and returns it as stored.
+/// Adds a note, records it in the ticket's history by its author, and
+/// returns it as stored.
 pub(crate) async fn insert(
     conn: &mut SqliteConnection,
     ticket: TicketId,
@@ -62,6 +65,13 @@ pub(crate) async fn insert(
     .execute(&mut *conn)
     .await?
     .last_insert_rowid();
+    let added = Record {
+        kind: HistoryKind::NoteAdded,
+        field: None,
+        old: None,
+        new: Some(json!({ "id": id, "body": body })),
+    };
+    history::record(conn, ticket, at, &Actor::Operator(author), &added).await?;
     let row = sqlx::query(concat!(select_notes!(), "WHERE n.id = ?"))
         .bind(id)
         .fetch_one(conn)

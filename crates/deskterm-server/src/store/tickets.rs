@@ -3,11 +3,14 @@
 
 use chrono::{DateTime, Utc};
 use deskterm_api::{
-    Channel, ContactId, ContactRef, OperatorId, OperatorRef, Priority, Ticket, TicketId,
+    Channel, ContactId, ContactRef, HistoryKind, OperatorId, OperatorRef, Priority, Ticket, TicketId,
 };
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, SqliteConnection, SqliteExecutor};
 
+use serde_json::{Value, json};
+
+use super::history::{self, Actor, Record};
 use crate::text::fold;
 use crate::time;
 
@@ -292,12 +295,14 @@ fn tags_json(tags: &[String]) -> Result<String, sqlx::Error> {
     serde_json::to_string(tags).map_err(|e| sqlx::Error::Encode(e.to_string().into()))
 }
 
-/// Inserts a ticket at version 1; returns its id.
+/// Inserts a ticket at version 1 and records its creation by `actor` in
+/// its history; returns its id.
 pub(crate) async fn insert(
     conn: &mut SqliteConnection,
     f: &TicketFields,
+    actor: &Actor,
 ) -> Result<TicketId, sqlx::Error> {
-    Ok(sqlx::query(concat!(
+    let id = sqlx::query(concat!(
         "INSERT INTO tickets (reference, reference_folded, title, title_folded, description, \
                  status, priority, category_id, tags, important, contact_id, operator_id, channel, \
                  sla_due_at, created_at, updated_at, closed_at, version, \
@@ -327,18 +332,133 @@ pub(crate) async fn insert(
     .bind(f.category_id)
     .bind(f.operator_id)
     .bind(f.contact_id)
-    .execute(conn)
+    .execute(&mut *conn)
     .await?
-    .last_insert_rowid())
+    .last_insert_rowid();
+    let created = Record {
+        kind: HistoryKind::Created,
+        field: None,
+        old: None,
+        new: Some(json!({
+            "reference": f.reference,
+            "title": f.title,
+            "status": f.status,
+            "priority": f.priority,
+        })),
+    };
+    history::record(conn, id, f.created_at, actor, &created).await?;
+    Ok(id)
 }
 
-/// Overwrites the editable fields of ticket `id` and sets its version.
+fn wire<T: serde::Serialize>(v: &T) -> Result<Value, sqlx::Error> {
+    serde_json::to_value(v).map_err(|e| sqlx::Error::Encode(e.to_string().into()))
+}
+
+/// A category as its history shows it: its name, or `null`.
+async fn category_value(
+    conn: &mut SqliteConnection,
+    id: Option<i64>,
+) -> Result<Value, sqlx::Error> {
+    let Some(id) = id else {
+        return Ok(Value::Null);
+    };
+    let name: Option<String> = sqlx::query_scalar("SELECT name FROM categories WHERE id = ?")
+        .bind(id)
+        .fetch_optional(conn)
+        .await?;
+    Ok(name.map_or(Value::Null, Value::String))
+}
+
+/// An operator as its history shows it: `{"id", "name"}`, or `null`.
+async fn operator_value(
+    conn: &mut SqliteConnection,
+    id: Option<OperatorId>,
+) -> Result<Value, sqlx::Error> {
+    let Some(id) = id else {
+        return Ok(Value::Null);
+    };
+    let name: Option<String> = sqlx::query_scalar("SELECT name FROM operators WHERE id = ?")
+        .bind(id)
+        .fetch_optional(conn)
+        .await?;
+    Ok(json!({ "id": id, "name": name }))
+}
+
+/// The editable fields that differ between `before` and `after`, with their
+/// values as the history shows them (named as in [`Ticket`]). `closed_at`
+/// and `updated_at` follow the others and are not listed.
+async fn changed_fields(
+    conn: &mut SqliteConnection,
+    before: &TicketFields,
+    after: &TicketFields,
+) -> Result<Vec<(&'static str, Value, Value)>, sqlx::Error> {
+    let mut out = Vec::new();
+    if before.title != after.title {
+        out.push(("title", wire(&before.title)?, wire(&after.title)?));
+    }
+    if before.description != after.description {
+        out.push((
+            "description",
+            wire(&before.description)?,
+            wire(&after.description)?,
+        ));
+    }
+    if before.status != after.status {
+        out.push(("status", wire(&before.status)?, wire(&after.status)?));
+    }
+    if before.priority != after.priority {
+        out.push(("priority", wire(&before.priority)?, wire(&after.priority)?));
+    }
+    if before.category_id != after.category_id {
+        let old = category_value(conn, before.category_id).await?;
+        let new = category_value(conn, after.category_id).await?;
+        out.push(("category", old, new));
+    }
+    if before.tags != after.tags {
+        out.push(("tags", wire(&before.tags)?, wire(&after.tags)?));
+    }
+    if before.important != after.important {
+        out.push((
+            "important",
+            wire(&before.important)?,
+            wire(&after.important)?,
+        ));
+    }
+    if before.operator_id != after.operator_id {
+        let old = operator_value(conn, before.operator_id).await?;
+        let new = operator_value(conn, after.operator_id).await?;
+        out.push(("operator", old, new));
+    }
+    if before.sla_due_at != after.sla_due_at {
+        out.push((
+            "sla_due_at",
+            wire(&before.sla_due_at)?,
+            wire(&after.sla_due_at)?,
+        ));
+    }
+    Ok(out)
+}
+
+/// Overwrites the editable fields of ticket `id` (stored as `before`) with
+/// those of `f`, sets its version, and records each changed field in its
+/// history, by `actor` at `f.updated_at`.
 pub(crate) async fn update(
     conn: &mut SqliteConnection,
     id: TicketId,
+    before: &TicketFields,
     f: &TicketFields,
     version: i64,
+    actor: &Actor,
 ) -> Result<(), sqlx::Error> {
+    for (field, old, new) in changed_fields(conn, before, f).await? {
+        let change = Record {
+            kind: HistoryKind::FieldChanged,
+            field: Some(field),
+            old: Some(old),
+            new: Some(new),
+        };
+        history::record(conn, id, f.updated_at, actor, &change).await?;
+    }
     sqlx::query(
         "UPDATE tickets SET title = ?, title_folded = ?, description = ?, status = ?, \
              priority = ?, category_id = ?, tags = ?, important = ?, operator_id = ?, \
@@ -370,12 +490,28 @@ pub(crate) async fn update(
     Ok(())
 }
 
-/// Deletes ticket `id` with its notes; its messages stay, detached.
-pub(crate) async fn delete(conn: &mut SqliteConnection, id: TicketId) -> Result<(), sqlx::Error> {
-    sqlx::query("DELETE FROM tickets WHERE id = ?")
-        .bind(id)
-        .execute(conn)
-        .await?;
+/// Deletes ticket `id` with its notes; its messages stay, detached, and its
+/// history stays, ending with the deletion by `actor` at `at`.
+pub(crate) async fn delete(
+    conn: &mut SqliteConnection,
+    id: TicketId,
+    at: DateTime<Utc>,
+    actor: &Actor,
+) -> Result<(), sqlx::Error> {
+    let gone: Option<(String, String)> =
+        sqlx::query_as("DELETE FROM tickets WHERE id = ? RETURNING reference, title")
+            .bind(id)
+            .fetch_optional(&mut *conn)
+            .await?;
+    if let Some((reference, title)) = gone {
+        let deleted = Record {
+            kind: HistoryKind::Deleted,
+            field: None,
+            old: Some(json!({ "reference": reference, "title": title })),
+            new: None,
+        };
+        history::record(conn, id, at, actor, &deleted).await?;
+    }
     Ok(())
 }
 

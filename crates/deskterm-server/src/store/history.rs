@@ -1,0 +1,173 @@
+//! A ticket's history: what changed, old → new, who and when. Rows are
+//! written by the store functions that make the change ([`super::tickets`],
+//! [`super::notes`], [`super::messages`]), on the same connection and so in
+//! the same transaction: a write that fails or is rolled back leaves no
+//! history behind.
+
+use chrono::{DateTime, Utc};
+use deskterm_api::{
+    ActorKind, HistoryActor, HistoryEntry, HistoryKind, OperatorId, TicketId,
+};
+use serde_json::Value;
+use sqlx::sqlite::SqliteRow;
+use sqlx::{Row, SqliteConnection, SqliteExecutor};
+
+use crate::time;
+
+/// Who makes a change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Actor {
+    /// An operator; their name is taken as it is when the change is recorded.
+    Operator(OperatorId),
+    /// A channel posting a customer's message, by name.
+    Channel(String),
+    /// The server itself, e.g. `demo` for the demo loader.
+    System(&'static str),
+}
+
+fn kind_to_db(kind: HistoryKind) -> &'static str {
+    match kind {
+        HistoryKind::Created => "created",
+        HistoryKind::FieldChanged => "field_changed",
+        HistoryKind::NoteAdded => "note_added",
+        HistoryKind::MessageAdded => "message_added",
+        HistoryKind::Deleted => "deleted",
+    }
+}
+
+fn kind_from_db(kind: &str) -> Result<HistoryKind, sqlx::Error> {
+    Ok(match kind {
+        "created" => HistoryKind::Created,
+        "field_changed" => HistoryKind::FieldChanged,
+        "note_added" => HistoryKind::NoteAdded,
+        "message_added" => HistoryKind::MessageAdded,
+        "deleted" => HistoryKind::Deleted,
+        other => {
+            return Err(sqlx::Error::Decode(
+                format!("bad stored history kind {other:?}").into(),
+            ));
+        }
+    })
+}
+
+fn actor_kind_from_db(kind: &str) -> Result<ActorKind, sqlx::Error> {
+    Ok(match kind {
+        "operator" => ActorKind::Operator,
+        "channel" => ActorKind::Channel,
+        "automation" => ActorKind::Automation,
+        "system" => ActorKind::System,
+        other => {
+            return Err(sqlx::Error::Decode(
+                format!("bad stored actor kind {other:?}").into(),
+            ));
+        }
+    })
+}
+
+fn json_text(v: Option<&Value>) -> Option<String> {
+    v.map(Value::to_string)
+}
+
+fn json_from_db(text: Option<String>) -> Result<Option<Value>, sqlx::Error> {
+    text.map(|t| {
+        serde_json::from_str(&t)
+            .map_err(|e| sqlx::Error::Decode(format!("bad stored history value: {e}").into()))
+    })
+    .transpose()
+}
+
+/// One change to record.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Record<'a> {
+    pub(crate) kind: HistoryKind,
+    pub(crate) field: Option<&'a str>,
+    pub(crate) old: Option<Value>,
+    pub(crate) new: Option<Value>,
+}
+
+/// Appends `record` to ticket `ticket`'s history.
+pub(crate) async fn record(
+    conn: &mut SqliteConnection,
+    ticket: TicketId,
+    at: DateTime<Utc>,
+    actor: &Actor,
+    record: &Record<'_>,
+) -> Result<(), sqlx::Error> {
+    let (kind, operator, name): (&str, Option<OperatorId>, Option<&str>) = match actor {
+        Actor::Operator(id) => ("operator", Some(*id), None),
+        Actor::Channel(name) => ("channel", None, Some(name)),
+        Actor::System(name) => ("system", None, Some(name)),
+    };
+    sqlx::query(
+        "INSERT INTO ticket_history (ticket_id, at, actor_kind, actor_operator_id, actor_name, \
+             kind, field, old_value, new_value) \
+         VALUES (?, ?, ?, ?, \
+             COALESCE(?, (SELECT name FROM operators WHERE id = ?), ''), ?, ?, ?, ?)",
+    )
+    .bind(ticket)
+    .bind(time::to_db(at))
+    .bind(kind)
+    .bind(operator)
+    .bind(name)
+    .bind(operator)
+    .bind(kind_to_db(record.kind))
+    .bind(record.field)
+    .bind(json_text(record.old.as_ref()))
+    .bind(json_text(record.new.as_ref()))
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+fn from_row(row: &SqliteRow) -> Result<HistoryEntry, sqlx::Error> {
+    Ok(HistoryEntry {
+        id: row.try_get("id")?,
+        ticket_id: row.try_get("ticket_id")?,
+        at: time::from_db(row.try_get("at")?)?,
+        actor: HistoryActor {
+            kind: actor_kind_from_db(row.try_get("actor_kind")?)?,
+            operator_id: row.try_get("actor_operator_id")?,
+            name: row.try_get("actor_name")?,
+        },
+        kind: kind_from_db(row.try_get("kind")?)?,
+        field: row.try_get("field")?,
+        old: json_from_db(row.try_get("old_value")?)?,
+        new: json_from_db(row.try_get("new_value")?)?,
+    })
+}
+
+/// Up to `limit` entries of ticket `ticket`'s history with an id above
+/// `after`, oldest first: a seek into `ticket_history_by_ticket`.
+pub(crate) async fn of_ticket<'e>(
+    ex: impl SqliteExecutor<'e>,
+    ticket: TicketId,
+    after: i64,
+    limit: u32,
+) -> Result<Vec<HistoryEntry>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT id, ticket_id, at, actor_kind, actor_operator_id, actor_name, kind, field, \
+             old_value, new_value \
+         FROM ticket_history WHERE ticket_id = ? AND id > ? ORDER BY id LIMIT ?",
+    )
+    .bind(ticket)
+    .bind(after)
+    .bind(i64::from(limit))
+    .fetch_all(ex)
+    .await?;
+    rows.iter().map(from_row).collect()
+}
+
+/// Whether ticket `ticket` exists or ever had history (it may be deleted).
+pub(crate) async fn known<'e>(
+    ex: impl SqliteExecutor<'e>,
+    ticket: TicketId,
+) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM tickets WHERE id = ?) \
+             OR EXISTS (SELECT 1 FROM ticket_history WHERE ticket_id = ?)",
+    )
+    .bind(ticket)
+    .bind(ticket)
+    .fetch_one(ex)
+    .await
+}
