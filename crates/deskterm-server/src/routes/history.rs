@@ -35,9 +35,9 @@ fn cursor(after: Option<&str>) -> ApiResult<i64> {
             .ok()
             .filter(|id| *id >= 0)
             .ok_or_else(|| {
-                ApiError::invalid_field(
-                    "after",
-                    "not a history cursor: pass the previous page's next_cursor",
+                ApiError::bad_request(
+                    "the cursor `after` is not one this server gave out: pass the previous \
+                     page's next_cursor",
                 )
             }),
     }

@@ -74,7 +74,13 @@ pub(super) async fn create(
     if let Some(answer) = idempotency::find(tx.conn(), scope.as_ref()).await? {
         return Ok(answer);
     }
-    let outcome = editing::create(tx.conn(), &new, Times::now(now), &Actor::Operator(caller.id)).await?;
+    let outcome = editing::create(
+        tx.conn(),
+        &new,
+        Times::now(now),
+        &Actor::Operator(caller.id),
+    )
+    .await?;
     if outcome.new_category {
         tx.record(now, ChangeKind::MetaChanged).await?;
     }

@@ -5,9 +5,7 @@
 //! history behind.
 
 use chrono::{DateTime, Utc};
-use deskterm_api::{
-    ActorKind, HistoryActor, HistoryEntry, HistoryKind, OperatorId, TicketId,
-};
+use deskterm_api::{ActorKind, HistoryActor, HistoryEntry, HistoryKind, OperatorId, TicketId};
 use serde_json::Value;
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, SqliteConnection, SqliteExecutor};

@@ -2,8 +2,8 @@
 //! executor, so the same code runs on the pool and inside a write transaction.
 
 pub(crate) mod categories;
-pub(crate) mod history;
 pub(crate) mod contacts;
+pub(crate) mod history;
 pub(crate) mod idempotency;
 pub(crate) mod messages;
 pub(crate) mod notes;

@@ -3,7 +3,8 @@
 
 use chrono::{DateTime, Utc};
 use deskterm_api::{
-    Channel, ContactId, ContactRef, HistoryKind, OperatorId, OperatorRef, Priority, Ticket, TicketId,
+    Channel, ContactId, ContactRef, HistoryKind, OperatorId, OperatorRef, Priority, Ticket,
+    TicketId,
 };
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, SqliteConnection, SqliteExecutor};
