@@ -169,3 +169,76 @@ pub(crate) async fn known<'e>(
     .fetch_one(ex)
     .await
 }
+
+#[cfg(test)]
+mod tests {
+    use deskterm_api::Priority;
+
+    use super::*;
+    use crate::store::tickets::{self, TicketFields};
+
+    fn fields(title: &str) -> TicketFields {
+        let at = time::from_db("2026-01-02T03:04:05.678Z").unwrap();
+        TicketFields {
+            reference: "HD-1".to_owned(),
+            title: title.to_owned(),
+            description: String::new(),
+            status: "new".to_owned(),
+            priority: Priority::Normal,
+            category_id: None,
+            tags: Vec::new(),
+            important: false,
+            contact_id: 1,
+            operator_id: None,
+            channel: "web".to_owned(),
+            sla_due_at: None,
+            created_at: at,
+            updated_at: at,
+            closed_at: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn history_is_written_and_undone_with_the_change() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = crate::db::Db::open(&dir.path().join("t.db")).await.unwrap();
+        sqlx::query(
+            "INSERT INTO contacts (name, name_folded, search, created_at) \
+             VALUES ('Eva', 'eva', '', '2026-01-01T00:00:00.000Z')",
+        )
+        .execute(db.pool())
+        .await
+        .unwrap();
+        let actor = Actor::Channel("web".to_owned());
+        // A ticket written, changed and deleted in a transaction rolled back:
+        // no trace of it in the history.
+        let mut tx = db.write().await.unwrap();
+        let before = fields("Uno");
+        let id = tickets::insert(tx.conn(), &before, &actor).await.unwrap();
+        tickets::update(tx.conn(), id, &before, &fields("Dos"), 2, &actor)
+            .await
+            .unwrap();
+        tickets::delete(tx.conn(), id, before.updated_at, &actor)
+            .await
+            .unwrap();
+        assert_eq!(of_ticket(tx.conn(), id, 0, 10).await.unwrap().len(), 3);
+        drop(tx);
+        assert!(of_ticket(db.pool(), id, 0, 10).await.unwrap().is_empty());
+        assert!(!known(db.pool(), id).await.unwrap());
+        // Committed, it stays, the deletion included.
+        let mut tx = db.write().await.unwrap();
+        let id = tickets::insert(tx.conn(), &before, &actor).await.unwrap();
+        tickets::delete(tx.conn(), id, before.updated_at, &actor)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        let kinds: Vec<HistoryKind> = of_ticket(db.pool(), id, 0, 10)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|e| e.kind)
+            .collect();
+        assert_eq!(kinds, [HistoryKind::Created, HistoryKind::Deleted]);
+        assert!(known(db.pool(), id).await.unwrap());
+    }
+}
