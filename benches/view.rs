@@ -139,6 +139,35 @@ fn filter_in_a_kept_order(bencher: Bencher, n: usize) {
     bencher.bench_local(|| evaluate(store, &mut engine, &request).slots.len());
 }
 
+/// The search box's queries while `lote 12` is typed, compiled.
+fn typing_lote_12(
+    store: &Shared,
+) -> Vec<(
+    deskterm::query::lang::Query,
+    deskterm::query::lang::Compiled,
+)> {
+    ["l", "lo", "lot", "lote", "lote 1", "lote 12"]
+        .into_iter()
+        .filter_map(|text| {
+            let guard = read(store);
+            let ctx = Context::new(guard.names(), None, None, 0);
+            compile_text(text, &ctx).ok()
+        })
+        .collect()
+}
+
+/// Every ticket, in `order`: the list before anything is typed.
+fn everything(order: &Order) -> Request {
+    Request {
+        id: 1,
+        predicate: Arc::new(Everything),
+        order: order.clone(),
+        narrows: false,
+        typed: None,
+        key: None,
+    }
+}
+
 /// Typing `lote 12` in the search box, a character at a time, each answered
 /// before the next (by updated time, as the list starts); the time of the
 /// six answers. With `resume`,
@@ -149,16 +178,9 @@ fn filter_in_a_kept_order(bencher: Bencher, n: usize) {
 fn type_lote_12<const RESUME: bool>(bencher: Bencher, n: usize) {
     let store = shared(n);
     let order = order(store, SortField::Updated);
-    let steps = ["l", "lo", "lot", "lote", "lote 1", "lote 12"];
     let mut requests = Vec::new();
     let mut before = deskterm::query::lang::Query::default();
-    for (id, text) in (2..).zip(steps) {
-        let guard = read(store);
-        let ctx = Context::new(guard.names(), None, None, 0);
-        let Ok((query, compiled)) = compile_text(text, &ctx) else {
-            return;
-        };
-        drop(guard);
+    for (id, (query, compiled)) in (2..).zip(typing_lote_12(store)) {
         let typed = typed_word(&before, &query)
             .filter(|_| RESUME)
             .map(|(term, word)| Typed {
@@ -175,14 +197,7 @@ fn type_lote_12<const RESUME: bool>(bencher: Bencher, n: usize) {
         });
         before = query;
     }
-    let everything = Request {
-        id: 1,
-        predicate: Arc::new(Everything),
-        order: order.clone(),
-        narrows: false,
-        typed: None,
-        key: None,
-    };
+    let everything = everything(&order);
     bencher
         .with_inputs(|| {
             let mut engine = Engine::default();
@@ -206,31 +221,18 @@ fn type_lote_12<const RESUME: bool>(bencher: Bencher, n: usize) {
 fn erase_lote_12<const KEEP: bool>(bencher: Bencher, n: usize) {
     let store = shared(n);
     let order = order(store, SortField::Updated);
-    let steps = ["l", "lo", "lot", "lote", "lote 1", "lote 12"];
-    let mut typing = Vec::new();
-    for (id, text) in (2..).zip(steps) {
-        let guard = read(store);
-        let ctx = Context::new(guard.names(), None, None, 0);
-        let Ok((_, compiled)) = compile_text(text, &ctx) else {
-            return;
-        };
-        typing.push(Request {
+    let typing: Vec<Request> = (2..)
+        .zip(typing_lote_12(store))
+        .map(|(id, (_, compiled))| Request {
             id,
             key: KEEP.then(|| format!("{compiled:?}")),
             predicate: Arc::new(compiled),
             order: order.clone(),
             narrows: true,
             typed: None,
-        });
-    }
-    let everything = Request {
-        id: 1,
-        predicate: Arc::new(Everything),
-        order: order.clone(),
-        narrows: false,
-        typed: None,
-        key: None,
-    };
+        })
+        .collect();
+    let everything = everything(&order);
     let erasing: Vec<Request> = typing
         .iter()
         .rev()
