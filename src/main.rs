@@ -291,6 +291,9 @@ struct ServeArgs {
     /// SQLite database file (created if missing).
     #[arg(long, default_value = "./helpdesk.db")]
     db: PathBuf,
+    /// The server's configuration file (TOML; see config.server.example.toml).
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
     /// Load the demo data set when the database is empty.
     #[arg(long)]
     demo: bool,
@@ -364,6 +367,10 @@ impl ServeArgs {
             },
             tls,
             auth: deskterm_server::AuthLimits::default(),
+            settings: match &self.config {
+                Some(path) => deskterm_server::Settings::load(path)?,
+                None => deskterm_server::Settings::default(),
+            },
         })
     }
 }

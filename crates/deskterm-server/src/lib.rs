@@ -35,6 +35,7 @@ mod roles;
 mod routes;
 mod rules;
 mod server;
+mod settings;
 mod store;
 mod text;
 mod time;
@@ -48,6 +49,7 @@ pub use deskterm_api::Role;
 pub use limits::Limits;
 pub use retention::{DEFAULT_FEED_RETENTION_DAYS, Retention, days};
 pub use server::{Options, RunningServer, serve, serve_with, spawn, spawn_with};
+pub use settings::Settings;
 pub use tls::Tls;
 
 /// Every route of the API under `/api/v1`, with `db` as its state. Live

@@ -26,6 +26,7 @@ use crate::db::Db;
 use crate::limits::{BodyReadLimit, Limits};
 use crate::retention::{self, Retention};
 use crate::routes::{self, AppState};
+use crate::settings::Settings;
 use crate::tls::Tls;
 
 /// How a server runs: the limits it holds clients to, what it keeps, and
@@ -40,6 +41,8 @@ pub struct Options {
     pub tls: Option<Tls>,
     /// How many failed sign-ins are tolerated before 429.
     pub auth: AuthLimits,
+    /// What the configuration file sets.
+    pub settings: Settings,
 }
 
 /// How long a graceful stop waits for requests under way before cutting them.
@@ -195,8 +198,9 @@ async fn run(db: Db, listener: TcpListener, mut stop: watch::Receiver<Stop>, opt
         retention,
         tls,
         auth,
+        settings,
     } = options;
-    let state = AppState::with_limits(db, auth);
+    let state = AppState::with_settings(db, auth, settings);
     let app = routes::build(state.clone())
         .layer(axum::middleware::map_response(close_after_timeout))
         .layer(Extension(BodyReadLimit(limits.body_read)));

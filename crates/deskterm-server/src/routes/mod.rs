@@ -28,6 +28,7 @@ use crate::auth::{require_channel, require_operator};
 use crate::auth_limit::{AuthLimits, FailedAuth};
 use crate::db::Db;
 use crate::problem::ApiError;
+use crate::settings::Settings;
 
 /// What every handler can reach.
 #[derive(Clone)]
@@ -37,6 +38,12 @@ pub(crate) struct AppState {
     pub(crate) stopping: Arc<watch::Sender<bool>>,
     /// Failed sign-ins, per token and per address.
     pub(crate) failed_auth: Arc<FailedAuth>,
+    /// What the configuration file sets.
+    #[expect(
+        dead_code,
+        reason = "no section of the configuration file is read by a handler yet"
+    )]
+    pub(crate) settings: Arc<Settings>,
 }
 
 impl AppState {
@@ -47,10 +54,16 @@ impl AppState {
 
     /// State for a server that is not stopping, limiting failed sign-ins by `limits`.
     pub(crate) fn with_limits(db: Db, limits: AuthLimits) -> AppState {
+        AppState::with_settings(db, limits, Settings::default())
+    }
+
+    /// State for a server that is not stopping, as the configuration file says.
+    pub(crate) fn with_settings(db: Db, limits: AuthLimits, settings: Settings) -> AppState {
         AppState {
             db,
             stopping: Arc::new(watch::channel(false).0),
             failed_auth: Arc::new(FailedAuth::new(limits)),
+            settings: Arc::new(settings),
         }
     }
 }
