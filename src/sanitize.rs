@@ -265,6 +265,34 @@ pub fn meta(m: &mut deskterm_api::Meta) {
     m.server_version = line(&m.server_version);
 }
 
+/// Cleans a history entry in place: the actor's name, and every string in
+/// the old and new values (a title, a note, a customer's message) keeps its
+/// line breaks only where a text may have them.
+pub fn history(h: &mut deskterm_api::HistoryEntry) {
+    h.actor.name = line(&h.actor.name);
+    h.field = h.field.as_deref().map(line);
+    for value in [&mut h.old, &mut h.new].into_iter().flatten() {
+        json(value);
+    }
+}
+
+/// Cleans every string of a JSON value, keys included.
+fn json(value: &mut serde_json::Value) {
+    use serde_json::Value;
+    match value {
+        Value::String(s) => *s = text(s),
+        Value::Array(items) => items.iter_mut().for_each(json),
+        Value::Object(map) => {
+            let entries = std::mem::take(map);
+            for (key, mut inner) in entries {
+                json(&mut inner);
+                map.insert(line(&key), inner);
+            }
+        }
+        Value::Null | Value::Bool(_) | Value::Number(_) => {}
+    }
+}
+
 /// Cleans whatever object a change carries.
 pub fn change(c: &mut deskterm_api::Change) {
     use deskterm_api::ChangeKind;

@@ -128,6 +128,64 @@ async fn an_operator_changes_a_status_and_answers_a_customer() {
 }
 
 #[test]
+fn a_status_change_appears_in_the_history_pane() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut s = Session::start(dir.path(), &[]);
+    let loaded =
+        |t: &str| t.contains("connected") && t.contains("tickets") && t.contains("Internal notes");
+    let screen = s.wait_for("the demo tickets", Duration::from_secs(60), loaded);
+    let before = detail_status(&screen).expect("a status line");
+
+    s.keys("H");
+    s.wait_for("the history pane", Duration::from_secs(15), |t| {
+        t.contains(" · history ") && !t.contains("loading…")
+    });
+    s.keys("c");
+    s.wait_for("the status picker", Duration::from_secs(15), |t| {
+        t.contains("┌ Status ")
+    });
+    let (keys, after) = if before == "New" {
+        ("gj\r", "Open")
+    } else {
+        ("g\r", "New")
+    };
+    s.keys(keys);
+    // Read again once the change landed: the newest entry is on top.
+    let change = format!("status: {before} → {after}");
+    let screen = s.wait_for("the change in the history", Duration::from_secs(15), |t| {
+        t.contains(&change)
+    });
+    // Who made it: the signed-in operator, named in the header.
+    let me = screen
+        .lines()
+        .next()
+        .and_then(|l| l.trim_start().strip_prefix("deskterm "))
+        .and_then(|l| l.split(" │").next())
+        .map(str::trim)
+        .expect("the operator's name in the header")
+        .to_owned();
+    let lines: Vec<&str> = screen.lines().collect();
+    let at = lines
+        .iter()
+        .position(|l| l.contains(&change))
+        .expect("the change line");
+    assert!(
+        at > 0 && lines[at - 1].contains(&me),
+        "the entry names {me} above the change:\n{screen}"
+    );
+
+    // Back to the fields, and out.
+    s.keys("H");
+    s.wait_for("the fields again", Duration::from_secs(10), |t| {
+        t.contains("Internal notes")
+    });
+    s.keys("q");
+    let status = s.wait_exit(Duration::from_secs(10));
+    assert!(status.success(), "deskterm exited with {status:?}");
+    s.assert_terminal_restored();
+}
+
+#[test]
 fn sigterm_sighup_and_sigint_leave_the_terminal_as_it_was() {
     let dir = tempfile::tempdir().expect("temp dir");
     // The first run loads the demo data; both signals are tried on a loaded screen.

@@ -22,8 +22,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use deskterm_api::{
-    Change, ChatMessage, ContactId, Me, Meta, NewMessage, NewNote, NewTicket, Note, PAGE_LIMIT_MAX,
-    Ticket, TicketId, TicketPage, TicketPatch, TicketQuery,
+    Change, ChatMessage, ContactId, HistoryEntry, Me, Meta, NewMessage, NewNote, NewTicket, Note,
+    PAGE_LIMIT_MAX, Ticket, TicketId, TicketPage, TicketPatch, TicketQuery,
 };
 use futures_util::Stream;
 use serde::{Deserialize, Serialize};
@@ -413,6 +413,16 @@ pub trait Connector: Send + Sync {
     /// Where the change feed stands now (a snapshot read afterwards holds
     /// every change up to it).
     async fn latest(&self) -> BackendResult<Cursor>;
+    /// The change history of a ticket, oldest first, at most
+    /// [`HISTORY_MAX`] entries (the newest kept), for a connector with
+    /// [`Capabilities::history`].
+    async fn history(&self, id: TicketId) -> BackendResult<Vec<HistoryEntry>> {
+        let _ = id;
+        Err(BackendError::NotFound(format!(
+            "{} keeps no ticket history",
+            self.describe()
+        )))
+    }
     /// Changes after `since`, at most about `limit`.
     async fn changes(&self, since: &Cursor, limit: u32) -> BackendResult<ChangePage>;
     /// The pushed change feed from `since`, for a connector with
@@ -434,6 +444,9 @@ pub trait Connector: Send + Sync {
         paged_snapshot(self).await
     }
 }
+
+/// The most history entries read for one ticket: the newest are kept.
+pub const HISTORY_MAX: usize = 5_000;
 
 /// Which tickets a snapshot replicates (`[sync]` in the config).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

@@ -10,8 +10,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use deskterm_api as api;
 use deskterm_api::{
-    ChangesPage, ChatMessage, ContactId, Me, Meta, NewMessage, NewNote, NewTicket, Note, Problem,
-    Ticket, TicketId, TicketPage, TicketPatch, TicketQuery,
+    ChangesPage, ChatMessage, ContactId, HistoryPage, Me, Meta, NewMessage, NewNote, NewTicket,
+    Note, Problem, Ticket, TicketId, TicketPage, TicketPatch, TicketQuery,
 };
 use futures_util::StreamExt;
 use reqwest::{Method, RequestBuilder, Response, StatusCode, header};
@@ -272,7 +272,7 @@ impl Connector for NativeBackend {
             preconditions: true,
             live_push: true,
             custom_statuses: true,
-            history: false,
+            history: true,
             statistics: false,
             chat: true,
             conversations: Conversations::ByContact,
@@ -373,6 +373,30 @@ impl Connector for NativeBackend {
             all.extend(page);
             if !full {
                 return Ok(all);
+            }
+        }
+    }
+
+    async fn history(&self, id: TicketId) -> BackendResult<Vec<api::HistoryEntry>> {
+        let mut all: std::collections::VecDeque<api::HistoryEntry> = Default::default();
+        let mut after: Option<String> = None;
+        // Oldest first, a page at a time; a ticket with more than HISTORY_MAX
+        // entries keeps its newest ones.
+        loop {
+            let mut request = self
+                .request(Method::GET, &format!("/tickets/{id}/history"))
+                .query(&[("limit", api::PAGE_LIMIT_MAX)]);
+            if let Some(cursor) = &after {
+                request = request.query(&[("after", cursor)]);
+            }
+            let page: HistoryPage = self.send(request).await?;
+            all.extend(page.items);
+            while all.len() > super::HISTORY_MAX {
+                all.pop_front();
+            }
+            match page.next_cursor {
+                Some(next) if after.as_ref() != Some(&next) => after = Some(next),
+                _ => return Ok(all.into()),
             }
         }
     }

@@ -3,8 +3,8 @@
 
 use async_trait::async_trait;
 use deskterm_api::{
-    ChatMessage, Me, Meta, NewMessage, NewNote, NewTicket, Note, Ticket, TicketId, TicketPage,
-    TicketPatch, TicketQuery,
+    ChatMessage, HistoryEntry, Me, Meta, NewMessage, NewNote, NewTicket, Note, Ticket, TicketId,
+    TicketPage, TicketPatch, TicketQuery,
 };
 use futures_util::StreamExt;
 
@@ -196,6 +196,12 @@ impl<C: Connector> Connector for Sanitized<C> {
     async fn live(&self, since: &Cursor) -> BackendResult<ChangeStream<'static>> {
         let stream = self.inner.live(since).await.map_err(error)?;
         Ok(Box::pin(stream.map(feed_event)))
+    }
+
+    async fn history(&self, id: TicketId) -> BackendResult<Vec<HistoryEntry>> {
+        clean(self.inner.history(id).await, |entries| {
+            entries.iter_mut().for_each(sanitize::history);
+        })
     }
 
     async fn snapshot(&self, scope: &SnapshotScope) -> BackendResult<SnapshotStream<'_>> {

@@ -10,6 +10,7 @@
 
 pub mod cache;
 pub mod conflict;
+mod extras;
 mod feed;
 mod writer;
 
@@ -24,6 +25,7 @@ use tokio::task::JoinHandle;
 
 use crate::backend::{Backend, Capabilities, ConversationKey};
 use cache::{Cache, OutboxEntry};
+pub use extras::{CONTACT_TICKETS, Extra, ExtraAnswer};
 
 /// Identifies one write, in the UI and in the outbox; also its place in the sending order.
 pub type OpId = u64;
@@ -63,6 +65,9 @@ pub enum Command {
     /// ones outside the sync scope); answered with [`SyncEvent::Found`].
     /// Only the newest search matters.
     Search(TicketQuery),
+    /// Read something the detail pane shows besides the ticket; answered
+    /// with [`SyncEvent::Extra`]. Only the newest request matters.
+    Read(Extra),
     /// Stop now; unsent writes stay in the outbox for the next start.
     Shutdown,
 }
@@ -201,6 +206,8 @@ pub enum SyncEvent {
         /// How many matched on the server, over all pages.
         total: u64,
     },
+    /// What the backend answered for a [`Command::Read`].
+    Extra(ExtraAnswer),
     /// A ticket was created or changed (here or elsewhere).
     TicketChanged(Ticket),
     /// A ticket was deleted.
@@ -426,6 +433,8 @@ async fn run(
         events.clone(),
         search_rx,
     ));
+    let (read_tx, read_rx) = watch::channel::<Option<Extra>>(None);
+    let reader = tokio::spawn(extras::read(backend.clone(), events.clone(), read_rx));
     let wake = Arc::new(Notify::new());
     let writer = tokio::spawn(writer::send_outbox(
         backend.clone(),
@@ -491,12 +500,16 @@ async fn run(
             Command::Search(query) => {
                 let _ = search_tx.send(Some(query));
             }
+            Command::Read(extra) => {
+                let _ = read_tx.send(Some(extra));
+            }
             Command::Shutdown => break,
         }
     }
     feed.abort();
     viewer.abort();
     searcher.abort();
+    reader.abort();
     writer.abort();
     let _ = tokio::join!(feed, viewer, writer, searcher);
     events.send(SyncEvent::Stopped);

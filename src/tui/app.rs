@@ -21,6 +21,7 @@ use super::action::Action;
 use super::chat::Chat;
 use super::confirm::Confirm;
 use super::detail::Detail;
+use super::extras::Tab;
 use super::keymap::{Context, Keymap};
 use super::layout;
 use super::list_model::ListModel;
@@ -252,6 +253,7 @@ impl App {
             None if self.chat.composing => Context::Composer,
             None => match self.focus {
                 Pane::List => Context::List,
+                Pane::Detail if self.detail.tab == Tab::Previous => Context::Previous,
                 Pane::Detail => Context::Detail,
                 Pane::Chat => Context::Chat,
             },
@@ -411,6 +413,7 @@ impl App {
             | Action::PageDown
             | Action::PageUp => match self.focus {
                 Pane::List => self.list_motion(action),
+                Pane::Detail if self.detail.tab == Tab::Previous => self.choose_previous(action),
                 Pane::Detail => self.detail.scroll_by(action),
                 Pane::Chat => self.chat.scroll_by(action),
             },
@@ -464,6 +467,9 @@ impl App {
             }
             Action::NewTicket => self.open_ticket_form(),
             Action::DeleteTicket => self.ask_delete(),
+            Action::History => self.detail.toggle(Tab::History),
+            Action::PreviousTickets => self.detail.toggle(Tab::Previous),
+            Action::OpenTicket => self.open_previous(),
             Action::Conflicts => {
                 if !self.show_next_conflict() {
                     self.say(Level::Info, "no conflicts to settle");
@@ -548,6 +554,7 @@ impl App {
                 effects.push(Effect::Sync(Command::View { ticket, contact }));
             }
         }
+        self.request_extra(effects);
     }
 
     fn on_sync(&mut self, event: SyncEvent) {
@@ -591,6 +598,7 @@ impl App {
                 self.loading = None;
             }
             SyncEvent::Detail(ticket) => self.tickets.set_detail(ticket),
+            SyncEvent::Extra(answer) => self.detail.extras.answered(answer),
             SyncEvent::Found { tickets, total, .. } => self.found(tickets, total),
             SyncEvent::Snapshot(tickets) => {
                 self.tickets.replace_all(tickets, self.meta.as_ref());

@@ -11,6 +11,7 @@ use ratatui::widgets::{Block, Borders, Paragraph};
 
 use super::action::Action;
 use super::app::{App, Pane};
+use super::extras::{self, Extras, Tab};
 use super::keymap::Context;
 use super::layout::scrolled;
 use super::render::{pane_block, when};
@@ -26,9 +27,25 @@ pub struct Detail {
     pub notes: HashMap<TicketId, Vec<Note>>,
     /// Lines scrolled.
     pub scroll: u16,
+    /// What the pane shows: the fields, the history, the previous tickets.
+    pub tab: Tab,
+    /// The history and the customer's previous tickets.
+    pub extras: Extras,
 }
 
 impl Detail {
+    /// Shows `tab`, or the fields when it is shown already.
+    pub fn toggle(&mut self, tab: Tab) {
+        self.show(if self.tab == tab { Tab::Fields } else { tab });
+    }
+
+    /// Shows `tab` from its top, read afresh.
+    pub fn show(&mut self, tab: Tab) {
+        self.tab = tab;
+        self.scroll = 0;
+        self.extras.forget();
+    }
+
     /// Scrolls for a motion action.
     pub fn scroll_by(&mut self, action: Action) {
         self.scroll = scrolled(self.scroll, action, false);
@@ -54,6 +71,23 @@ pub fn draw(app: &App, frame: &mut Frame<'_>, area: Rect) {
         );
         return;
     };
+    if app.detail.tab != Tab::Fields {
+        let title = Line::from(vec![
+            Span::raw(format!(" {} · ", t.reference)),
+            Span::styled(
+                format!("{} ", extras::title(app.detail.tab)),
+                theme::label(),
+            ),
+        ]);
+        let block = pane_block(app, Pane::Detail, title);
+        let inner = block.inner(area);
+        frame.render_widget(block, area);
+        match app.detail.tab {
+            Tab::History => extras::draw_history(app, &t, frame, inner),
+            _ => extras::draw_previous(app, &t, frame, inner),
+        }
+        return;
+    }
     let block = pane_block(app, Pane::Detail, Line::from(format!(" {} ", t.reference)));
     let status = app
         .meta

@@ -13,6 +13,7 @@ use crate::backend::Feature;
 fn needs(action: Action) -> Option<Feature> {
     match action {
         Action::FocusChat | Action::Compose => Some(Feature::Chat),
+        Action::History => Some(Feature::History),
         _ => None,
     }
 }

@@ -244,6 +244,87 @@ pub fn messages() -> Vec<ChatMessage> {
     ]
 }
 
+/// The history of ticket 1: opened from the chat, taken, a note, an
+/// automation's change, the customer writing again.
+pub fn history() -> Vec<deskterm_api::HistoryEntry> {
+    use deskterm_api::{ActorKind, HistoryActor, HistoryEntry, HistoryKind};
+    use serde_json::json;
+    let actor = |kind, name: &str| HistoryActor {
+        kind,
+        operator_id: (kind == ActorKind::Operator).then_some(1),
+        name: name.into(),
+    };
+    let entry = |id, ago, actor, kind, field: Option<&str>, old, new| HistoryEntry {
+        id,
+        ticket_id: 1,
+        at: minutes_ago(ago),
+        actor,
+        kind,
+        field: field.map(str::to_owned),
+        old,
+        new,
+    };
+    vec![
+        entry(
+            1,
+            5001,
+            actor(ActorKind::Channel, "whatsapp"),
+            HistoryKind::Created,
+            None,
+            None,
+            Some(
+                json!({"reference": "HD-000001", "title": "Pedido no recibido",
+                        "status": "new", "priority": "normal"}),
+            ),
+        ),
+        entry(
+            2,
+            4000,
+            actor(ActorKind::Operator, "Lucía Fernández"),
+            HistoryKind::FieldChanged,
+            Some("status"),
+            Some(json!("new")),
+            Some(json!("open")),
+        ),
+        entry(
+            3,
+            3999,
+            actor(ActorKind::Operator, "Lucía Fernández"),
+            HistoryKind::FieldChanged,
+            Some("operator"),
+            None,
+            Some(json!({"id": 1, "name": "Lucía Fernández"})),
+        ),
+        entry(
+            4,
+            60,
+            actor(ActorKind::Operator, "Marco Rossi"),
+            HistoryKind::NoteAdded,
+            None,
+            None,
+            Some(json!({"id": 1, "body": "Ho chiamato il corriere."})),
+        ),
+        entry(
+            5,
+            30,
+            actor(ActorKind::Automation, "vip"),
+            HistoryKind::FieldChanged,
+            Some("priority"),
+            Some(json!("normal")),
+            Some(json!("urgent")),
+        ),
+        entry(
+            6,
+            20,
+            actor(ActorKind::Channel, "whatsapp"),
+            HistoryKind::MessageAdded,
+            None,
+            None,
+            Some(json!({"id": 3, "direction": "inbound", "body": "Gracias!"})),
+        ),
+    ]
+}
+
 /// An app that has loaded everything above, on a `width` × `height` terminal.
 pub fn loaded_app(width: u16, height: u16) -> App {
     let keymap = Keymap::defaults().unwrap();

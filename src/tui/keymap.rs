@@ -24,6 +24,8 @@ pub enum Context {
     List,
     /// The ticket detail has focus.
     Detail,
+    /// The ticket detail has focus and shows the customer's previous tickets.
+    Previous,
     /// The chat has focus.
     Chat,
     /// A choice popup (status, priority, operator, sort, filters).
@@ -46,10 +48,11 @@ pub enum Context {
 
 impl Context {
     /// Every context, in help order.
-    pub const ALL: [Context; 12] = [
+    pub const ALL: [Context; 13] = [
         Context::Global,
         Context::List,
         Context::Detail,
+        Context::Previous,
         Context::Chat,
         Context::Picker,
         Context::Input,
@@ -67,6 +70,7 @@ impl Context {
             Context::Global => "global",
             Context::List => "list",
             Context::Detail => "detail",
+            Context::Previous => "previous",
             Context::Chat => "chat",
             Context::Picker => "picker",
             Context::Help => "help",
@@ -81,7 +85,10 @@ impl Context {
 
     /// Whether the global table applies after this one.
     fn falls_back_to_global(self) -> bool {
-        matches!(self, Context::List | Context::Detail | Context::Chat)
+        matches!(
+            self,
+            Context::List | Context::Detail | Context::Previous | Context::Chat
+        )
     }
 }
 

@@ -41,7 +41,7 @@ impl App {
     }
 
     /// How many rows the list shows on this terminal.
-    fn list_height(&self) -> usize {
+    pub(super) fn list_height(&self) -> usize {
         layout::list_rows(self.size.0, self.size.1)
     }
 

@@ -416,6 +416,29 @@ impl ListModel {
         self.reselect(tickets, height);
     }
 
+    /// Selects the ticket `id` when it is listed; false when the query
+    /// leaves it out (or it is not held).
+    pub fn select(&mut self, tickets: &Tickets, id: TicketId, height: usize) -> bool {
+        let store = worker::read(tickets.store());
+        let Some(slot) = store.slot(id) else {
+            return false;
+        };
+        let Some(row) = self.view.slots.iter().position(|s| *s == slot) else {
+            return false;
+        };
+        drop(store);
+        self.selected = row;
+        self.selected_id = Some(id);
+        self.keep_visible(height);
+        true
+    }
+
+    /// Makes `id` the ticket to select once a view lists it (after a new
+    /// query is answered).
+    pub fn prefer(&mut self, id: TicketId) {
+        self.selected_id = Some(id);
+    }
+
     /// Finds the selected ticket in the view again, or stays on the same row.
     fn reselect(&mut self, tickets: &Tickets, height: usize) {
         let store = worker::read(tickets.store());

@@ -7,6 +7,7 @@ mod chat;
 pub mod command;
 mod confirm;
 mod detail;
+mod extras;
 mod features;
 pub mod help;
 mod input;

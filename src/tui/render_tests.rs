@@ -226,3 +226,47 @@ fn the_palette_completes_arguments() {
     }
     insta::assert_snapshot!(screen(&app));
 }
+
+fn with_history(width: u16, height: u16) -> App {
+    use crate::sync::{ExtraAnswer, SyncEvent};
+    let mut app = loaded_app(width, height);
+    press(&mut app, KeyCode::Char('H'));
+    app.update(Msg::Sync(SyncEvent::Extra(ExtraAnswer::History(
+        1,
+        Ok(super::fixture::history()),
+    ))));
+    app
+}
+
+fn with_previous_tickets(width: u16, height: u16) -> App {
+    use crate::sync::{ExtraAnswer, SyncEvent};
+    let mut app = loaded_app(width, height);
+    press(&mut app, KeyCode::Char('T'));
+    let all = super::fixture::tickets();
+    app.update(Msg::Sync(SyncEvent::Extra(ExtraAnswer::ContactTickets(
+        1,
+        Ok(vec![all[4].clone(), all[0].clone()]),
+    ))));
+    press(&mut app, KeyCode::Enter);
+    app
+}
+
+#[test]
+fn history_tab_at_80_by_24() {
+    insta::assert_snapshot!(screen(&with_history(80, 24)));
+}
+
+#[test]
+fn history_tab_at_200_by_60() {
+    insta::assert_snapshot!(screen(&with_history(200, 60)));
+}
+
+#[test]
+fn previous_tickets_tab_at_80_by_24() {
+    insta::assert_snapshot!(screen(&with_previous_tickets(80, 24)));
+}
+
+#[test]
+fn previous_tickets_tab_at_200_by_60() {
+    insta::assert_snapshot!(screen(&with_previous_tickets(200, 60)));
+}
