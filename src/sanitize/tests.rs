@@ -161,3 +161,30 @@ fn odd_widths_become_a_replacement_character() {
     assert_eq!(line("a\u{fdd0}b\u{ffff}"), "a\u{fffd}b\u{fffd}");
     assert_eq!(line("\u{ff76}\u{ff9e}"), "\u{ff76}\u{3099}");
 }
+
+#[test]
+fn history_entries_are_cleaned_in_every_string_they_carry() {
+    use deskterm_api::{ActorKind, HistoryActor, HistoryEntry, HistoryKind};
+    let mut h = HistoryEntry {
+        id: 1,
+        ticket_id: 1,
+        at: chrono::DateTime::from_timestamp(0, 0).unwrap_or_default(),
+        actor: HistoryActor {
+            kind: ActorKind::Channel,
+            operator_id: None,
+            name: "web\u{1b}]0;pwned\u{7}".into(),
+        },
+        kind: HistoryKind::FieldChanged,
+        field: Some("title\u{1b}[2J".into()),
+        old: Some(serde_json::json!({"name\u{1b}[31m": "a\u{1b}[31mb", "list": ["x\u{9b}31my"]})),
+        new: Some(serde_json::json!("línea 1\nlínea 2\u{1b}[H")),
+    };
+    history(&mut h);
+    assert_eq!(h.actor.name, "web");
+    assert_eq!(h.field.as_deref(), Some("title"));
+    assert_eq!(
+        h.old,
+        Some(serde_json::json!({"name": "ab", "list": ["xy"]}))
+    );
+    assert_eq!(h.new, Some(serde_json::json!("línea 1\nlínea 2")));
+}
