@@ -32,8 +32,12 @@ struct Credentials {
     token: String,
 }
 
-/// Starts the embedded server from `data_dir`.
-pub async fn start(data_dir: &Path) -> anyhow::Result<Embedded> {
+/// Starts the embedded server from `data_dir`, with simulated customers
+/// writing in when `customers` says so.
+pub async fn start(
+    data_dir: &Path,
+    customers: Option<deskterm_server::Simulation>,
+) -> anyhow::Result<Embedded> {
     // The data directory is deskterm's own: nobody else on the host may look in.
     let tightened = private_files::own_dir(data_dir).map_err(|e| {
         anyhow::anyhow!(
@@ -66,8 +70,16 @@ pub async fn start(data_dir: &Path) -> anyhow::Result<Embedded> {
             None => renew(&db, &token_path, 1).await?,
         }
     };
-    let server =
-        deskterm_server::spawn(db.clone(), SocketAddr::from((Ipv4Addr::LOCALHOST, 0))).await?;
+    let options = deskterm_server::Options {
+        simulate: customers,
+        ..deskterm_server::Options::default()
+    };
+    let server = deskterm_server::spawn_with(
+        db.clone(),
+        SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+        options,
+    )
+    .await?;
     if !token_works(&server.url(), &credentials.token).await {
         credentials = renew(&db, &token_path, credentials.operator_id).await?;
     }

@@ -29,6 +29,14 @@ struct Cli {
     /// Data directory (database of the embedded server, logs).
     #[arg(long, env = "DESKTERM_DATA_DIR")]
     data_dir: Option<PathBuf>,
+    /// The embedded demo server: no simulated customers writing in.
+    #[arg(long, env = "DESKTERM_NO_SIMULATED_CUSTOMERS")]
+    no_simulated_customers: bool,
+    /// The embedded demo server: seconds between two simulated customers'
+    /// messages, on average.
+    #[arg(long, value_name = "SECS", env = "DESKTERM_SIMULATE_EVERY",
+          default_value_t = 5.0, value_parser = simulate_every)]
+    simulate_every: f64,
     #[command(subcommand)]
     command: Option<Cmd>,
 }
@@ -156,7 +164,13 @@ enum ChannelCmd {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        None => run_console(cli.config, cli.data_dir),
+        None => {
+            let customers = (!cli.no_simulated_customers).then(|| deskterm_server::Simulation {
+                every: std::time::Duration::from_secs_f64(cli.simulate_every),
+                seed: None,
+            });
+            run_console(cli.config, cli.data_dir, customers)
+        }
         Some(Cmd::Serve(args)) => run_server(args),
         Some(Cmd::Operator { command }) => manage_operators(command),
         Some(Cmd::Token {
@@ -190,7 +204,23 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .map_err(|e| anyhow::anyhow!("cannot start the async runtime: {e}"))
 }
 
-fn run_console(config_path: Option<PathBuf>, data_dir: Option<PathBuf>) -> anyhow::Result<()> {
+/// Seconds between simulated messages: a number from 0.1 to 3600.
+fn simulate_every(text: &str) -> Result<f64, String> {
+    let secs: f64 = text
+        .parse()
+        .map_err(|_| format!("{text:?} is not a number of seconds"))?;
+    if (0.1..=3600.0).contains(&secs) {
+        Ok(secs)
+    } else {
+        Err(format!("{secs} s is out of range (0.1 to 3600)"))
+    }
+}
+
+fn run_console(
+    config_path: Option<PathBuf>,
+    data_dir: Option<PathBuf>,
+    customers: Option<deskterm_server::Simulation>,
+) -> anyhow::Result<()> {
     let mut config = Config::load(config_path.as_deref())?;
     if data_dir.is_some() {
         config.data_dir = data_dir;
@@ -230,7 +260,7 @@ fn run_console(config_path: Option<PathBuf>, data_dir: Option<PathBuf>) -> anyho
         let (remote, server) = match remote {
             Some(remote) => (remote, None),
             None => {
-                let e = embedded::start(&data_dir).await?;
+                let e = embedded::start(&data_dir, customers).await?;
                 tracing::info!("embedded server at {}", e.server.url());
                 (e.remote, Some(e.server))
             }
@@ -297,6 +327,14 @@ struct ServeArgs {
     /// Load the demo data set when the database is empty.
     #[arg(long)]
     demo: bool,
+    /// Simulated customers write in every few seconds through a channel
+    /// (the demo's WhatsApp and e-mail), opening and following up tickets.
+    #[arg(long)]
+    simulate_customers: bool,
+    /// Seconds between two simulated customers' messages, on average.
+    #[arg(long, value_name = "SECS", default_value_t = 5.0, value_parser = simulate_every,
+          requires = "simulate_customers")]
+    simulate_every: f64,
     /// Log filter for standard error (search queries are logged only at debug).
     #[arg(long, default_value = "info")]
     log: String,
@@ -367,6 +405,12 @@ impl ServeArgs {
             },
             tls,
             auth: deskterm_server::AuthLimits::default(),
+            simulate: self
+                .simulate_customers
+                .then(|| deskterm_server::Simulation {
+                    every: Duration::from_secs_f64(self.simulate_every),
+                    seed: None,
+                }),
             settings: match &self.config {
                 Some(path) => deskterm_server::Settings::load(path)?,
                 None => deskterm_server::Settings::default(),

@@ -185,6 +185,56 @@ fn a_status_change_appears_in_the_history_pane() {
     s.assert_terminal_restored();
 }
 
+/// How many tickets the header says are listed: `… │ 12/40 tickets`.
+fn header_total(screen: &str) -> Option<usize> {
+    let header = screen.lines().next()?;
+    let counts = header.split(" tickets").next()?.rsplit(' ').next()?;
+    counts.rsplit('/').next()?.parse().ok()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_simulated_customer_opens_a_ticket_that_shows_up_live() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let demo: serde_json::Value =
+        serde_json::from_str(include_str!("../assets/demo.json")).expect("demo data");
+    let demo_tickets = demo["tickets"].as_array().expect("demo tickets").len();
+    let mut s = Session::start(
+        dir.path(),
+        &[
+            ("DESKTERM_NO_SIMULATED_CUSTOMERS", "false"),
+            ("DESKTERM_SIMULATE_EVERY", "0.5"),
+        ],
+    );
+    // The first message is from a new customer: it opens a ticket, and the
+    // list grows without a key pressed.
+    let screen = s.wait_for(
+        "a ticket opened by a customer",
+        Duration::from_secs(60),
+        |t| t.contains("connected") && header_total(t).is_some_and(|n| n > demo_tickets),
+    );
+    let api = embedded_api(dir.path());
+    let newest = api.get("/tickets?sort=-created&limit=1").await;
+    let ticket = &newest["items"][0];
+    let reference = ticket["reference"].as_str().expect("a reference");
+    assert!(
+        ["whatsapp", "email"].contains(&ticket["channel"].as_str().unwrap_or_default()),
+        "{ticket}"
+    );
+    let id = ticket["id"].as_i64().expect("id");
+    let history = api.get(&format!("/tickets/{id}/history")).await;
+    assert_eq!(history["items"][0]["kind"], "created", "{history}");
+    assert_eq!(history["items"][0]["actor"]["kind"], "channel", "{history}");
+    s.wait_for("the new ticket in the list", Duration::from_secs(15), |t| {
+        t.contains(reference)
+    });
+    drop(screen);
+
+    s.keys("q");
+    let status = s.wait_exit(Duration::from_secs(10));
+    assert!(status.success(), "deskterm exited with {status:?}");
+    s.assert_terminal_restored();
+}
+
 #[test]
 fn sigterm_sighup_and_sigint_leave_the_terminal_as_it_was() {
     let dir = tempfile::tempdir().expect("temp dir");

@@ -89,7 +89,7 @@ async fn the_embedded_server_keeps_its_database_and_token_private() {
     usual_umask();
     let root = open_root();
     let data = root.path().join("share/deskterm");
-    let e = embedded::start(&data).await.unwrap();
+    let e = embedded::start(&data, None).await.unwrap();
     let db = data.join(embedded::DB_FILE);
     assert_eq!(mode(&root.path().join("share")), 0o700);
     assert_eq!(mode(&data), 0o700);
@@ -101,7 +101,7 @@ async fn the_embedded_server_keeps_its_database_and_token_private() {
     for file in ["helpdesk.db", "demo-operator.json"] {
         chmod(&data.join(file), 0o644);
     }
-    let e = embedded::start(&data).await.unwrap();
+    let e = embedded::start(&data, None).await.unwrap();
     assert_eq!(mode(&data), 0o700);
     assert_private_database(&db);
     assert_eq!(mode(&data.join("demo-operator.json")), 0o600);

@@ -45,6 +45,8 @@ impl Session {
         cmd.env_remove("DESKTERM_TOKEN");
         cmd.env("TERM", "xterm-256color");
         cmd.env("TZ", "UTC");
+        // Screens stay still unless a test asks for customers writing in.
+        cmd.env("DESKTERM_NO_SIMULATED_CUSTOMERS", "true");
         for (k, v) in env {
             cmd.env(k, v);
         }

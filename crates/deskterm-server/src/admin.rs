@@ -122,36 +122,71 @@ pub async fn rotate_token(db: &Db, who: &str) -> anyhow::Result<String> {
 /// channel name) and returns its token, the only credential
 /// `POST /channels/{name}/inbound` accepts. A channel is added once.
 pub async fn add_channel(db: &Db, name: &str) -> anyhow::Result<String> {
+    let name = channel_name(name)?;
+    let mut tx = db.write().await?;
+    if channel_id(tx.conn(), &name).await?.is_some() {
+        anyhow::bail!("the channel {name} exists already");
+    }
+    let channel = insert_channel(tx.conn(), &name).await?;
+    let token = insert_channel_token(tx.conn(), channel).await?;
+    tx.commit().await?;
+    tracing::info!("channel {name} added");
+    Ok(token)
+}
+
+/// A new token of the channel `name`, added first if missing: how the
+/// simulated customers post through the channel endpoint. The token is
+/// only in memory; its hash stays with the messages it brought.
+pub(crate) async fn channel_token(db: &Db, name: &str) -> anyhow::Result<String> {
+    let name = channel_name(name)?;
+    let mut tx = db.write().await?;
+    let channel = match channel_id(tx.conn(), &name).await? {
+        Some(id) => id,
+        None => insert_channel(tx.conn(), &name).await?,
+    };
+    let token = insert_channel_token(tx.conn(), channel).await?;
+    tx.commit().await?;
+    Ok(token)
+}
+
+fn channel_name(name: &str) -> anyhow::Result<String> {
     let mut errors = FieldErrors::default();
     let name = rules::channel(name, "channel", &mut errors);
     errors
         .check()
         .map_err(|e| anyhow::anyhow!("the channel name: {e}"))?;
-    let mut tx = db.write().await?;
-    let taken: Option<i64> = sqlx::query_scalar("SELECT id FROM channels WHERE name_folded = ?")
-        .bind(fold(&name))
-        .fetch_optional(tx.conn())
-        .await?;
-    if taken.is_some() {
-        anyhow::bail!("the channel {name} exists already");
-    }
+    Ok(name)
+}
+
+async fn channel_id(conn: &mut SqliteConnection, name: &str) -> anyhow::Result<Option<i64>> {
+    Ok(
+        sqlx::query_scalar("SELECT id FROM channels WHERE name_folded = ?")
+            .bind(fold(name))
+            .fetch_optional(conn)
+            .await?,
+    )
+}
+
+async fn insert_channel(conn: &mut SqliteConnection, name: &str) -> anyhow::Result<i64> {
     let now = time::to_db(time::now());
-    let channel_id =
+    Ok(
         sqlx::query("INSERT INTO channels (name, name_folded, created_at) VALUES (?, ?, ?)")
-            .bind(&name)
-            .bind(fold(&name))
+            .bind(name)
+            .bind(fold(name))
             .bind(&now)
-            .execute(tx.conn())
+            .execute(conn)
             .await?
-            .last_insert_rowid();
+            .last_insert_rowid(),
+    )
+}
+
+async fn insert_channel_token(conn: &mut SqliteConnection, channel: i64) -> anyhow::Result<String> {
     let token = new_token(CHANNEL_TOKEN_PREFIX)?;
     sqlx::query("INSERT INTO channel_tokens (channel_id, hash, created_at) VALUES (?, ?, ?)")
-        .bind(channel_id)
+        .bind(channel)
         .bind(token_hash(&token).as_slice())
-        .bind(&now)
-        .execute(tx.conn())
+        .bind(time::to_db(time::now()))
+        .execute(conn)
         .await?;
-    tx.commit().await?;
-    tracing::info!("channel {name} added");
     Ok(token)
 }

@@ -36,6 +36,7 @@ mod routes;
 mod rules;
 mod server;
 mod settings;
+mod simulate;
 mod store;
 mod text;
 mod time;
@@ -50,6 +51,7 @@ pub use limits::Limits;
 pub use retention::{DEFAULT_FEED_RETENTION_DAYS, Retention, days};
 pub use server::{Options, RunningServer, serve, serve_with, spawn, spawn_with};
 pub use settings::Settings;
+pub use simulate::Simulation;
 pub use tls::Tls;
 
 /// Every route of the API under `/api/v1`, with `db` as its state. Live

@@ -27,6 +27,7 @@ use crate::limits::{BodyReadLimit, Limits};
 use crate::retention::{self, Retention};
 use crate::routes::{self, AppState};
 use crate::settings::Settings;
+use crate::simulate::{self, Simulation};
 use crate::tls::Tls;
 
 /// How a server runs: the limits it holds clients to, what it keeps, and
@@ -43,6 +44,8 @@ pub struct Options {
     pub auth: AuthLimits,
     /// What the configuration file sets.
     pub settings: Settings,
+    /// Simulated customers writing in every few seconds (the demo).
+    pub simulate: Option<Simulation>,
 }
 
 /// How long a graceful stop waits for requests under way before cutting them.
@@ -199,6 +202,7 @@ async fn run(db: Db, listener: TcpListener, mut stop: watch::Receiver<Stop>, opt
         tls,
         auth,
         settings,
+        simulate,
     } = options;
     let state = AppState::with_settings(db, auth, settings);
     let app = routes::build(state.clone())
@@ -209,6 +213,14 @@ async fn run(db: Db, listener: TcpListener, mut stop: watch::Receiver<Stop>, opt
         retention,
         state.stopping.subscribe(),
     ));
+    let customers = simulate.map(|simulation| {
+        tokio::spawn(simulate::run(
+            app.clone(),
+            state.db.clone(),
+            simulation,
+            state.stopping.subscribe(),
+        ))
+    });
     let mut cap = Cap::new(limits.max_connections);
     let mut connections = JoinSet::new();
     let how = loop {
@@ -269,6 +281,9 @@ async fn run(db: Db, listener: TcpListener, mut stop: watch::Receiver<Stop>, opt
     connections.abort_all();
     while connections.join_next().await.is_some() {}
     pruning.abort();
+    if let Some(customers) = customers {
+        customers.abort();
+    }
     tracing::info!("server stopped");
 }
 

@@ -165,3 +165,64 @@ async fn inbound_fields_follow_the_contact_and_message_rules() {
     }
     assert_eq!(h.ticket_count().await, before);
 }
+
+#[tokio::test]
+async fn simulated_customers_write_in_through_the_channel_endpoint_until_the_server_stops() {
+    let simulation = deskterm_server::Simulation {
+        every: std::time::Duration::from_millis(40),
+        seed: Some(11),
+    };
+    let mut h = Helpdesk::start_with_options(deskterm_server::Options {
+        simulate: Some(simulation),
+        ..Default::default()
+    })
+    .await;
+    // Wait (with a generous deadline) for a handful of messages.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let messages = loop {
+        let changes = h.get_json("/changes?since=0&limit=1000").await;
+        let messages: Vec<Value> = changes["changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["kind"] == "message_added")
+            .map(|c| c["data"].clone())
+            .collect();
+        if messages.len() >= 6 {
+            break messages;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "only {} simulated messages arrived: {changes}",
+            messages.len()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    for m in &messages {
+        assert_eq!(m["direction"], "inbound", "{m}");
+        assert!(!m["body"].as_str().unwrap().is_empty(), "{m}");
+        assert!(
+            m["ticket_id"].as_i64().is_some(),
+            "every message is on a ticket: {m}"
+        );
+    }
+    // The first customer is new: their message opened a ticket, recorded as
+    // done by the channel.
+    let first = messages[0]["ticket_id"].as_i64().unwrap();
+    let history = h.get_json(&format!("/tickets/{first}/history")).await;
+    assert_eq!(history["items"][0]["kind"], "created", "{history}");
+    assert_eq!(history["items"][0]["actor"]["kind"], "channel", "{history}");
+
+    // Stopped with the server: nothing more is written to its database
+    // (read through a second server on it, without customers).
+    h.server.take().unwrap().shutdown().await;
+    h.server = Some(
+        deskterm_server::spawn(h.db.clone(), "127.0.0.1:0".parse().unwrap())
+            .await
+            .unwrap(),
+    );
+    let before = h.get_json("/changes?since=0&limit=1000").await["changes"].clone();
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let after = h.get_json("/changes?since=0&limit=1000").await["changes"].clone();
+    assert_eq!(before, after, "changes after the server stopped");
+}

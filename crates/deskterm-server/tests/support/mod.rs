@@ -27,6 +27,15 @@ impl Helpdesk {
 
     /// A fresh helpdesk with the admin "Ana Test", limiting failed sign-ins by `limits`.
     pub async fn start_with_limits(limits: deskterm_server::AuthLimits) -> Helpdesk {
+        Helpdesk::start_with_options(deskterm_server::Options {
+            auth: limits,
+            ..Default::default()
+        })
+        .await
+    }
+
+    /// A fresh helpdesk with the admin "Ana Test", served as `options` say.
+    pub async fn start_with_options(options: deskterm_server::Options) -> Helpdesk {
         let dir = tempfile::tempdir().expect("temp dir");
         let db = Db::open(&dir.path().join("nested").join("helpdesk.db"))
             .await
@@ -39,16 +48,10 @@ impl Helpdesk {
         )
         .await
         .expect("operator");
-        let server = deskterm_server::spawn_with(
-            db.clone(),
-            "127.0.0.1:0".parse().expect("addr"),
-            deskterm_server::Options {
-                auth: limits,
-                ..Default::default()
-            },
-        )
-        .await
-        .expect("spawn");
+        let server =
+            deskterm_server::spawn_with(db.clone(), "127.0.0.1:0".parse().expect("addr"), options)
+                .await
+                .expect("spawn");
         Helpdesk {
             dir,
             db,
