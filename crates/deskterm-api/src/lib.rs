@@ -450,6 +450,12 @@ pub struct TicketPatch {
         with = "double_option"
     )]
     pub sla_due_at: Option<Option<DateTime<Utc>>>,
+    /// New reference: unique among tickets, at most 32 characters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reference: Option<String>,
+    /// Another customer for the ticket (an existing contact).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contact_id: Option<ContactId>,
 }
 
 impl TicketPatch {

@@ -15,6 +15,7 @@ use crate::rules::{self, DEFAULT_CHANNEL};
 use crate::store::history::Actor;
 use crate::store::tickets::TicketFields;
 use crate::store::{categories, contacts, operators, statuses, tickets};
+use crate::text::fold;
 
 /// The status of a ticket nobody chose one for.
 pub(crate) const DEFAULT_STATUS: &str = "new";
@@ -219,7 +220,26 @@ pub(crate) async fn patch(
         check_operator(conn, operator, &mut errors).await?;
         after.operator_id = operator;
     }
+    if let Some(reference) = &patch.reference {
+        after.reference = rules::reference(reference, &mut errors);
+    }
+    if let Some(contact) = patch.contact_id {
+        if contacts::get(&mut *conn, contact).await?.is_none() {
+            errors.add("contact_id", format!("there is no contact {contact}"));
+        }
+        after.contact_id = contact;
+    }
     errors.check()?;
+    // Another ticket's reference is taken; the ticket's own, typed in
+    // another case, is a rename.
+    if fold(&after.reference) != fold(&before.reference)
+        && tickets::reference_taken(conn, &after.reference).await?
+    {
+        return Err(ApiError::conflict(
+            "reference",
+            format!("the reference {:?} is taken", after.reference),
+        ));
+    }
 
     let mut new_category = false;
     if let Some(category) = category {

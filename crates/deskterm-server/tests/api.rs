@@ -8,7 +8,7 @@ use std::collections::HashSet;
 use deskterm_api::{Meta, SortField, Ticket};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use support::Helpdesk;
+use support::{Helpdesk, problem};
 
 #[tokio::test]
 async fn me_and_its_profile_option() {
@@ -150,6 +150,107 @@ async fn tickets_get_generated_or_typed_references() {
         .ticket(json!({"title": "Third", "contact_id": contact}))
         .await;
     assert_eq!(third["reference"], "HD-000003");
+}
+
+#[tokio::test]
+async fn a_ticket_gets_a_new_reference_or_another_customer_by_patch() {
+    let h = Helpdesk::start().await;
+    let carla = h
+        .contact("Carla Cliente", Some("+34 600 000 001"), None)
+        .await;
+    let marco = h
+        .contact("Marco Rossi", None, Some("marco@example.it"))
+        .await;
+    let a = h.ticket(json!({"title": "A", "contact_id": carla})).await;
+    let b = h.ticket(json!({"title": "B", "contact_id": carla})).await;
+    let (id, version) = (a["id"].as_i64().unwrap(), a["version"].as_i64().unwrap());
+
+    // Another ticket's reference, in any case, is refused on the field.
+    let p = problem(
+        h.patch(
+            &format!("/tickets/{id}"),
+            Some(version),
+            &json!({"reference": b["reference"].as_str().unwrap().to_lowercase()}),
+        )
+        .await,
+        StatusCode::CONFLICT,
+    )
+    .await;
+    assert!(
+        p["errors"]["reference"].as_str().unwrap().contains("taken"),
+        "{p}"
+    );
+    let p = problem(
+        h.patch(
+            &format!("/tickets/{id}"),
+            Some(version),
+            &json!({"reference": "  "}),
+        )
+        .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert!(p["errors"]["reference"].is_string(), "{p}");
+    let p = problem(
+        h.patch(
+            &format!("/tickets/{id}"),
+            Some(version),
+            &json!({"contact_id": 999_999}),
+        )
+        .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert!(
+        p["errors"]["contact_id"]
+            .as_str()
+            .unwrap()
+            .contains("999999"),
+        "{p}"
+    );
+
+    // A free reference and an existing customer are taken, in one version.
+    let r = h
+        .patch(
+            &format!("/tickets/{id}"),
+            Some(version),
+            &json!({"reference": " VIP-7 ", "contact_id": marco}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let t: Ticket = r.json().await.unwrap();
+    assert_eq!((t.reference.as_str(), t.contact.id), ("VIP-7", marco));
+    assert_eq!(t.contact.name, "Marco Rossi");
+    assert_eq!(t.version, version + 1);
+    // Found by its new reference, listed among its new customer's tickets.
+    let found = h.get_json("/tickets?q=vip-7").await;
+    assert_eq!(found["items"][0]["id"], id, "{found}");
+    let of_marco = h.get_json(&format!("/contacts/{marco}/tickets")).await;
+    assert!(of_marco.to_string().contains("VIP-7"), "{of_marco}");
+    // Its own reference in another case is a rename, not a clash.
+    let r = h
+        .patch(
+            &format!("/tickets/{id}"),
+            Some(t.version),
+            &json!({"reference": "vip-7"}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+
+    // Both changes are in the history, the customer by name.
+    let history = h.get_json(&format!("/tickets/{id}/history")).await;
+    let changed: Vec<&Value> = history["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "field_changed")
+        .collect();
+    let field = |name: &str| changed.iter().find(|e| e["field"] == name).copied();
+    let reference = field("reference").expect("reference change");
+    assert_eq!(reference["new"], "VIP-7");
+    let contact = field("contact").expect("contact change");
+    assert_eq!(contact["old"]["name"], "Carla Cliente");
+    assert_eq!(contact["new"]["name"], "Marco Rossi");
 }
 
 #[tokio::test]

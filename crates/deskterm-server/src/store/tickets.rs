@@ -385,6 +385,15 @@ async fn operator_value(
     Ok(json!({ "id": id, "name": name }))
 }
 
+/// A contact as its history shows it: `{"id", "name"}`.
+async fn contact_value(conn: &mut SqliteConnection, id: ContactId) -> Result<Value, sqlx::Error> {
+    let name: Option<String> = sqlx::query_scalar("SELECT name FROM contacts WHERE id = ?")
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?;
+    Ok(json!({ "id": id, "name": name }))
+}
+
 /// The editable fields that differ between `before` and `after`, with their
 /// values as the history shows them (named as in [`Ticket`]). `closed_at`
 /// and `updated_at` follow the others and are not listed.
@@ -437,6 +446,18 @@ async fn changed_fields(
             wire(&after.sla_due_at)?,
         ));
     }
+    if before.reference != after.reference {
+        out.push((
+            "reference",
+            wire(&before.reference)?,
+            wire(&after.reference)?,
+        ));
+    }
+    if before.contact_id != after.contact_id {
+        let old = contact_value(conn, before.contact_id).await?;
+        let new = contact_value(conn, after.contact_id).await?;
+        out.push(("contact", old, new));
+    }
     Ok(out)
 }
 
@@ -464,6 +485,7 @@ pub(crate) async fn update(
         "UPDATE tickets SET title = ?, title_folded = ?, description = ?, status = ?, \
              priority = ?, category_id = ?, tags = ?, important = ?, operator_id = ?, \
              sla_due_at = ?, updated_at = ?, closed_at = ?, version = ?, \
+             reference = ?, reference_folded = ?, contact_id = ?, \
              status_position = (SELECT position FROM statuses WHERE key = ?), \
              category_folded = (SELECT folded FROM categories WHERE id = ?), \
              operator_folded = (SELECT name_folded FROM operators WHERE id = ?) \
@@ -482,6 +504,9 @@ pub(crate) async fn update(
     .bind(time::to_db(f.updated_at))
     .bind(f.closed_at.map(time::to_db))
     .bind(version)
+    .bind(&f.reference)
+    .bind(fold(&f.reference))
+    .bind(f.contact_id)
     .bind(&f.status)
     .bind(f.category_id)
     .bind(f.operator_id)
