@@ -185,6 +185,58 @@ fn a_status_change_appears_in_the_history_pane() {
     s.assert_terminal_restored();
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_description_edited_in_the_operators_editor_lands() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().expect("temp dir");
+    // A scripted editor: writes the new description over the file it is given.
+    let script = dir.path().join("editor.sh");
+    std::fs::write(
+        &script,
+        "#!/bin/sh\nprintf 'Descripción nueva\\nsegunda línea ✓\\n' > \"$1\"\n",
+    )
+    .expect("editor script");
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let editor = script.to_str().expect("a UTF-8 path");
+    let mut s = Session::start(dir.path(), &[("EDITOR", editor), ("VISUAL", editor)]);
+    let loaded =
+        |t: &str| t.contains("connected") && t.contains("tickets") && t.contains("Internal notes");
+    let screen = s.wait_for("the demo tickets", Duration::from_secs(60), loaded);
+    let reference = detail_reference(&screen).expect("a ticket in the detail pane");
+
+    s.keys("d");
+    s.wait_for("the description field", Duration::from_secs(10), |t| {
+        t.contains("Description (ctrl-e")
+    });
+    s.keys("\u{5}");
+    s.wait_for(
+        "the edited text in the field",
+        Duration::from_secs(15),
+        |t| t.contains("segunda línea ✓") && status_line(t).contains("edited in $EDITOR"),
+    );
+    s.keys("\r");
+    s.wait_for("the description, saved", Duration::from_secs(10), |t| {
+        !t.contains("Description (ctrl-e")
+            && t.contains("Descripción nueva")
+            && !status_line(t).contains("pending")
+    });
+    s.keys("q");
+    let status = s.wait_exit(Duration::from_secs(10));
+    assert!(status.success(), "deskterm exited with {status:?}");
+    s.assert_terminal_restored();
+
+    let (_server, checker) = fresh_server(dir.path()).await;
+    let page = checker
+        .get(&format!("/tickets?q={reference}&limit=10"))
+        .await;
+    let ticket = page["items"]
+        .as_array()
+        .and_then(|items| items.iter().find(|t| t["reference"] == reference.as_str()))
+        .cloned()
+        .unwrap_or_else(|| panic!("no ticket {reference}: {page}"));
+    assert_eq!(ticket["description"], "Descripción nueva\nsegunda línea ✓");
+}
+
 /// How many tickets the header says are listed: `… │ 12/40 tickets`.
 fn header_total(screen: &str) -> Option<usize> {
     let header = screen.lines().next()?;

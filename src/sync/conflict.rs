@@ -30,11 +30,15 @@ pub enum Field {
     Operator,
     /// SLA due time.
     SlaDue,
+    /// Reference.
+    Reference,
+    /// Customer.
+    Contact,
 }
 
 impl Field {
     /// Every field.
-    pub const ALL: [Field; 9] = [
+    pub const ALL: [Field; 11] = [
         Field::Title,
         Field::Description,
         Field::Status,
@@ -44,6 +48,8 @@ impl Field {
         Field::Important,
         Field::Operator,
         Field::SlaDue,
+        Field::Reference,
+        Field::Contact,
     ];
 
     /// Name for the operator.
@@ -58,6 +64,8 @@ impl Field {
             Field::Important => "important",
             Field::Operator => "operator",
             Field::SlaDue => "SLA due",
+            Field::Reference => "reference",
+            Field::Contact => "customer",
         }
     }
 
@@ -73,6 +81,8 @@ impl Field {
             Field::Important => p.important.is_some(),
             Field::Operator => p.operator_id.is_some(),
             Field::SlaDue => p.sla_due_at.is_some(),
+            Field::Reference => p.reference.is_some(),
+            Field::Contact => p.contact_id.is_some(),
         }
     }
 
@@ -88,6 +98,8 @@ impl Field {
             Field::Important => p.important = None,
             Field::Operator => p.operator_id = None,
             Field::SlaDue => p.sla_due_at = None,
+            Field::Reference => p.reference = None,
+            Field::Contact => p.contact_id = None,
         }
     }
 
@@ -103,6 +115,8 @@ impl Field {
             Field::Important => to.important = from.important,
             Field::Operator => to.operator_id = from.operator_id,
             Field::SlaDue => to.sla_due_at = from.sla_due_at,
+            Field::Reference => to.reference = from.reference.clone(),
+            Field::Contact => to.contact_id = from.contact_id,
         }
     }
 
@@ -120,6 +134,8 @@ impl Field {
                 a.operator.as_ref().map(|o| o.id) == b.operator.as_ref().map(|o| o.id)
             }
             Field::SlaDue => a.sla_due_at == b.sla_due_at,
+            Field::Reference => a.reference == b.reference,
+            Field::Contact => a.contact.id == b.contact.id,
         }
     }
 
@@ -135,6 +151,8 @@ impl Field {
             Field::Important => p.important == Some(t.important),
             Field::Operator => p.operator_id == Some(t.operator.as_ref().map(|o| o.id)),
             Field::SlaDue => p.sla_due_at == Some(t.sla_due_at),
+            Field::Reference => p.reference.as_ref() == Some(&t.reference),
+            Field::Contact => p.contact_id == Some(t.contact.id),
         }
     }
 }
@@ -173,6 +191,20 @@ pub fn apply(patch: &TicketPatch, ticket: &mut Ticket) {
     }
     if let Some(v) = patch.sla_due_at {
         ticket.sla_due_at = v;
+    }
+    if let Some(v) = &patch.reference {
+        ticket.reference = v.clone();
+    }
+    if let Some(v) = patch.contact_id
+        && v != ticket.contact.id
+    {
+        // Known by id until the server answers with the whole contact.
+        ticket.contact = deskterm_api::ContactRef {
+            id: v,
+            name: String::new(),
+            phone: None,
+            email: None,
+        };
     }
 }
 

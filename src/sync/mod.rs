@@ -255,6 +255,8 @@ pub enum SyncEvent {
         write: Write,
         /// Why, for the operator.
         error: String,
+        /// Why per field, when the backend said (field name → problem).
+        fields: Vec<(String, String)>,
     },
     /// Something the operator should know about.
     Notice(String),
@@ -462,6 +464,7 @@ async fn run(
                         op,
                         write,
                         error: format!("could not be saved on this machine: {e:#}"),
+                        fields: Vec::new(),
                     }),
                 }
             }
@@ -485,6 +488,7 @@ async fn run(
                             op: w.op,
                             write: w.write,
                             error: error.clone(),
+                            fields: Vec::new(),
                         });
                     }
                 }

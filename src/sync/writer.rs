@@ -27,8 +27,8 @@ enum Sent {
     Blocked,
     /// Passing failure: try again later.
     Retry(String),
-    /// Refused for good.
-    Refused(String),
+    /// Refused for good: why, and why per field when the server said.
+    Refused(String, Vec<(String, String)>),
 }
 
 /// Runs until aborted.
@@ -85,13 +85,14 @@ pub(super) async fn send_outbox(
                 }
                 recorded
             }
-            Sent::Refused(error) => {
+            Sent::Refused(error, fields) => {
                 backoff.reset();
                 cache.complete(op).await.map(|()| {
                     events.send(SyncEvent::WriteFailed {
                         op,
                         write: entry.write.clone(),
                         error,
+                        fields,
                     })
                 })
             }
@@ -251,7 +252,13 @@ async fn send(
         Err(e @ BackendError::Unauthorized(_)) => {
             Sent::Retry(format!("{}: {e}", describe(&entry.write)))
         }
-        Err(e) => Sent::Refused(format!("{}: {e}", describe(&entry.write))),
+        Err(e) => {
+            let fields = match &e {
+                BackendError::Invalid { fields, .. } => fields.clone(),
+                _ => Vec::new(),
+            };
+            Sent::Refused(format!("{}: {e}", describe(&entry.write)), fields)
+        }
     }
 }
 
@@ -380,7 +387,10 @@ async fn on_conflict(
     current: Option<Ticket>,
 ) -> Sent {
     let Some(ticket_id) = entry.write.ticket() else {
-        return Sent::Refused("the server reported a conflict on a new ticket".into());
+        return Sent::Refused(
+            "the server reported a conflict on a new ticket".into(),
+            Vec::new(),
+        );
     };
     let theirs = match current {
         Some(t) => t,
@@ -388,10 +398,13 @@ async fn on_conflict(
             Ok(t) => t,
             Err(BackendError::NotFound(_)) => {
                 events.send(SyncEvent::TicketDeleted(ticket_id));
-                return Sent::Refused(format!(
-                    "{}: the ticket was deleted meanwhile",
-                    describe(&entry.write)
-                ));
+                return Sent::Refused(
+                    format!(
+                        "{}: the ticket was deleted meanwhile",
+                        describe(&entry.write)
+                    ),
+                    Vec::new(),
+                );
             }
             Err(e) => return Sent::Retry(format!("{}: {e}", describe(&entry.write))),
         },
@@ -402,7 +415,12 @@ async fn on_conflict(
         (Write::Patch { patch, .. }, base) => reconcile(base.as_ref(), &theirs, patch),
         // Deleting a ticket someone else just changed asks again.
         (Write::Delete { .. }, _) => Reconciled::Conflict(Vec::new()),
-        _ => return Sent::Refused(format!("{}: unexpected conflict", describe(&entry.write))),
+        _ => {
+            return Sent::Refused(
+                format!("{}: unexpected conflict", describe(&entry.write)),
+                Vec::new(),
+            );
+        }
     };
     let mut rewritten = entry.clone();
     match decision {

@@ -59,6 +59,11 @@ actions! {
     AssignToMe = "assign_to_me": "assign to me (marked tickets, or the selected one)",
     EditCategory = "edit_category": "change the category (marked tickets, or the selected one)",
     EditTitle = "edit_title": "change the title",
+    EditDescription = "edit_description": "change the description (ctrl-e there: in $EDITOR)",
+    EditTags = "edit_tags": "change the tags (tab completes a known tag)",
+    ToggleImportant = "toggle_important": "mark the ticket important, or not any more",
+    EditReference = "edit_reference": "change the reference (unique)",
+    EditContact = "edit_contact": "change the ticket's customer (or enter a new one)",
     AddNote = "add_note": "add an internal note",
     Compose = "compose": "write to the customer in the chat",
     NewTicket = "new_ticket": "open a new ticket (for the selected ticket's contact)",
@@ -87,7 +92,8 @@ actions! {
     Cancel = "cancel": "close without changing anything",
     Toggle = "toggle": "select or unselect (filters)",
     Newline = "newline": "new line in a text",
-    Complete = "complete": "complete the category name",
+    Complete = "complete": "complete the category or tag name",
+    ExternalEditor = "external_editor": "edit the text in $EDITOR (or $VISUAL)",
     TakeMine = "take_mine": "keep my value for this field",
     TakeTheirs = "take_theirs": "keep their value for this field",
     EditValue = "edit_value": "type a new value for this field",
@@ -106,6 +112,7 @@ impl Action {
                 | Action::Toggle
                 | Action::Newline
                 | Action::Complete
+                | Action::ExternalEditor
                 | Action::TakeMine
                 | Action::TakeTheirs
                 | Action::EditValue

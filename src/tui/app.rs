@@ -20,6 +20,7 @@ use deskterm_api::{ContactId, Me, Meta, Ticket, TicketId};
 use super::action::Action;
 use super::chat::Chat;
 use super::confirm::Confirm;
+use super::contact::ContactChooser;
 use super::detail::Detail;
 use super::extras::Tab;
 use super::keymap::{Context, Keymap};
@@ -54,6 +55,8 @@ pub enum Msg {
     Sync(SyncEvent),
     /// The query worker's answer to a new sort or filter.
     View(Answer),
+    /// The text back from `$EDITOR`, or why there is none.
+    Edited(Result<String, String>),
 }
 
 /// How far a full load is.
@@ -74,6 +77,9 @@ pub enum Effect {
     Exit,
     /// Keep the list's view, sort and query for the next start.
     SaveState(ListState),
+    /// Edit this text in `$VISUAL` / `$EDITOR`; the result comes back as
+    /// [`Msg::Edited`].
+    Editor(String),
 }
 
 /// Which pane has the keyboard.
@@ -116,6 +122,8 @@ pub enum Modal {
     Conflict(ConflictView),
     /// The form of a new ticket.
     NewTicket(Box<TicketForm>),
+    /// Choosing another customer for a ticket.
+    Contact(ContactChooser),
 }
 
 /// The status bar.
@@ -250,6 +258,7 @@ impl App {
             Some(Modal::Conflict(view)) if view.editing.is_some() => Context::Input,
             Some(Modal::Conflict(_)) => Context::Conflict,
             Some(Modal::NewTicket(_)) => Context::Form,
+            Some(Modal::Contact(_)) => Context::Input,
             None if self.chat.composing => Context::Composer,
             None => match self.focus {
                 Pane::List => Context::List,
@@ -286,6 +295,7 @@ impl App {
                 self.keep_selection_visible();
             }
             Msg::Sync(event) => self.on_sync(event),
+            Msg::Edited(result) => self.edited(result),
             Msg::View(answer) => {
                 let height = layout::list_rows(self.size.0, self.size.1);
                 self.list.answer(&self.tickets, answer, height);
@@ -322,6 +332,7 @@ impl App {
         match context {
             Context::Input => match &mut self.modal {
                 Some(Modal::Input(_)) => self.prompt_key(key),
+                Some(Modal::Contact(chooser)) => chooser.search.type_key(key),
                 Some(Modal::Conflict(view)) => view.type_key(key),
                 _ => {}
             },
@@ -344,6 +355,8 @@ impl App {
         match &mut self.modal {
             Some(Modal::Input(input)) => input.paste(text),
             Some(Modal::Palette(palette)) => palette.paste(text),
+            Some(Modal::Contact(chooser)) => chooser.search.paste(&text),
+            Some(Modal::NewTicket(form)) => form.paste(&text),
             None if self.chat.composing => {
                 self.chat.composer.insert_str(text);
             }
@@ -367,6 +380,9 @@ impl App {
             Context::Picker => self.picker_action(action, effects),
             Context::Input if matches!(self.modal, Some(Modal::Conflict(_))) => {
                 self.conflict_action(action, effects)
+            }
+            Context::Input if matches!(self.modal, Some(Modal::Contact(_))) => {
+                self.contact_action(action, effects)
             }
             Context::Input => self.input_action(action, effects),
             Context::Palette => self.palette_action(action, effects),
@@ -431,6 +447,11 @@ impl App {
             Action::EditCategory => self.open_input(InputKind::Category),
             Action::EditTitle => self.open_input(InputKind::Title),
             Action::AddNote => self.open_input(InputKind::Note),
+            Action::EditDescription => self.open_input(InputKind::Description),
+            Action::EditTags => self.open_input(InputKind::Tags),
+            Action::EditReference => self.open_input(InputKind::Reference),
+            Action::ToggleImportant => self.toggle_important(effects),
+            Action::EditContact => self.open_contact_picker(),
             Action::Compose => self.compose(),
             Action::Refresh => {
                 effects.push(Effect::Sync(Command::Reload));
@@ -640,7 +661,12 @@ impl App {
                 base,
                 theirs,
             } => self.write_in_conflict(op, write, base, theirs),
-            SyncEvent::WriteFailed { op, write, error } => self.write_failed(op, write, error),
+            SyncEvent::WriteFailed {
+                op,
+                write,
+                error,
+                fields,
+            } => self.write_failed(op, write, error, fields),
             SyncEvent::Notice(text) => self.say(Level::Info, text),
             SyncEvent::Error(e) => self.say(Level::Error, e),
             SyncEvent::Stopped => {}

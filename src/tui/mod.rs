@@ -6,7 +6,9 @@ pub mod app;
 mod chat;
 pub mod command;
 mod confirm;
+mod contact;
 mod detail;
+mod editor;
 mod extras;
 mod features;
 pub mod help;
@@ -151,7 +153,21 @@ pub async fn run(
             changed_at = Instant::now();
         }
         dirty = true;
+        let (edits, effects): (Vec<Effect>, Vec<Effect>) = effects
+            .into_iter()
+            .partition(|e| matches!(e, Effect::Editor(_)));
         if carry_out(effects, &sync, state_file.as_deref()) {
+            break Ending::Quit;
+        }
+        let mut quit = false;
+        for edit in edits {
+            if let Effect::Editor(text) = edit {
+                let result = editor::edit(&mut guard, &mut keys, &text);
+                let effects = app.update(Msg::Edited(result));
+                quit |= carry_out(effects, &sync, state_file.as_deref());
+            }
+        }
+        if quit {
             break Ending::Quit;
         }
     };
@@ -184,6 +200,8 @@ fn carry_out(
                 }
             }
             Effect::Exit => exit = true,
+            // Run by the loop, which owns the terminal.
+            Effect::Editor(_) => {}
             Effect::SaveState(state) => {
                 if let Some(path) = state_file
                     && let Err(e) = views::save_state(path, &state)

@@ -1,9 +1,12 @@
-//! The new-ticket form: title, contact, priority, status, category, description.
-//! Opened from a ticket, the contact is that ticket's (a ticket opened from a
-//! customer's chat); otherwise the operator searches for one.
+//! The new-ticket form: every field of a ticket. Opened from a ticket (or
+//! the customer's chat), the customer is that ticket's; otherwise the
+//! operator searches for one. A field the operator or the server refuses
+//! says why under itself, and the form keeps what was typed.
+
+use std::collections::BTreeMap;
 
 use crossterm::event::KeyEvent;
-use deskterm_api::{ContactRef, NewTicket, Priority};
+use deskterm_api::{ContactRef, NewTicket, OperatorId, Priority};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
@@ -12,39 +15,72 @@ use ratatui_textarea::TextArea;
 
 use super::action::Action;
 use super::app::{App, Effect, Modal};
+use super::contact::{self, ContactSearch};
 use super::keymap::Context;
 use super::popup::centered;
+use super::prompt::parse_tags;
 use super::theme;
 use crate::sync::Write;
 
 /// A field of the form.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum FormField {
     /// Title.
     Title,
+    /// Reference (empty: generated).
+    Reference,
     /// Contact search.
     Contact,
     /// Priority (cycles).
     Priority,
     /// Status (cycles).
     Status,
+    /// Operator (cycles; me by default).
+    Operator,
+    /// Important (toggles).
+    Important,
     /// Category.
     Category,
+    /// Tags, separated by commas.
+    Tags,
     /// Description (several lines).
     Description,
 }
 
-const FIELDS: [FormField; 6] = [
+const FIELDS: [FormField; 10] = [
     FormField::Title,
+    FormField::Reference,
     FormField::Contact,
     FormField::Priority,
     FormField::Status,
+    FormField::Operator,
+    FormField::Important,
     FormField::Category,
+    FormField::Tags,
     FormField::Description,
 ];
 
+impl FormField {
+    /// The field a server's field name is about.
+    fn of_wire(name: &str) -> Option<FormField> {
+        Some(match name {
+            "title" => FormField::Title,
+            "reference" => FormField::Reference,
+            "contact_id" | "contact" => FormField::Contact,
+            "priority" => FormField::Priority,
+            "status" => FormField::Status,
+            "operator_id" | "operator" => FormField::Operator,
+            "important" => FormField::Important,
+            "category" => FormField::Category,
+            "tags" => FormField::Tags,
+            "description" => FormField::Description,
+            _ => return None,
+        })
+    }
+}
+
 /// How many contact matches are listed.
-const MATCHES: usize = 5;
+const MATCHES: usize = 4;
 
 /// The form's state.
 #[derive(Debug, Clone)]
@@ -53,95 +89,129 @@ pub struct TicketForm {
     pub field: FormField,
     /// Title.
     pub title: TextArea<'static>,
-    /// What was typed to find the contact.
-    pub contact_query: TextArea<'static>,
-    /// The contacts to choose from, read once when the form opens.
-    contacts: Vec<ContactRef>,
-    /// Contacts matching the query.
-    pub matches: Vec<ContactRef>,
-    /// Highlighted match.
-    pub match_cursor: usize,
+    /// Reference; empty to have one generated.
+    pub reference: TextArea<'static>,
+    /// The customer.
+    pub contact: ContactSearch,
     /// Priority.
     pub priority: Priority,
     /// Status key.
     pub status: String,
+    /// Operator; `None` leaves it unassigned.
+    pub operator: Option<OperatorId>,
+    /// Important.
+    pub important: bool,
     /// Category.
     pub category: TextArea<'static>,
+    /// Tags, separated by commas.
+    pub tags: TextArea<'static>,
     /// Description.
     pub description: TextArea<'static>,
+    /// Why a field was refused, by field.
+    pub errors: BTreeMap<FormField, String>,
+}
+
+fn line_area(text: &str) -> TextArea<'static> {
+    let mut t = TextArea::new(vec![text.replace('\n', " ")]);
+    t.move_cursor(ratatui_textarea::CursorMove::End);
+    t
 }
 
 impl TicketForm {
-    fn new(contact: Option<&ContactRef>, contacts: Vec<ContactRef>) -> TicketForm {
-        let mut form = TicketForm {
+    fn new(
+        contact: Option<&ContactRef>,
+        contacts: Vec<ContactRef>,
+        me: Option<OperatorId>,
+    ) -> Self {
+        TicketForm {
             field: FormField::Title,
             title: TextArea::default(),
-            contact_query: TextArea::new(vec![contact.map(|c| c.name.clone()).unwrap_or_default()]),
-            contacts,
-            matches: Vec::new(),
-            match_cursor: 0,
+            reference: TextArea::default(),
+            contact: ContactSearch::new(contact, contacts, MATCHES),
             priority: Priority::Normal,
             status: "new".into(),
+            // A ticket an operator opens is theirs until they hand it over.
+            operator: me,
+            important: false,
             category: TextArea::default(),
+            tags: TextArea::default(),
             description: TextArea::default(),
+            errors: BTreeMap::new(),
+        }
+    }
+
+    /// The form again for a ticket the server refused, with why.
+    fn refused(
+        ticket: &NewTicket,
+        contacts: Vec<ContactRef>,
+        fields: &[(String, String)],
+        error: &str,
+    ) -> Self {
+        let contact = contacts.iter().find(|c| c.id == ticket.contact_id).cloned();
+        let mut form = TicketForm {
+            field: FormField::Title,
+            title: line_area(&ticket.title),
+            reference: line_area(ticket.reference.as_deref().unwrap_or("")),
+            contact: ContactSearch::new(contact.as_ref(), contacts, MATCHES),
+            priority: ticket.priority.unwrap_or(Priority::Normal),
+            status: ticket.status.clone().unwrap_or_else(|| "new".into()),
+            operator: ticket.operator_id,
+            important: ticket.important,
+            category: line_area(ticket.category.as_deref().unwrap_or("")),
+            tags: line_area(&ticket.tags.join(", ")),
+            description: TextArea::new(ticket.description.lines().map(str::to_owned).collect()),
+            errors: BTreeMap::new(),
         };
-        form.contact_query
-            .move_cursor(ratatui_textarea::CursorMove::End);
-        form.refresh_matches();
-        if let Some(c) = contact
-            && let Some(i) = form.matches.iter().position(|m| m.id == c.id)
-        {
-            form.match_cursor = i;
+        for (name, problem) in fields {
+            let field = FormField::of_wire(name).unwrap_or(FormField::Title);
+            form.errors.insert(field, problem.clone());
+        }
+        if form.errors.is_empty() {
+            form.errors.insert(FormField::Title, error.to_owned());
+        }
+        if let Some(first) = form.errors.keys().next() {
+            form.field = *first;
         }
         form
     }
 
-    fn refresh_matches(&mut self) {
-        let query = self.contact_query.lines().join(" ").to_lowercase();
-        let words: Vec<&str> = query.split_whitespace().collect();
-        self.matches = self
-            .contacts
-            .iter()
-            .filter(|c| {
-                let hay = format!(
-                    "{} {} {}",
-                    c.name,
-                    c.phone.as_deref().unwrap_or(""),
-                    c.email.as_deref().unwrap_or("")
-                )
-                .to_lowercase();
-                words.iter().all(|w| hay.contains(w))
-            })
-            .take(MATCHES)
-            .cloned()
-            .collect();
-        self.match_cursor = self.match_cursor.min(self.matches.len().saturating_sub(1));
-    }
-
-    /// The chosen contact.
-    pub fn contact(&self) -> Option<&ContactRef> {
-        self.matches.get(self.match_cursor)
-    }
-
     /// A key that is text for the field with the keyboard.
     pub fn type_key(&mut self, key: KeyEvent) {
-        match self.field {
-            FormField::Title => {
-                self.title.input(key);
-            }
+        let typed = match self.field {
+            FormField::Title => self.title.input(key),
+            FormField::Reference => self.reference.input(key),
             FormField::Contact => {
-                self.contact_query.input(key);
-                self.match_cursor = 0;
-                self.refresh_matches();
+                self.contact.type_key(key);
+                true
             }
-            FormField::Category => {
-                self.category.input(key);
-            }
-            FormField::Description => {
-                self.description.input(key);
-            }
-            FormField::Priority | FormField::Status => {}
+            FormField::Category => self.category.input(key),
+            FormField::Tags => self.tags.input(key),
+            FormField::Description => self.description.input(key),
+            FormField::Priority
+            | FormField::Status
+            | FormField::Operator
+            | FormField::Important => false,
+        };
+        if typed {
+            self.errors.remove(&self.field);
         }
+    }
+
+    /// Inserts pasted text into the field with the keyboard.
+    pub fn paste(&mut self, text: &str) {
+        let one_line = text.replace('\n', " ");
+        match self.field {
+            FormField::Title => self.title.insert_str(one_line),
+            FormField::Reference => self.reference.insert_str(one_line),
+            FormField::Contact => {
+                self.contact.paste(text);
+                true
+            }
+            FormField::Category => self.category.insert_str(one_line),
+            FormField::Tags => self.tags.insert_str(one_line),
+            FormField::Description => self.description.insert_str(text),
+            _ => false,
+        };
     }
 
     fn move_field(&mut self, forward: bool) {
@@ -154,41 +224,70 @@ impl TicketForm {
         }];
     }
 
-    /// The ticket to create, or what is missing.
-    fn build(&self) -> Result<NewTicket, String> {
+    /// The ticket to create, or what is wrong with which field.
+    fn build(
+        &self,
+        taken: impl Fn(&str) -> bool,
+    ) -> Result<NewTicket, BTreeMap<FormField, String>> {
+        let mut errors = BTreeMap::new();
         let title = self.title.lines().join(" ").trim().to_owned();
         if title.is_empty() {
-            return Err("a ticket needs a title".into());
+            errors.insert(FormField::Title, "a ticket needs a title".to_owned());
+        } else if title.chars().count() > deskterm_api::TITLE_MAX_CHARS {
+            errors.insert(
+                FormField::Title,
+                format!("at most {} characters", deskterm_api::TITLE_MAX_CHARS),
+            );
         }
-        if title.chars().count() > deskterm_api::TITLE_MAX_CHARS {
-            return Err(format!(
-                "a title has at most {} characters",
-                deskterm_api::TITLE_MAX_CHARS
-            ));
+        let reference = self.reference.lines().join(" ").trim().to_owned();
+        if reference.chars().count() > REFERENCE_MAX_CHARS {
+            errors.insert(
+                FormField::Reference,
+                format!("at most {REFERENCE_MAX_CHARS} characters"),
+            );
+        } else if !reference.is_empty() && taken(&reference) {
+            errors.insert(FormField::Reference, format!("{reference} is taken"));
         }
-        let contact = self
-            .contact()
-            .ok_or("choose the contact the ticket is about")?;
+        let contact = self.contact.chosen();
+        if contact.is_none() {
+            errors.insert(
+                FormField::Contact,
+                "choose the customer the ticket is about".to_owned(),
+            );
+        }
+        let description = self.description.lines().join("\n").trim().to_owned();
+        if description.chars().count() > deskterm_api::BODY_MAX_CHARS {
+            errors.insert(
+                FormField::Description,
+                format!("at most {} characters", deskterm_api::BODY_MAX_CHARS),
+            );
+        }
+        let (Some(contact), true) = (contact, errors.is_empty()) else {
+            return Err(errors);
+        };
         let category = self.category.lines().join(" ").trim().to_owned();
         Ok(NewTicket {
             title,
-            description: self.description.lines().join("\n").trim().to_owned(),
+            description,
             status: Some(self.status.clone()),
             priority: Some(self.priority),
             category: (!category.is_empty()).then_some(category),
-            tags: Vec::new(),
-            important: false,
+            tags: parse_tags(&self.tags.lines().join(" ")),
+            important: self.important,
             contact_id: contact.id,
-            operator_id: None,
+            operator_id: self.operator,
             channel: None,
-            reference: None,
+            reference: (!reference.is_empty()).then_some(reference),
             sla_due_at: None,
         })
     }
 }
 
+/// Longest reference the reference server takes.
+const REFERENCE_MAX_CHARS: usize = 32;
+
 impl App {
-    /// Opens the form, with the selected ticket's contact chosen.
+    /// Opens the form, for the selected ticket's customer.
     pub(super) fn open_ticket_form(&mut self) {
         if self.meta.is_none() {
             self.say_error("still loading statuses and operators");
@@ -196,9 +295,25 @@ impl App {
         }
         let contacts = self.tickets.contacts();
         let contact = self.selected_ticket().map(|t| t.contact.clone());
+        let me = self.me.as_ref().map(|m| m.id);
         self.modal = Some(Modal::NewTicket(Box::new(TicketForm::new(
             contact.as_ref(),
             contacts,
+            me,
+        ))));
+    }
+
+    /// A new ticket the server refused: the form again, with the refusal
+    /// next to the field it is about.
+    pub(super) fn reopen_ticket_form(
+        &mut self,
+        ticket: &NewTicket,
+        fields: &[(String, String)],
+        error: &str,
+    ) {
+        let contacts = self.tickets.contacts();
+        self.modal = Some(Modal::NewTicket(Box::new(TicketForm::refused(
+            ticket, contacts, fields, error,
         ))));
     }
 
@@ -209,7 +324,22 @@ impl App {
             .as_ref()
             .map(|m| m.statuses.iter().map(|s| s.key.clone()).collect())
             .unwrap_or_default();
-        let me = self.me.as_ref().map(|m| m.id);
+        let mut operators: Vec<Option<OperatorId>> = vec![None];
+        if let Some(meta) = &self.meta {
+            operators.extend(meta.operators.iter().map(|o| Some(o.id)));
+        }
+        if action == Action::Complete {
+            let done = match &self.modal {
+                Some(Modal::NewTicket(f)) if f.field == FormField::Tags => {
+                    super::prompt::complete_tag(self.meta.as_ref(), &f.tags.lines().join(""))
+                }
+                _ => None,
+            };
+            if let (Some(done), Some(Modal::NewTicket(f))) = (done, &mut self.modal) {
+                f.tags = line_area(&done);
+            }
+            return;
+        }
         let Some(Modal::NewTicket(form)) = &mut self.modal else {
             return;
         };
@@ -219,14 +349,7 @@ impl App {
             Action::Down | Action::Up => {
                 let down = action == Action::Down;
                 match form.field {
-                    FormField::Contact => {
-                        let last = form.matches.len().saturating_sub(1);
-                        form.match_cursor = if down {
-                            (form.match_cursor + 1).min(last)
-                        } else {
-                            form.match_cursor.saturating_sub(1)
-                        };
-                    }
+                    FormField::Contact => form.contact.step(down),
                     FormField::Priority => {
                         let i = form.priority.rank() as usize;
                         let i = if down {
@@ -242,23 +365,43 @@ impl App {
                         let i = if down { (i + 1) % n } else { (i + n - 1) % n };
                         form.status = statuses[i].clone();
                     }
+                    FormField::Operator => {
+                        let i = operators
+                            .iter()
+                            .position(|o| *o == form.operator)
+                            .unwrap_or(0);
+                        let n = operators.len();
+                        let i = if down { (i + 1) % n } else { (i + n - 1) % n };
+                        form.operator = operators[i];
+                    }
+                    FormField::Important => form.important = !form.important,
                     _ => form.move_field(down),
                 }
+            }
+            Action::Toggle if form.field == FormField::Important => {
+                form.important = !form.important;
             }
             Action::Newline if form.field == FormField::Description => {
                 form.description.insert_newline()
             }
             Action::Cancel => self.modal = None,
-            Action::Confirm => match form.build() {
-                Err(problem) => self.say_error(problem),
-                Ok(mut ticket) => {
-                    // A ticket an operator opens is theirs until they hand it over.
-                    ticket.operator_id = me;
-                    self.modal = None;
-                    self.write(Write::Create { ticket }, effects);
-                    self.say_info("ticket created");
+            Action::Confirm => {
+                let tickets = &self.tickets;
+                match form.build(|r| tickets.by_reference(r).is_some()) {
+                    Err(errors) => {
+                        if let Some(first) = errors.keys().next() {
+                            form.field = *first;
+                        }
+                        form.errors = errors;
+                        self.say_error("the ticket is not created yet: see the marked fields");
+                    }
+                    Ok(ticket) => {
+                        self.modal = None;
+                        self.write(Write::Create { ticket }, effects);
+                        self.say_info("ticket created");
+                    }
                 }
-            },
+            }
             _ => {}
         }
     }
@@ -269,7 +412,7 @@ pub fn draw(app: &App, frame: &mut Frame<'_>) {
     let Some(Modal::NewTicket(form)) = &app.modal else {
         return;
     };
-    let area = centered(frame.area(), 90, 24);
+    let area = centered(frame.area(), 96, 24);
     frame.render_widget(Clear, area);
     let key = |a| {
         app.keymap
@@ -293,84 +436,125 @@ pub fn draw(app: &App, frame: &mut Frame<'_>) {
     let inner = block.inner(area);
     frame.render_widget(block, area);
     let [
-        title,
-        contact,
+        top,
+        contact_row,
         matches,
-        priority,
-        status,
-        category,
+        choices_1,
+        choices_2,
+        middle,
         description,
     ] = Layout::vertical([
         Constraint::Length(3),
         Constraint::Length(3),
-        Constraint::Length(MATCHES as u16),
+        Constraint::Length(contact::rows(&form.contact)),
         Constraint::Length(1),
         Constraint::Length(1),
         Constraint::Length(3),
         Constraint::Min(3),
     ])
     .areas(inner);
-    text_field(
-        frame,
-        title,
-        &form.title,
-        "Title",
-        form.field == FormField::Title,
-    );
-    text_field(
-        frame,
-        contact,
-        &form.contact_query,
-        "Contact (type to search)",
-        form.field == FormField::Contact,
-    );
-    let lines: Vec<Line<'_>> = form
-        .matches
-        .iter()
-        .enumerate()
-        .map(|(i, c)| {
-            let extra = c.phone.as_deref().or(c.email.as_deref()).unwrap_or("");
-            let text = format!("  {} {extra}", c.name);
-            if i == form.match_cursor {
-                Line::styled(text, theme::selected_row())
-            } else {
-                Line::styled(text, theme::dim())
-            }
-        })
-        .collect();
-    let lines = if lines.is_empty() {
-        vec![Line::styled("  no contact matches", theme::error())]
-    } else {
-        lines
+    let [title, reference] =
+        Layout::horizontal([Constraint::Min(20), Constraint::Length(26)]).areas(top);
+    let field = |frame: &mut Frame<'_>, area, text, label, which| {
+        text_field(
+            frame,
+            area,
+            text,
+            label,
+            form.field == which,
+            form.errors.get(&which),
+        );
     };
-    frame.render_widget(Paragraph::new(lines), matches);
-    choice_line(
+    field(frame, title, &form.title, "Title", FormField::Title);
+    field(
+        frame,
+        reference,
+        &form.reference,
+        "Reference (empty: new)",
+        FormField::Reference,
+    );
+    field(
+        frame,
+        contact_row,
+        &form.contact.query,
+        "Customer (type to search)",
+        FormField::Contact,
+    );
+    contact::draw_matches(&form.contact, frame, matches);
+    let [priority, status] =
+        Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)])
+            .areas(choices_1);
+    let [operator, important] =
+        Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)])
+            .areas(choices_2);
+    let choice = |frame: &mut Frame<'_>, area, label, value: &str, which| {
+        choice_line(
+            frame,
+            area,
+            label,
+            value,
+            form.field == which,
+            form.errors.get(&which),
+        );
+    };
+    choice(
         frame,
         priority,
         "Priority",
         form.priority.as_str(),
-        form.field == FormField::Priority,
+        FormField::Priority,
     );
-    choice_line(
+    choice(
         frame,
         status,
         "Status",
         app.status_label(&form.status),
-        form.field == FormField::Status,
+        FormField::Status,
     );
-    text_field(
+    let operator_name = match form.operator {
+        None => "unassigned".to_owned(),
+        Some(id) => app
+            .meta
+            .as_ref()
+            .and_then(|m| m.operators.iter().find(|o| o.id == id))
+            .map_or_else(|| format!("operator {id}"), |o| o.name.clone()),
+    };
+    choice(
+        frame,
+        operator,
+        "Operator",
+        &operator_name,
+        FormField::Operator,
+    );
+    choice(
+        frame,
+        important,
+        "Important",
+        if form.important { "yes" } else { "no" },
+        FormField::Important,
+    );
+    let [category, tags] =
+        Layout::horizontal([Constraint::Percentage(40), Constraint::Percentage(60)]).areas(middle);
+    field(
         frame,
         category,
         &form.category,
         "Category",
-        form.field == FormField::Category,
+        FormField::Category,
     );
-    text_field(
+    field(
+        frame,
+        tags,
+        &form.tags,
+        "Tags (a, b; tab completes)",
+        FormField::Tags,
+    );
+    field(
         frame,
         description,
         &form.description,
         "Description",
-        form.field == FormField::Description,
+        FormField::Description,
     );
 }
 
@@ -380,29 +564,47 @@ fn text_field(
     text: &TextArea<'static>,
     label: &str,
     focused: bool,
+    error: Option<&String>,
 ) {
     let mut text = text.clone();
-    text.set_block(
-        Block::default()
-            .borders(Borders::ALL)
-            .border_style(theme::border_for(focused))
-            .title(format!(" {label} ")),
-    );
+    let border = if error.is_some() {
+        theme::error()
+    } else {
+        theme::border_for(focused)
+    };
+    let mut block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(border)
+        .title(format!(" {label} "));
+    if let Some(e) = error {
+        block = block.title_bottom(Line::styled(format!(" {e} "), theme::error()));
+    }
+    text.set_block(block);
     if !focused {
         text.set_cursor_style(ratatui::style::Style::new());
     }
     frame.render_widget(&text, area);
 }
 
-fn choice_line(frame: &mut Frame<'_>, area: Rect, label: &str, value: &str, focused: bool) {
+fn choice_line(
+    frame: &mut Frame<'_>,
+    area: Rect,
+    label: &str,
+    value: &str,
+    focused: bool,
+    error: Option<&String>,
+) {
     let style = if focused {
         theme::selected_row()
     } else {
         theme::label()
     };
-    let line = Line::from(vec![
+    let mut spans = vec![
         Span::styled(format!(" {label:<10}"), theme::label()),
         Span::styled(format!("‹ {value} ›"), style),
-    ]);
-    frame.render_widget(Paragraph::new(line), area);
+    ];
+    if let Some(e) = error {
+        spans.push(Span::styled(format!(" {e}"), theme::error()));
+    }
+    frame.render_widget(Paragraph::new(Line::from(spans)), area);
 }

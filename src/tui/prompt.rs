@@ -25,6 +25,12 @@ pub enum InputKind {
     Note,
     /// The search filter.
     Search,
+    /// Ticket description (several lines).
+    Description,
+    /// Ticket tags, separated by commas.
+    Tags,
+    /// Ticket reference.
+    Reference,
 }
 
 impl InputKind {
@@ -35,11 +41,15 @@ impl InputKind {
             InputKind::Category => "Category (tab completes; a new name creates it)",
             InputKind::Note => "Internal note (only operators see it)",
             InputKind::Search => "Search",
+            InputKind::Description => "Description (ctrl-e: in $EDITOR)",
+            InputKind::Tags => "Tags, separated by commas (tab completes)",
+            InputKind::Reference => "Reference (unique)",
         }
     }
 
-    fn multi_line(self) -> bool {
-        self == InputKind::Note
+    /// Whether the field holds several lines (and can be edited in `$EDITOR`).
+    pub fn multi_line(self) -> bool {
+        matches!(self, InputKind::Note | InputKind::Description)
     }
 }
 
@@ -98,9 +108,22 @@ impl App {
             InputKind::Category => single_line_area(ticket.category.as_deref().unwrap_or("")),
             InputKind::Note | InputKind::Search => {
                 let mut t = TextArea::default();
-                t.set_placeholder_text("alt-enter: new line · enter: save · esc: cancel");
+                t.set_placeholder_text(
+                    "alt-enter: new line · ctrl-e: $EDITOR · enter: save · esc: cancel",
+                );
                 t
             }
+            InputKind::Description => {
+                let mut t = TextArea::new(ticket.description.lines().map(str::to_owned).collect());
+                t.move_cursor(ratatui_textarea::CursorMove::Bottom);
+                t.move_cursor(ratatui_textarea::CursorMove::End);
+                t.set_placeholder_text(
+                    "alt-enter: new line · ctrl-e: $EDITOR · enter: save · esc: cancel",
+                );
+                t
+            }
+            InputKind::Tags => single_line_area(&ticket.tags.join(", ")),
+            InputKind::Reference => single_line_area(&ticket.reference),
         };
         let original = text.lines().join("\n");
         self.modal = Some(Modal::Input(Input {
@@ -165,6 +188,15 @@ impl App {
                 self.modal = None;
             }
             Action::Newline if input.kind.multi_line() => input.text.insert_newline(),
+            Action::ExternalEditor if input.kind.multi_line() => {
+                effects.push(Effect::Editor(input.text.lines().join("\n")));
+            }
+            Action::Complete if input.kind == InputKind::Tags => {
+                let typed = input.text.lines().join("");
+                if let Some(done) = complete_tag(self.meta.as_ref(), &typed) {
+                    input.text = single_line_area(&done);
+                }
+            }
             Action::Complete if input.kind == InputKind::Category => {
                 let typed = input.text.lines().join("");
                 if let Some(name) = complete_category(self.meta.as_ref(), &typed) {
@@ -244,9 +276,117 @@ impl App {
                     effects,
                 );
             }
+            InputKind::Description => {
+                // Trailing blank lines only; the text is the operator's.
+                let description = text.trim_end().to_owned();
+                if description.chars().count() > deskterm_api::BODY_MAX_CHARS {
+                    self.say(
+                        Level::Error,
+                        format!(
+                            "a description has at most {} characters",
+                            deskterm_api::BODY_MAX_CHARS
+                        ),
+                    );
+                    self.modal = Some(Modal::Input(input));
+                    return;
+                }
+                if description != ticket.description {
+                    let patch = TicketPatch {
+                        description: Some(description),
+                        ..Default::default()
+                    };
+                    self.write_patch(id, patch, effects);
+                }
+            }
+            InputKind::Tags => {
+                let tags = parse_tags(trimmed);
+                if tags != ticket.tags {
+                    let patch = TicketPatch {
+                        tags: Some(tags),
+                        ..Default::default()
+                    };
+                    self.write_patch(id, patch, effects);
+                }
+            }
+            InputKind::Reference => {
+                if trimmed.is_empty() {
+                    self.say(Level::Error, "a reference cannot be empty");
+                    self.modal = Some(Modal::Input(input));
+                    return;
+                }
+                if let Some(other) = self
+                    .tickets
+                    .by_reference(trimmed)
+                    .filter(|other| *other != id)
+                {
+                    let other = self
+                        .tickets
+                        .shown(other)
+                        .map(|t| t.title)
+                        .unwrap_or_default();
+                    self.say(
+                        Level::Error,
+                        format!("the reference {trimmed} is taken by “{other}”"),
+                    );
+                    self.modal = Some(Modal::Input(input));
+                    return;
+                }
+                if trimmed != ticket.reference {
+                    let patch = TicketPatch {
+                        reference: Some(trimmed.to_owned()),
+                        ..Default::default()
+                    };
+                    self.write_patch(id, patch, effects);
+                }
+            }
             InputKind::Search => {}
         }
     }
+
+    /// `$EDITOR` gave back the text of the open field (or failed: the field
+    /// keeps what it had).
+    pub(super) fn edited(&mut self, result: Result<String, String>) {
+        match (result, &mut self.modal) {
+            (Ok(text), Some(Modal::Input(input))) if input.kind.multi_line() => {
+                let text = crate::sanitize::text(&text);
+                let mut area = TextArea::new(text.lines().map(str::to_owned).collect());
+                area.move_cursor(ratatui_textarea::CursorMove::Bottom);
+                area.move_cursor(ratatui_textarea::CursorMove::End);
+                input.text = area;
+                self.say_info("edited in $EDITOR: enter saves, esc cancels");
+            }
+            (Ok(_), _) => self.say_error("the field closed while the editor was open"),
+            (Err(e), _) => self.say_error(format!("{e}; the text is as it was")),
+        }
+    }
+}
+
+/// Tags typed as `a, b c, d`: trimmed, blanks dropped, each once, in order.
+pub(super) fn parse_tags(typed: &str) -> Vec<String> {
+    let mut tags: Vec<String> = Vec::new();
+    for tag in typed.split(',').map(str::trim).filter(|t| !t.is_empty()) {
+        if !tags.iter().any(|t| t.eq_ignore_ascii_case(tag)) {
+            tags.push(tag.to_owned());
+        }
+    }
+    tags
+}
+
+/// The typed tags with the last one completed from the known tags.
+pub(super) fn complete_tag(meta: Option<&Meta>, typed: &str) -> Option<String> {
+    let (done, last) = match typed.rsplit_once(',') {
+        Some((done, last)) => (Some(done), last.trim()),
+        None => (None, typed.trim()),
+    };
+    let last = last.to_lowercase();
+    let found = meta?
+        .tags
+        .iter()
+        .find(|t| t.to_lowercase().starts_with(&last))?;
+    Some(match done {
+        Some(done) => format!("{done}, {found}"),
+        None => found.clone(),
+    })
 }
 
 /// The first known category starting with what was typed (case-insensitively).
@@ -271,7 +411,7 @@ pub fn draw(app: &App, frame: &mut Frame<'_>) {
         return;
     };
     let lines = input.text.lines().len() as u16;
-    let height = if input.kind == InputKind::Note {
+    let height = if input.kind.multi_line() {
         (lines + 2).clamp(6, 14)
     } else {
         3

@@ -31,6 +31,7 @@ pub fn draw(app: &App, frame: &mut Frame<'_>) {
     palette::draw(app, frame);
     confirm::draw(app, frame);
     new_ticket::draw(app, frame);
+    super::contact::draw(app, frame);
     resolve::draw(app, frame);
     help::draw(app, frame);
 }

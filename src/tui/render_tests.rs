@@ -270,3 +270,54 @@ fn previous_tickets_tab_at_80_by_24() {
 fn previous_tickets_tab_at_200_by_60() {
     insta::assert_snapshot!(screen(&with_previous_tickets(200, 60)));
 }
+
+fn form_with_a_refused_reference(width: u16, height: u16) -> App {
+    let mut app = loaded_app(width, height);
+    press(&mut app, KeyCode::Char('N'));
+    for c in "Impresora sin tóner".chars() {
+        press(&mut app, KeyCode::Char(c));
+    }
+    press(&mut app, KeyCode::Tab);
+    for c in "HD-000002".chars() {
+        press(&mut app, KeyCode::Char(c));
+    }
+    press(&mut app, KeyCode::Enter);
+    app
+}
+
+#[test]
+fn new_ticket_form_with_a_field_error_at_80_by_24() {
+    insta::assert_snapshot!(screen(&form_with_a_refused_reference(80, 24)));
+}
+
+#[test]
+fn new_ticket_form_with_a_field_error_at_200_by_60() {
+    insta::assert_snapshot!(screen(&form_with_a_refused_reference(200, 60)));
+}
+
+fn contact_chooser(width: u16, height: u16) -> App {
+    let mut app = loaded_app(width, height);
+    press(&mut app, KeyCode::Char('@'));
+    for _ in 0.."Núria Puig".chars().count() {
+        press(&mut app, KeyCode::Backspace);
+    }
+    press(&mut app, KeyCode::Char('i'));
+    app
+}
+
+#[test]
+fn contact_chooser_at_80_by_24() {
+    insta::assert_snapshot!(screen(&contact_chooser(80, 24)));
+}
+
+#[test]
+fn contact_chooser_at_200_by_60() {
+    insta::assert_snapshot!(screen(&contact_chooser(200, 60)));
+}
+
+#[test]
+fn description_field_at_80_by_24() {
+    let mut app = loaded_app(80, 24);
+    press(&mut app, KeyCode::Char('d'));
+    insta::assert_snapshot!(screen(&app));
+}

@@ -189,6 +189,11 @@ fn patch_value(app: &App, field: Field, p: &TicketPatch) -> String {
             .flatten()
             .map(|t| super::render::when(app, t))
             .unwrap_or_else(|| "none".into()),
+        Field::Reference => p.reference.clone().unwrap_or_default(),
+        Field::Contact => p
+            .contact_id
+            .map(|id| contact_name(app, id))
+            .unwrap_or_default(),
     }
 }
 
@@ -206,7 +211,18 @@ fn ticket_value(app: &App, field: Field, t: &Ticket) -> String {
             .sla_due_at
             .map(|x| super::render::when(app, x))
             .unwrap_or_else(|| "none".into()),
+        Field::Reference => t.reference.clone(),
+        Field::Contact => t.contact.name.clone(),
     }
+}
+
+/// A customer's name as the console knows it, else their id.
+fn contact_name(app: &App, id: deskterm_api::ContactId) -> String {
+    app.tickets
+        .contacts()
+        .into_iter()
+        .find(|c| c.id == id)
+        .map_or_else(|| format!("customer {id}"), |c| c.name)
 }
 
 fn yes_no(b: bool) -> String {

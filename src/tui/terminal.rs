@@ -22,6 +22,9 @@ pub struct TerminalGuard {
     pub terminal: Terminal<CrosstermBackend<Frames>>,
 }
 
+/// A symbol no frame draws (U+2400, the picture of NUL).
+const UNSEEN: &str = "\u{2400}";
+
 /// Hides the cursor (what every frame of ours ends with).
 const HIDE_CURSOR: &[u8] = b"\x1b[?25l";
 /// What the renderer writes after the cells of every frame: colours,
@@ -115,6 +118,42 @@ impl TerminalGuard {
             anyhow::anyhow!("cannot set up the terminal: {e}")
         })?;
         Ok(TerminalGuard { terminal })
+    }
+}
+
+impl TerminalGuard {
+    /// Gives the terminal back as it was (cooked mode, main screen) while
+    /// another program uses it; [`TerminalGuard::resume`] takes it again.
+    pub fn suspend(&mut self) {
+        restore();
+    }
+
+    /// Takes the terminal again after [`TerminalGuard::suspend`]; the next
+    /// frame is drawn whole.
+    pub fn resume(&mut self) -> anyhow::Result<()> {
+        enable_raw_mode()
+            .map_err(|e| anyhow::anyhow!("cannot switch the terminal to raw mode: {e}"))?;
+        ACTIVE.store(true, Ordering::SeqCst);
+        execute!(
+            io::stdout(),
+            EnterAlternateScreen,
+            EnableBracketedPaste,
+            cursor::Hide
+        )
+        .map_err(|e| anyhow::anyhow!("cannot set up the terminal: {e}"))?;
+        // `Terminal::clear` would ask the terminal where its cursor is, and
+        // the answer would come in as keys. Instead a frame of a symbol no
+        // screen shows is drawn and never sent: the next frame differs from
+        // it in every cell, so all of it is written onto the fresh screen.
+        self.terminal.draw(|frame| {
+            for cell in frame.buffer_mut().content.iter_mut() {
+                cell.set_symbol(UNSEEN);
+            }
+        })?;
+        let frames = self.terminal.backend_mut().writer_mut();
+        frames.pending.clear();
+        frames.cursor_hidden = true;
+        Ok(())
     }
 }
 

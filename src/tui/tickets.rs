@@ -374,6 +374,15 @@ impl Tickets {
         )
     }
 
+    /// The ticket with this reference, in any case, if the client holds it.
+    pub fn by_reference(&self, reference: &str) -> Option<TicketId> {
+        let store = worker::read(&self.store);
+        store
+            .iter()
+            .find(|(_, row)| row.reference().eq_ignore_ascii_case(reference))
+            .map(|(_, row)| row.id)
+    }
+
     /// Contacts the client knows of (from the tickets), by name.
     pub fn contacts(&self) -> Vec<ContactRef> {
         let store = worker::read(&self.store);

@@ -206,6 +206,7 @@ fn a_refused_write_goes_back_to_the_server_state_and_says_why() {
         op,
         write: refused,
         error: "change not saved: unknown operator".into(),
+        fields: Vec::new(),
     }));
     assert_eq!(shown(&app, 2).operator, None, "back to the server's state");
     let (_, message) = app.status.message.clone().unwrap();
@@ -557,13 +558,35 @@ fn a_new_ticket_shows_at_once_and_is_replaced_by_the_servers() {
     let mut app = loaded_app(120, 40);
     press(&mut app, KeyCode::Char('N'));
     assert!(matches!(app.modal, Some(Modal::NewTicket(_))));
-    // Nothing typed: refused, the form stays.
+    // Nothing typed: refused, the form stays, the title says why.
     assert!(writes(&press(&mut app, KeyCode::Enter)).is_empty());
-    assert!(matches!(app.modal, Some(Modal::NewTicket(_))));
+    let Some(Modal::NewTicket(form)) = &app.modal else {
+        panic!("the form stays");
+    };
+    assert!(form.errors.contains_key(&super::new_ticket::FormField::Title));
     chars(&mut app, "Nueva incidencia");
+    press(&mut app, KeyCode::Tab); // reference: another ticket's is refused on the field
+    chars(&mut app, "hd-000002");
+    assert!(writes(&press(&mut app, KeyCode::Enter)).is_empty());
+    let Some(Modal::NewTicket(form)) = &app.modal else {
+        panic!("the form stays");
+    };
+    assert_eq!(form.field, super::new_ticket::FormField::Reference);
+    assert!(form.errors[&super::new_ticket::FormField::Reference].contains("taken"));
+    for _ in 0.."hd-000002".len() {
+        press(&mut app, KeyCode::Backspace);
+    }
+    chars(&mut app, "VIP-1");
     press(&mut app, KeyCode::Tab); // contact: the selected ticket's, Núria
     press(&mut app, KeyCode::Tab); // priority
     press(&mut app, KeyCode::Up); // normal → high
+    press(&mut app, KeyCode::Tab); // status
+    press(&mut app, KeyCode::Tab); // operator: me
+    press(&mut app, KeyCode::Tab); // important
+    press(&mut app, KeyCode::Down); // no → yes
+    press(&mut app, KeyCode::Tab); // category
+    press(&mut app, KeyCode::Tab); // tags
+    chars(&mut app, "urgente, vip, urgente");
     let effects = press(&mut app, KeyCode::Enter);
     let [(op, Write::Create { ticket })] = &writes(&effects)[..] else {
         panic!("a create: {effects:?}");
@@ -572,6 +595,9 @@ fn a_new_ticket_shows_at_once_and_is_replaced_by_the_servers() {
     assert_eq!(ticket.contact_id, 1);
     assert_eq!(ticket.priority, Some(Priority::High));
     assert_eq!(ticket.operator_id, Some(1));
+    assert_eq!(ticket.reference.as_deref(), Some("VIP-1"));
+    assert!(ticket.important);
+    assert_eq!(ticket.tags, vec!["urgente".to_owned(), "vip".to_owned()]);
     let temp = super::tickets::temp_id(*op);
     assert!(
         app.list.ids(&app.tickets).contains(&temp),
@@ -626,6 +652,7 @@ fn a_refused_message_goes_back_into_the_composer() {
             body: "texto largo".into(),
         },
         error: "message not sent: too long".into(),
+        fields: Vec::new(),
     }));
     assert_eq!(app.chat.composer.lines(), ["texto largo"]);
 }
@@ -1003,4 +1030,134 @@ fn a_change_to_too_many_tickets_is_refused_with_a_reason() {
             .as_ref()
             .is_some_and(|(_, m)| m.contains("at most"))
     );
+}
+
+fn patches(effects: &[Effect]) -> Vec<TicketPatch> {
+    writes(effects)
+        .into_iter()
+        .filter_map(|(_, w)| match w {
+            Write::Patch { patch, .. } => Some(patch),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn description_tags_important_and_reference_are_edited_in_place() {
+    let mut app = loaded_app(120, 40);
+    // The description opens on its text; $EDITOR's text replaces the field's.
+    press(&mut app, KeyCode::Char('d'));
+    let Some(Modal::Input(input)) = &app.modal else {
+        panic!("the description field");
+    };
+    assert_eq!(input.text.lines().join("\n"), shown(&app, 1).description);
+    let effects = app.update(Msg::Key(KeyEvent::new(
+        KeyCode::Char('e'),
+        KeyModifiers::CONTROL,
+    )));
+    assert!(
+        effects.iter().any(|e| matches!(e, Effect::Editor(t) if *t == shown(&app, 1).description)),
+        "{effects:?}"
+    );
+    app.update(Msg::Edited(Ok("Línea uno\nLínea dos\n\n".into())));
+    let effects = press(&mut app, KeyCode::Enter);
+    assert_eq!(
+        patches(&effects)[0].description.as_deref(),
+        Some("Línea uno\nLínea dos")
+    );
+    // An editor that fails leaves the field as it was.
+    press(&mut app, KeyCode::Char('d'));
+    app.update(Msg::Edited(Err("the editor (vi) ended with exit status: 1".into())));
+    let Some(Modal::Input(input)) = &app.modal else {
+        panic!("the field stays open");
+    };
+    assert_eq!(input.text.lines().join("\n"), "Línea uno\nLínea dos");
+    press(&mut app, KeyCode::Esc);
+
+    // Tags: typed with commas, each once.
+    press(&mut app, KeyCode::Char('#'));
+    for _ in 0..40 {
+        press(&mut app, KeyCode::Backspace);
+    }
+    chars(&mut app, "vip, , envío, VIP");
+    let effects = press(&mut app, KeyCode::Enter);
+    assert_eq!(
+        patches(&effects)[0].tags,
+        Some(vec!["vip".to_owned(), "envío".to_owned()])
+    );
+
+    // Important toggles.
+    let was = shown(&app, 1).important;
+    let effects = press(&mut app, KeyCode::Char('!'));
+    assert_eq!(patches(&effects)[0].important, Some(!was));
+
+    // A reference another ticket has is refused before anything is sent.
+    press(&mut app, KeyCode::Char('R'));
+    for _ in 0..20 {
+        press(&mut app, KeyCode::Backspace);
+    }
+    chars(&mut app, "HD-000003");
+    assert!(writes(&press(&mut app, KeyCode::Enter)).is_empty());
+    assert!(matches!(app.modal, Some(Modal::Input(_))), "kept open to fix");
+    for _ in 0..20 {
+        press(&mut app, KeyCode::Backspace);
+    }
+    chars(&mut app, "VIP-0001");
+    let effects = press(&mut app, KeyCode::Enter);
+    assert_eq!(patches(&effects)[0].reference.as_deref(), Some("VIP-0001"));
+}
+
+#[test]
+fn another_customer_is_found_by_typing_and_chosen_with_enter() {
+    let mut app = loaded_app(120, 40);
+    press(&mut app, KeyCode::Char('@'));
+    for _ in 0..30 {
+        press(&mut app, KeyCode::Backspace);
+    }
+    chars(&mut app, "giulia");
+    let effects = press(&mut app, KeyCode::Enter);
+    assert_eq!(patches(&effects)[0].contact_id, Some(2));
+    assert!(app.modal.is_none());
+    // Nobody matches: nothing is sent, the chooser stays.
+    press(&mut app, KeyCode::Char('@'));
+    chars(&mut app, "zzzz");
+    assert!(writes(&press(&mut app, KeyCode::Enter)).is_empty());
+    assert!(matches!(app.modal, Some(Modal::Contact(_))));
+}
+
+#[test]
+fn a_new_ticket_the_server_refuses_comes_back_with_the_reason_at_its_field() {
+    let mut app = loaded_app(120, 40);
+    let ticket = deskterm_api::NewTicket {
+        title: "Duplicada".into(),
+        description: "texto".into(),
+        status: Some("new".into()),
+        priority: Some(Priority::High),
+        category: None,
+        tags: vec!["vip".into()],
+        important: true,
+        contact_id: 2,
+        operator_id: None,
+        channel: None,
+        reference: Some("R-1".into()),
+        sla_due_at: None,
+    };
+    app.update(Msg::Sync(SyncEvent::WriteFailed {
+        op: 7,
+        write: Write::Create {
+            ticket: ticket.clone(),
+        },
+        error: "new ticket: the reference \"R-1\" is taken".into(),
+        fields: vec![("reference".into(), "the reference \"R-1\" is taken".into())],
+    }));
+    let Some(Modal::NewTicket(form)) = &app.modal else {
+        panic!("the form is back");
+    };
+    use super::new_ticket::FormField;
+    assert_eq!(form.field, FormField::Reference);
+    assert!(form.errors[&FormField::Reference].contains("taken"));
+    assert_eq!(form.title.lines().join(""), "Duplicada");
+    assert_eq!(form.contact.chosen().map(|c| c.id), Some(2));
+    assert!(form.important);
+    assert_eq!(form.tags.lines().join(""), "vip");
 }

@@ -55,6 +55,24 @@ impl App {
     }
 
     /// Changes fields of a ticket the server knows.
+    /// Marks the selected ticket important, or not any more.
+    pub(super) fn toggle_important(&mut self, effects: &mut Vec<Effect>) {
+        let Some(t) = self.selected_ticket() else {
+            self.say(Level::Error, "no ticket selected");
+            return;
+        };
+        let patch = TicketPatch {
+            important: Some(!t.important),
+            ..Default::default()
+        };
+        self.write_patch(t.id, patch, effects);
+        self.say_info(if t.important {
+            format!("{} is not important any more", t.reference)
+        } else {
+            format!("{} is important", t.reference)
+        });
+    }
+
     pub(super) fn write_patch(
         &mut self,
         ticket: TicketId,
@@ -166,17 +184,26 @@ impl App {
 
     /// The server refused the write for good: the ticket goes back to the
     /// server's state and the operator's text comes back to be fixed.
-    pub(super) fn write_failed(&mut self, op: OpId, write: Write, error: String) {
+    pub(super) fn write_failed(
+        &mut self,
+        op: OpId,
+        write: Write,
+        error: String,
+        fields: Vec<(String, String)>,
+    ) {
         self.tickets.settle(op, self.meta.as_ref());
         self.refresh_view();
-        self.give_back(write);
+        self.give_back(write, &fields, &error);
         self.say(Level::Error, error);
     }
 
-    /// A refused note or message is the operator's work: put its text back
-    /// where it can be fixed and sent again.
-    fn give_back(&mut self, write: Write) {
+    /// A refused note, message or new ticket is the operator's work: put it
+    /// back where it can be fixed and sent again.
+    fn give_back(&mut self, write: Write, fields: &[(String, String)], error: &str) {
         match write {
+            Write::Create { ticket } if self.modal.is_none() => {
+                self.reopen_ticket_form(&ticket, fields, error);
+            }
             Write::SendMessage { body, .. } => self.chat.give_back(body),
             Write::AddNote { ticket, body } if self.modal.is_none() => {
                 self.modal = Some(Modal::Input(Input::note(ticket, &body)));
