@@ -237,6 +237,59 @@ async fn a_description_edited_in_the_operators_editor_lands() {
     assert_eq!(ticket["description"], "Descripción nueva\nsegunda línea ✓");
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_custom_status_made_in_the_console_is_usable_at_once() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut s = Session::start(dir.path(), &[]);
+    let loaded =
+        |t: &str| t.contains("connected") && t.contains("tickets") && t.contains("Internal notes");
+    let screen = s.wait_for("the demo tickets", Duration::from_secs(60), loaded);
+    let reference = detail_reference(&screen).expect("a ticket in the detail pane");
+
+    s.keys("\u{1b}OR"); // F3
+    s.wait_for("the statuses view", Duration::from_secs(10), |t| {
+        t.contains("┌ Statuses ")
+    });
+    s.keys("Esperando proveedor");
+    s.keys("\r");
+    s.wait_for("the new status in the list", Duration::from_secs(10), |t| {
+        t.contains("Esperando proveedor") && t.contains("custom") && !t.contains("adding…")
+    });
+    s.keys("\u{1b}");
+    s.wait_for("the statuses view closed", Duration::from_secs(10), |t| {
+        !t.contains("┌ Statuses ")
+    });
+    // At once in the status picker: it is the last one.
+    s.keys("c");
+    s.wait_for("the status picker with it", Duration::from_secs(10), |t| {
+        t.contains("┌ Status ") && t.contains("Esperando proveedor")
+    });
+    s.keys("G\r");
+    s.wait_for(
+        "the ticket in the new status",
+        Duration::from_secs(10),
+        |t| {
+            detail_status(t).as_deref() == Some("Esperando proveedor")
+                && !status_line(t).contains("pending")
+        },
+    );
+    s.keys("q");
+    let status = s.wait_exit(Duration::from_secs(10));
+    assert!(status.success(), "deskterm exited with {status:?}");
+    s.assert_terminal_restored();
+
+    let (_server, checker) = fresh_server(dir.path()).await;
+    let page = checker
+        .get(&format!("/tickets?q={reference}&limit=10"))
+        .await;
+    let ticket = page["items"]
+        .as_array()
+        .and_then(|items| items.iter().find(|t| t["reference"] == reference.as_str()))
+        .cloned()
+        .unwrap_or_else(|| panic!("no ticket {reference}: {page}"));
+    assert_eq!(ticket["status"], "esperando_proveedor");
+}
+
 /// How many tickets the header says are listed: `… │ 12/40 tickets`.
 fn header_total(screen: &str) -> Option<usize> {
     let header = screen.lines().next()?;

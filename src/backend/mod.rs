@@ -22,8 +22,9 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use deskterm_api::{
-    Change, ChatMessage, ContactId, HistoryEntry, Me, Meta, NewMessage, NewNote, NewTicket, Note,
-    PAGE_LIMIT_MAX, Ticket, TicketId, TicketPage, TicketPatch, TicketQuery,
+    Change, ChatMessage, ContactId, HistoryEntry, Me, Meta, NewMessage, NewNote, NewStatus,
+    NewTicket, Note, PAGE_LIMIT_MAX, StatusDef, Ticket, TicketId, TicketPage, TicketPatch,
+    TicketQuery,
 };
 use futures_util::Stream;
 use serde::{Deserialize, Serialize};
@@ -413,6 +414,16 @@ pub trait Connector: Send + Sync {
     /// Where the change feed stands now (a snapshot read afterwards holds
     /// every change up to it).
     async fn latest(&self) -> BackendResult<Cursor>;
+    /// Adds a custom status, for a connector with
+    /// [`Capabilities::custom_statuses`] (the backend may keep it to
+    /// administrators).
+    async fn add_status(&self, status: &NewStatus) -> BackendResult<StatusDef> {
+        let _ = status;
+        Err(BackendError::NotFound(format!(
+            "{} has no custom statuses",
+            self.describe()
+        )))
+    }
     /// The change history of a ticket, oldest first, at most
     /// [`HISTORY_MAX`] entries (the newest kept), for a connector with
     /// [`Capabilities::history`].

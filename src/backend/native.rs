@@ -377,6 +377,11 @@ impl Connector for NativeBackend {
         }
     }
 
+    async fn add_status(&self, status: &api::NewStatus) -> BackendResult<api::StatusDef> {
+        self.send(self.request(Method::POST, "/statuses").json(status))
+            .await
+    }
+
     async fn history(&self, id: TicketId) -> BackendResult<Vec<api::HistoryEntry>> {
         let mut all: std::collections::VecDeque<api::HistoryEntry> = Default::default();
         let mut after: Option<String> = None;

@@ -3,8 +3,8 @@
 
 use async_trait::async_trait;
 use deskterm_api::{
-    ChatMessage, HistoryEntry, Me, Meta, NewMessage, NewNote, NewTicket, Note, Ticket, TicketId,
-    TicketPage, TicketPatch, TicketQuery,
+    ChatMessage, HistoryEntry, Me, Meta, NewMessage, NewNote, NewStatus, NewTicket, Note,
+    StatusDef, Ticket, TicketId, TicketPage, TicketPatch, TicketQuery,
 };
 use futures_util::StreamExt;
 
@@ -196,6 +196,13 @@ impl<C: Connector> Connector for Sanitized<C> {
     async fn live(&self, since: &Cursor) -> BackendResult<ChangeStream<'static>> {
         let stream = self.inner.live(since).await.map_err(error)?;
         Ok(Box::pin(stream.map(feed_event)))
+    }
+
+    async fn add_status(&self, status: &NewStatus) -> BackendResult<StatusDef> {
+        clean(self.inner.add_status(status).await, |s| {
+            s.key = sanitize::line(&s.key);
+            s.label = sanitize::line(&s.label);
+        })
     }
 
     async fn history(&self, id: TicketId) -> BackendResult<Vec<HistoryEntry>> {

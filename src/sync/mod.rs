@@ -17,7 +17,8 @@ mod writer;
 use std::sync::Arc;
 
 use deskterm_api::{
-    ChatMessage, ContactId, Me, Meta, NewTicket, Note, Ticket, TicketId, TicketPatch, TicketQuery,
+    ChatMessage, ContactId, Me, Meta, NewStatus, NewTicket, Note, StatusDef, Ticket, TicketId,
+    TicketPatch, TicketQuery,
 };
 use serde::{Deserialize, Serialize};
 use tokio::sync::{Notify, mpsc, watch};
@@ -65,6 +66,9 @@ pub enum Command {
     /// ones outside the sync scope); answered with [`SyncEvent::Found`].
     /// Only the newest search matters.
     Search(TicketQuery),
+    /// Add a custom status; answered with [`SyncEvent::StatusAdded`] and,
+    /// when it was added, the new [`SyncEvent::Meta`].
+    AddStatus(NewStatus),
     /// Read something the detail pane shows besides the ticket; answered
     /// with [`SyncEvent::Extra`]. Only the newest request matters.
     Read(Extra),
@@ -206,6 +210,9 @@ pub enum SyncEvent {
         /// How many matched on the server, over all pages.
         total: u64,
     },
+    /// What the backend answered for a [`Command::AddStatus`]: the status,
+    /// or why not.
+    StatusAdded(Result<StatusDef, String>),
     /// What the backend answered for a [`Command::Read`].
     Extra(ExtraAnswer),
     /// A ticket was created or changed (here or elsewhere).
@@ -507,6 +514,9 @@ async fn run(
             Command::Read(extra) => {
                 let _ = read_tx.send(Some(extra));
             }
+            Command::AddStatus(status) => {
+                tokio::spawn(add_status(backend.clone(), events.clone(), status));
+            }
             Command::Shutdown => break,
         }
     }
@@ -545,6 +555,22 @@ async fn send_cached_tickets(cache: &Cache, events: &Events, total: u64) {
         }
     }
     events.send(SyncEvent::SnapshotEnd);
+}
+
+/// Adds a custom status and, once added, sends the new statuses.
+async fn add_status(backend: Arc<dyn Backend>, events: Events, status: NewStatus) {
+    match backend.add_status(&status).await {
+        Ok(added) => {
+            events.send(SyncEvent::StatusAdded(Ok(added)));
+            match backend.meta().await {
+                Ok(meta) => events.send(SyncEvent::Meta(meta)),
+                Err(e) => events.send(SyncEvent::Error(format!(
+                    "the new status is added; the statuses could not be read again: {e}"
+                ))),
+            }
+        }
+        Err(e) => events.send(SyncEvent::StatusAdded(Err(e.to_string()))),
+    }
 }
 
 /// Runs the server searches the UI asks for, the newest only: a search

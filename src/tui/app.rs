@@ -31,6 +31,7 @@ use super::palette::Palette;
 use super::picker::{Picker, PickerKind};
 use super::prompt::{Input, InputKind};
 use super::resolve::ConflictView;
+use super::statuses::StatusesView;
 use super::tickets::Tickets;
 use super::views::{ListState, SavedView};
 use crate::query::lang::{self, Query};
@@ -124,6 +125,8 @@ pub enum Modal {
     NewTicket(Box<TicketForm>),
     /// Choosing another customer for a ticket.
     Contact(ContactChooser),
+    /// The statuses, and adding one.
+    Statuses(StatusesView),
 }
 
 /// The status bar.
@@ -259,6 +262,7 @@ impl App {
             Some(Modal::Conflict(_)) => Context::Conflict,
             Some(Modal::NewTicket(_)) => Context::Form,
             Some(Modal::Contact(_)) => Context::Input,
+            Some(Modal::Statuses(_)) => Context::Input,
             None if self.chat.composing => Context::Composer,
             None => match self.focus {
                 Pane::List => Context::List,
@@ -333,6 +337,9 @@ impl App {
             Context::Input => match &mut self.modal {
                 Some(Modal::Input(_)) => self.prompt_key(key),
                 Some(Modal::Contact(chooser)) => chooser.search.type_key(key),
+                Some(Modal::Statuses(view)) => {
+                    view.label.input(key);
+                }
                 Some(Modal::Conflict(view)) => view.type_key(key),
                 _ => {}
             },
@@ -356,6 +363,9 @@ impl App {
             Some(Modal::Input(input)) => input.paste(text),
             Some(Modal::Palette(palette)) => palette.paste(text),
             Some(Modal::Contact(chooser)) => chooser.search.paste(&text),
+            Some(Modal::Statuses(view)) => {
+                view.label.insert_str(text.replace('\n', " "));
+            }
             Some(Modal::NewTicket(form)) => form.paste(&text),
             None if self.chat.composing => {
                 self.chat.composer.insert_str(text);
@@ -383,6 +393,9 @@ impl App {
             }
             Context::Input if matches!(self.modal, Some(Modal::Contact(_))) => {
                 self.contact_action(action, effects)
+            }
+            Context::Input if matches!(self.modal, Some(Modal::Statuses(_))) => {
+                self.statuses_action(action, effects)
             }
             Context::Input => self.input_action(action, effects),
             Context::Palette => self.palette_action(action, effects),
@@ -491,6 +504,7 @@ impl App {
             Action::History => self.detail.toggle(Tab::History),
             Action::PreviousTickets => self.detail.toggle(Tab::Previous),
             Action::OpenTicket => self.open_previous(),
+            Action::Statuses => self.open_statuses(),
             Action::Conflicts => {
                 if !self.show_next_conflict() {
                     self.say(Level::Info, "no conflicts to settle");
@@ -620,6 +634,7 @@ impl App {
             }
             SyncEvent::Detail(ticket) => self.tickets.set_detail(ticket),
             SyncEvent::Extra(answer) => self.detail.extras.answered(answer),
+            SyncEvent::StatusAdded(result) => self.status_added(result),
             SyncEvent::Found { tickets, total, .. } => self.found(tickets, total),
             SyncEvent::Snapshot(tickets) => {
                 self.tickets.replace_all(tickets, self.meta.as_ref());

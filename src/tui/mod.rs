@@ -25,6 +25,7 @@ mod popup;
 mod prompt;
 pub mod render;
 mod resolve;
+mod statuses;
 pub mod terminal;
 mod theme;
 pub mod tickets;

@@ -32,6 +32,7 @@ pub fn draw(app: &App, frame: &mut Frame<'_>) {
     confirm::draw(app, frame);
     new_ticket::draw(app, frame);
     super::contact::draw(app, frame);
+    super::statuses::draw(app, frame);
     resolve::draw(app, frame);
     help::draw(app, frame);
 }

@@ -321,3 +321,22 @@ fn description_field_at_80_by_24() {
     press(&mut app, KeyCode::Char('d'));
     insta::assert_snapshot!(screen(&app));
 }
+
+fn statuses_view(width: u16, height: u16) -> App {
+    let mut app = loaded_app(width, height);
+    press(&mut app, KeyCode::F(3));
+    for c in "Esperando proveedor".chars() {
+        press(&mut app, KeyCode::Char(c));
+    }
+    app
+}
+
+#[test]
+fn statuses_view_at_80_by_24() {
+    insta::assert_snapshot!(screen(&statuses_view(80, 24)));
+}
+
+#[test]
+fn statuses_view_at_200_by_60() {
+    insta::assert_snapshot!(screen(&statuses_view(200, 60)));
+}

@@ -563,7 +563,10 @@ fn a_new_ticket_shows_at_once_and_is_replaced_by_the_servers() {
     let Some(Modal::NewTicket(form)) = &app.modal else {
         panic!("the form stays");
     };
-    assert!(form.errors.contains_key(&super::new_ticket::FormField::Title));
+    assert!(
+        form.errors
+            .contains_key(&super::new_ticket::FormField::Title)
+    );
     chars(&mut app, "Nueva incidencia");
     press(&mut app, KeyCode::Tab); // reference: another ticket's is refused on the field
     chars(&mut app, "hd-000002");
@@ -1056,7 +1059,9 @@ fn description_tags_important_and_reference_are_edited_in_place() {
         KeyModifiers::CONTROL,
     )));
     assert!(
-        effects.iter().any(|e| matches!(e, Effect::Editor(t) if *t == shown(&app, 1).description)),
+        effects
+            .iter()
+            .any(|e| matches!(e, Effect::Editor(t) if *t == shown(&app, 1).description)),
         "{effects:?}"
     );
     app.update(Msg::Edited(Ok("Línea uno\nLínea dos\n\n".into())));
@@ -1067,7 +1072,9 @@ fn description_tags_important_and_reference_are_edited_in_place() {
     );
     // An editor that fails leaves the field as it was.
     press(&mut app, KeyCode::Char('d'));
-    app.update(Msg::Edited(Err("the editor (vi) ended with exit status: 1".into())));
+    app.update(Msg::Edited(Err(
+        "the editor (vi) ended with exit status: 1".into(),
+    )));
     let Some(Modal::Input(input)) = &app.modal else {
         panic!("the field stays open");
     };
@@ -1098,7 +1105,10 @@ fn description_tags_important_and_reference_are_edited_in_place() {
     }
     chars(&mut app, "HD-000003");
     assert!(writes(&press(&mut app, KeyCode::Enter)).is_empty());
-    assert!(matches!(app.modal, Some(Modal::Input(_))), "kept open to fix");
+    assert!(
+        matches!(app.modal, Some(Modal::Input(_))),
+        "kept open to fix"
+    );
     for _ in 0..20 {
         press(&mut app, KeyCode::Backspace);
     }
@@ -1160,4 +1170,50 @@ fn a_new_ticket_the_server_refuses_comes_back_with_the_reason_at_its_field() {
     assert_eq!(form.contact.chosen().map(|c| c.id), Some(2));
     assert!(form.important);
     assert_eq!(form.tags.lines().join(""), "vip");
+}
+
+#[test]
+fn a_custom_status_is_added_from_the_statuses_view() {
+    use deskterm_api::{MacroStatus, NewStatus, StatusDef};
+    let mut app = loaded_app(120, 40);
+    press(&mut app, KeyCode::F(3));
+    assert!(matches!(app.modal, Some(Modal::Statuses(_))));
+    // No label: nothing is asked.
+    assert!(press(&mut app, KeyCode::Enter).is_empty());
+    chars(&mut app, "Esperando proveedor");
+    press(&mut app, KeyCode::Tab); // in progress → closed
+    press(&mut app, KeyCode::Tab); // → in progress again
+    press(&mut app, KeyCode::Tab); // → closed
+    let effects = press(&mut app, KeyCode::Enter);
+    assert_eq!(
+        effects,
+        vec![Effect::Sync(Command::AddStatus(NewStatus {
+            key: None,
+            label: "Esperando proveedor".into(),
+            macro_status: MacroStatus::Closed,
+        }))]
+    );
+    // Enter again while it is being added asks nothing more.
+    assert!(press(&mut app, KeyCode::Enter).is_empty());
+    // Refused (an agent): the reason shows in the view, the label stays.
+    app.update(Msg::Sync(SyncEvent::StatusAdded(Err(
+        "forbidden: adding a status needs the admin role".into(),
+    ))));
+    let Some(Modal::Statuses(view)) = &app.modal else {
+        panic!("the view stays");
+    };
+    assert!(view.error.as_deref().unwrap_or_default().contains("admin"));
+    assert_eq!(view.label.lines().join(""), "Esperando proveedor");
+    // Added: the field empties, and the new statuses arrive with the meta.
+    press(&mut app, KeyCode::Enter);
+    app.update(Msg::Sync(SyncEvent::StatusAdded(Ok(StatusDef {
+        key: "esperando_proveedor".into(),
+        label: "Esperando proveedor".into(),
+        macro_status: MacroStatus::Closed,
+        builtin: false,
+    }))));
+    let Some(Modal::Statuses(view)) = &app.modal else {
+        panic!("the view stays");
+    };
+    assert!(view.error.is_none() && view.label.is_empty());
 }
