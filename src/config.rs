@@ -45,6 +45,9 @@ pub struct Config {
     /// What is replicated here.
     #[serde(default)]
     pub sync: SyncConfig,
+    /// What the operator is told of, and how.
+    #[serde(default)]
+    pub notify: crate::tui::notify::Notify,
     /// Warnings about the file itself (a token other users may read), for the operator.
     #[serde(skip)]
     pub warnings: Vec<String>,

@@ -230,6 +230,7 @@ fn run_console(
     let remote = config.remote()?;
     let (kind, poll) = config.connector()?;
     let data_dir = config.data_dir()?;
+    let notify = config.notify;
     let saved_views = deskterm::tui::views::from_config(&config.views)
         .map_err(|e| anyhow::anyhow!("saved views in the config: {e}"))?;
     if !std::io::stdin().is_terminal() || !std::io::stdout().is_terminal() {
@@ -285,6 +286,7 @@ fn run_console(
         let mut app = App::new(keymap, now, tz, first_op);
         // What is not replicated, the server searches.
         app.search_server = options.closed_days.is_some();
+        app.notify = notify;
         app.views = saved_views;
         // The list as it was left: per backend and operator, like the cache.
         let state_file = cache_path.with_extension("list.json");

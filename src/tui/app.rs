@@ -27,6 +27,7 @@ use super::keymap::{Context, Keymap};
 use super::layout;
 use super::list_model::ListModel;
 use super::new_ticket::TicketForm;
+use super::notify::Notify;
 use super::palette::Palette;
 use super::picker::{Picker, PickerKind};
 use super::prompt::{Input, InputKind};
@@ -81,6 +82,8 @@ pub enum Effect {
     /// Edit this text in `$VISUAL` / `$EDITOR`; the result comes back as
     /// [`Msg::Edited`].
     Editor(String),
+    /// Tell the operator (bell or desktop notification, as configured).
+    Notify(String),
 }
 
 /// Which pane has the keyboard.
@@ -194,6 +197,8 @@ pub struct App {
     /// Older closed tickets are not replicated (the sync scope): a query
     /// that may match them is also asked of the server.
     pub search_server: bool,
+    /// What the operator is told of, and how (`[notify]`).
+    pub notify: Notify,
     /// The query last asked of the server.
     server_asked: Option<Query>,
 }
@@ -234,6 +239,7 @@ impl App {
             current_view: None,
             saved: None,
             search_server: false,
+            notify: Notify::default(),
             server_asked: None,
         }
     }
@@ -298,7 +304,7 @@ impl App {
                 self.size = (w, h);
                 self.keep_selection_visible();
             }
-            Msg::Sync(event) => self.on_sync(event),
+            Msg::Sync(event) => self.on_sync(event, &mut effects),
             Msg::Edited(result) => self.edited(result),
             Msg::View(answer) => {
                 let height = layout::list_rows(self.size.0, self.size.1);
@@ -592,7 +598,7 @@ impl App {
         self.request_extra(effects);
     }
 
-    fn on_sync(&mut self, event: SyncEvent) {
+    fn on_sync(&mut self, event: SyncEvent, effects: &mut Vec<Effect>) {
         match event {
             SyncEvent::Connection(c) => {
                 if c == Connection::Connected
@@ -642,6 +648,8 @@ impl App {
                 self.refresh_view();
             }
             SyncEvent::TicketChanged(t) => {
+                let before = self.tickets.server(t.id);
+                self.notify_assignment(before.as_ref(), &t, effects);
                 if self.tickets.apply_server(t, self.meta.as_ref()) {
                     self.refresh_view();
                 }
@@ -660,6 +668,7 @@ impl App {
                 self.chat.messages.insert(conversation, messages);
             }
             SyncEvent::MessageAdded(message) => {
+                self.notify_message(&message, effects);
                 let conversations = self.capabilities.conversations;
                 self.chat.message_added(message, conversations)
             }

@@ -148,7 +148,7 @@ pub fn draw(app: &App, frame: &mut Frame<'_>, area: Rect) {
             _ => theme::dim(),
         };
         let label = state
-            .map(|s| format!(" ({})", s.label()))
+            .map(|s| format!(" ({}, {})", s.label(), time_left(due - app.now)))
             .unwrap_or_default();
         lines.push(field(
             "SLA due",
@@ -233,6 +233,23 @@ fn draw_notes(app: &App, ticket: TicketId, frame: &mut Frame<'_>, area: Rect) {
     frame.render_widget(Paragraph::new(lines[start..].to_vec()), inner);
 }
 
+/// How long until a due time, or since it passed: `2d 4h left`, `35m left`,
+/// `2h 5m ago`.
+pub fn time_left(left: chrono::Duration) -> String {
+    let (minutes, suffix) = if left.num_seconds() >= 0 {
+        ((left.num_seconds() + 59) / 60, "left")
+    } else {
+        (-left.num_seconds() / 60, "ago")
+    };
+    let (days, hours, mins) = (minutes / 1440, minutes % 1440 / 60, minutes % 60);
+    let amount = match (days, hours) {
+        (0, 0) => format!("{mins}m"),
+        (0, h) => format!("{h}h {mins}m"),
+        (d, h) => format!("{d}d {h}h"),
+    };
+    format!("{amount} {suffix}")
+}
+
 fn contact_line(t: &deskterm_api::Ticket) -> String {
     let mut s = t.contact.name.clone();
     for extra in [&t.contact.phone, &t.contact.email].into_iter().flatten() {
@@ -240,4 +257,20 @@ fn contact_line(t: &deskterm_api::Ticket) -> String {
         s.push_str(extra);
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::time_left;
+    use chrono::Duration;
+
+    #[test]
+    fn time_left_reads_in_the_largest_units_that_matter() {
+        assert_eq!(time_left(Duration::seconds(30)), "1m left");
+        assert_eq!(time_left(Duration::minutes(35)), "35m left");
+        assert_eq!(time_left(Duration::minutes(125)), "2h 5m left");
+        assert_eq!(time_left(Duration::minutes(3 * 1440 + 61)), "3d 1h left");
+        assert_eq!(time_left(Duration::minutes(-125)), "2h 5m ago");
+        assert_eq!(time_left(Duration::seconds(-10)), "0m ago");
+    }
 }

@@ -18,6 +18,7 @@ pub mod layout;
 mod list;
 pub mod list_model;
 mod new_ticket;
+pub mod notify;
 mod ops;
 mod palette;
 mod picker;
@@ -154,6 +155,14 @@ pub async fn run(
             changed_at = Instant::now();
         }
         dirty = true;
+        for effect in &effects {
+            if let Effect::Notify(text) = effect {
+                let bytes = app.notify.bytes(text);
+                if let Err(e) = guard.terminal.backend_mut().writer_mut().send_now(&bytes) {
+                    tracing::warn!("a notification was not shown: {e}");
+                }
+            }
+        }
         let (edits, effects): (Vec<Effect>, Vec<Effect>) = effects
             .into_iter()
             .partition(|e| matches!(e, Effect::Editor(_)));
@@ -202,7 +211,7 @@ fn carry_out(
             }
             Effect::Exit => exit = true,
             // Run by the loop, which owns the terminal.
-            Effect::Editor(_) => {}
+            Effect::Editor(_) | Effect::Notify(_) => {}
             Effect::SaveState(state) => {
                 if let Some(path) = state_file
                     && let Err(e) = views::save_state(path, &state)

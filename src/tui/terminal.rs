@@ -54,6 +54,16 @@ impl Frames {
         }
     }
 
+    /// Writes `bytes` to the terminal now, between frames (a bell, a desktop
+    /// notification); nothing for no bytes.
+    pub fn send_now(&mut self, bytes: &[u8]) -> io::Result<()> {
+        if bytes.is_empty() {
+            return Ok(());
+        }
+        self.out.write_all(bytes)?;
+        self.out.flush()
+    }
+
     /// Sends the frame written since the last commit, if it changes anything.
     pub fn commit(&mut self) -> io::Result<()> {
         let frame = std::mem::take(&mut self.pending);
