@@ -44,6 +44,7 @@ pub type ContactId = i64;
 
 /// Which family a status belongs to. Every status, custom ones included, has one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum MacroStatus {
     /// The ticket still needs work.
@@ -64,6 +65,7 @@ impl MacroStatus {
 
 /// Urgency of a ticket; ordered `Low < Normal < High < Urgent`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Priority {
     /// Can wait.
@@ -122,6 +124,7 @@ pub type Channel = String;
 
 /// A ticket status as listed by [`Meta`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StatusDef {
     /// Stable key used on the wire (`open`, `waiting_parts`…).
     pub key: String,
@@ -136,6 +139,7 @@ pub struct StatusDef {
 
 /// Body of `POST /statuses`: a custom status. `macro` is required.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NewStatus {
     /// Key; lowercase letters, digits and `_`. Derived from the label when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -149,6 +153,7 @@ pub struct NewStatus {
 
 /// A category a ticket can be filed under.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Category {
     /// Server id.
     pub id: i64,
@@ -158,6 +163,7 @@ pub struct Category {
 
 /// An operator as referenced from a ticket or listed in [`Meta`].
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OperatorRef {
     /// Server id.
     pub id: OperatorId,
@@ -167,6 +173,7 @@ pub struct OperatorRef {
 
 /// The signed-in operator (`GET /me`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Me {
     /// Server id.
     pub id: OperatorId,
@@ -186,6 +193,7 @@ pub struct Me {
 /// operator's ticket) are the server's one policy table; a refused request is
 /// answered `403` with a problem document naming the action and the role it needs.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     /// Works tickets. The default: a forgotten flag must not hand out admin rights.
@@ -227,6 +235,7 @@ impl std::str::FromStr for Role {
 /// The role sits beside [`Me`] (flattened on the wire) so clients that read
 /// only [`Me`] keep working.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MeWithRole {
     /// The operator's profile.
     #[serde(flatten)]
@@ -238,6 +247,7 @@ pub struct MeWithRole {
 
 /// Body of `PATCH /me`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MePatch {
     /// New value of the profile option, if it changes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -246,6 +256,7 @@ pub struct MePatch {
 
 /// What a server can do, so clients hide what it cannot.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ServerCapabilities {
     /// Writes take `If-Match` and answer 412 when stale.
     pub preconditions: bool,
@@ -261,6 +272,7 @@ pub struct ServerCapabilities {
 
 /// Everything a client needs to label and validate a ticket (`GET /meta`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Meta {
     /// Statuses in display order, built-in ones first.
     pub statuses: Vec<StatusDef>,
@@ -282,6 +294,7 @@ pub struct Meta {
 
 /// A contact as embedded in a ticket.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ContactRef {
     /// Server id.
     pub id: ContactId,
@@ -295,6 +308,7 @@ pub struct ContactRef {
 
 /// A contact (`GET /contacts`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Contact {
     /// Server id.
     pub id: ContactId,
@@ -312,6 +326,7 @@ pub struct Contact {
 
 /// Body of `POST /contacts`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NewContact {
     /// Display name; required.
     pub name: String,
@@ -328,6 +343,7 @@ pub struct NewContact {
 
 /// A ticket.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Ticket {
     /// Server id, never reused.
     pub id: TicketId,
@@ -367,6 +383,7 @@ pub struct Ticket {
 
 /// Body of `POST /tickets`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NewTicket {
     /// Title; required, trimmed, at most [`TITLE_MAX_CHARS`].
     pub title: String,
@@ -410,6 +427,7 @@ pub struct NewTicket {
 /// `operator_id`, `sla_due_at`) an explicit `null` clears the value; this is
 /// why they are `Option<Option<_>>`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TicketPatch {
     /// New title.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -490,6 +508,7 @@ pub mod double_option {
 
 /// A column the ticket list can be sorted by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum SortField {
     /// Reference code.
@@ -591,6 +610,7 @@ impl FromStr for Sort {
 /// `operator=none` selects unassigned tickets. `cursor` is the opaque
 /// [`TicketPage::next_cursor`] of the previous page.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TicketQuery {
     /// Status keys.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -626,6 +646,7 @@ pub struct TicketQuery {
 
 /// One page of `GET /tickets`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TicketPage {
     /// Tickets of this page, in the requested order.
     pub items: Vec<Ticket>,
@@ -672,6 +693,7 @@ pub const EXPORT_LINE_MAX_BYTES: usize = 4 * 1024 * 1024;
 
 /// First line of the ticket export ([`TICKET_EXPORT_PATH`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ExportHeader {
     /// The change-feed `seq` the snapshot is consistent with: it holds every
     /// change up to and including this one and none after it. Continue with
@@ -684,6 +706,7 @@ pub struct ExportHeader {
 /// Last line of the ticket export ([`TICKET_EXPORT_PATH`]): its presence
 /// says the stream arrived whole.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ExportTrailer {
     /// How many ticket lines were sent; equal to [`ExportHeader::total`].
     pub count: u64,
@@ -691,6 +714,7 @@ pub struct ExportTrailer {
 
 /// An internal note on a ticket, visible to operators only.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Note {
     /// Server id.
     pub id: i64,
@@ -706,6 +730,7 @@ pub struct Note {
 
 /// Who made a change recorded in a ticket's history.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ActorKind {
     /// An operator, through the API.
@@ -722,6 +747,7 @@ pub enum ActorKind {
 /// operator acted, and a name (the operator's name at the time, the
 /// channel's or the automation's).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct HistoryActor {
     /// What acted.
     pub kind: ActorKind,
@@ -733,6 +759,7 @@ pub struct HistoryActor {
 
 /// What a [`HistoryEntry`] records.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum HistoryKind {
     /// The ticket was created; `new` holds its reference, title, status and priority.
@@ -750,6 +777,7 @@ pub enum HistoryKind {
 
 /// One change to a ticket, recorded in the transaction that made it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct HistoryEntry {
     /// Server id, increasing in the order changes were made.
     pub id: i64,
@@ -771,6 +799,7 @@ pub struct HistoryEntry {
 
 /// One page of `GET /tickets/{id}/history?after=<cursor>&limit=<n>`, oldest first.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct HistoryPage {
     /// Entries of this page, oldest first.
     pub items: Vec<HistoryEntry>,
@@ -780,6 +809,7 @@ pub struct HistoryPage {
 
 /// Body of `POST /tickets/{id}/notes`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NewNote {
     /// Text; required, at most [`BODY_MAX_CHARS`].
     pub body: String,
@@ -787,6 +817,7 @@ pub struct NewNote {
 
 /// Which way a chat message went.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Direction {
     /// From the customer.
@@ -797,6 +828,7 @@ pub enum Direction {
 
 /// A chat message between a contact and the operators.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ChatMessage {
     /// Server id; increasing in arrival order.
     pub id: i64,
@@ -818,6 +850,7 @@ pub struct ChatMessage {
 
 /// Body of `POST /contacts/{id}/messages` (send takes an `Idempotency-Key` header).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NewMessage {
     /// Text; required, at most [`BODY_MAX_CHARS`].
     pub body: String,
@@ -832,6 +865,7 @@ pub struct NewMessage {
 /// never an operator's; name, phone, e-mail and text follow the same limits
 /// as contacts and messages (422 otherwise).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct InboundMessage {
     /// Sender's name.
     pub name: String,
@@ -847,6 +881,7 @@ pub struct InboundMessage {
 
 /// One entry of the change feed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Change {
     /// Monotonic sequence number; the feed cursor.
     pub seq: i64,
@@ -861,6 +896,7 @@ pub struct Change {
 // Changes are short-lived values read one at a time; boxing the ticket would buy nothing.
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "kind", content = "data", rename_all = "snake_case")]
 pub enum ChangeKind {
     /// A ticket was created or modified (the full ticket after the change).
@@ -880,6 +916,7 @@ pub enum ChangeKind {
 
 /// A page of `GET /changes?since=<seq>&limit=`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ChangesPage {
     /// Changes with `seq > since`, oldest first.
     pub changes: Vec<Change>,
@@ -897,6 +934,7 @@ pub const SSE_EVENT_RESYNC: &str = "resync";
 
 /// Data of the [`SSE_EVENT_RESYNC`] event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Resync {
     /// Where to continue after a full reload.
     pub latest_seq: i64,
@@ -904,6 +942,7 @@ pub struct Resync {
 
 /// An RFC 9457 problem document.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Problem {
     /// A URI naming the problem type; `about:blank` when there is nothing more to say.
     #[serde(rename = "type", default = "about_blank")]

@@ -28,6 +28,7 @@ mod feed;
 pub mod generate;
 mod limits;
 mod listing;
+mod openapi;
 pub mod private_files;
 mod problem;
 mod retention;

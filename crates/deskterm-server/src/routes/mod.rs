@@ -106,6 +106,8 @@ pub(crate) fn build(state: AppState) -> Router {
                     require_channel,
                 )),
         )
+        // The API's description is public, as a client reads it before signing in.
+        .route("/openapi.json", get(crate::openapi::serve))
         .method_not_allowed_fallback(method_not_allowed);
     Router::new()
         .nest(BASE_PATH, api)
