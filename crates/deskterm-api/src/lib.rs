@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 /// Prefix of every API path.
@@ -805,6 +805,106 @@ pub struct HistoryPage {
     pub items: Vec<HistoryEntry>,
     /// Pass as `after` for the next page; `None` on the last one.
     pub next_cursor: Option<String>,
+}
+
+/// `GET /stats?from=&to=&category=&operator=`: the helpdesk in numbers.
+///
+/// What is open is counted now; what was opened, closed and answered is
+/// counted within the period `[from, to)` (whole days, UTC). The category
+/// and operator filters apply to every number.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Stats {
+    /// First day of the period.
+    pub from: NaiveDate,
+    /// The day after the period's last.
+    pub to: NaiveDate,
+    /// Tickets in progress now.
+    pub open: u64,
+    /// Tickets in progress now, per status (in the order of the statuses).
+    pub open_by_status: Vec<StatusCount>,
+    /// Tickets in progress now, per priority, lowest first.
+    pub open_by_priority: Vec<PriorityCount>,
+    /// Tickets in progress now, per category, most first; `share` of [`Stats::open`].
+    pub open_by_category: Vec<CategoryShare>,
+    /// Tickets closed in the period, per category, with their mean time
+    /// from opening to closing.
+    pub time_to_close: Vec<CategoryTime>,
+    /// Tickets opened in the period that an operator answered in the chat,
+    /// and the mean time to that first answer.
+    pub first_response: ResponseTime,
+    /// Tickets opened and closed on each day of the period, oldest first.
+    pub days: Vec<DayCount>,
+}
+
+/// Tickets in one status.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct StatusCount {
+    /// Status key.
+    pub status: String,
+    /// Its label.
+    pub label: String,
+    /// How many.
+    pub count: u64,
+}
+
+/// Tickets of one priority.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PriorityCount {
+    /// Priority.
+    pub priority: Priority,
+    /// How many.
+    pub count: u64,
+}
+
+/// Tickets of one category, and their share of the total.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CategoryShare {
+    /// Category name; `None` for tickets without one.
+    pub category: Option<String>,
+    /// How many.
+    pub count: u64,
+    /// Share of all, 0 to 1.
+    pub share: f64,
+}
+
+/// Tickets of one category closed in the period, and how long they took.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CategoryTime {
+    /// Category name; `None` for tickets without one.
+    pub category: Option<String>,
+    /// How many were closed.
+    pub closed: u64,
+    /// Mean seconds from opening to closing.
+    pub mean_seconds: f64,
+}
+
+/// How fast tickets got their first answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ResponseTime {
+    /// Tickets opened in the period.
+    pub opened: u64,
+    /// Of them, those an operator answered.
+    pub answered: u64,
+    /// Mean seconds from opening to the first answer; `None` when none was answered.
+    pub mean_seconds: Option<f64>,
+}
+
+/// One day of the period.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DayCount {
+    /// The day (UTC).
+    pub day: NaiveDate,
+    /// Tickets opened that day.
+    pub opened: u64,
+    /// Tickets closed that day.
+    pub closed: u64,
 }
 
 /// Body of `POST /tickets/{id}/notes`.

@@ -366,6 +366,26 @@ const OPERATIONS: &[Op] = &[
     },
     Op {
         method: HttpMethod::Get,
+        path: "/stats",
+        id: "stats",
+        summary: "Open tickets per status, priority and category; time to close; first response; per day",
+        auth: Auth::Operator,
+        params: &[
+            query(
+                "from",
+                Type::String,
+                "first day, YYYY-MM-DD (default: 30 days ago)",
+            ),
+            query("to", Type::String, "last day, included (default: today)"),
+            query("category", Type::String, "a category's name, or none"),
+            query("operator", Type::String, "an operator's id, or none"),
+        ],
+        request: None,
+        status: 200,
+        answer: Body::One("Stats"),
+    },
+    Op {
+        method: HttpMethod::Get,
         path: "/changes",
         id: "changes",
         summary: "The change feed: what changed after a sequence number",
@@ -525,6 +545,7 @@ fn build() -> OpenApi {
     schema::<api::NewMessage>(&mut schemas);
     schema::<api::InboundMessage>(&mut schemas);
     schema::<api::ChangesPage>(&mut schemas);
+    schema::<api::Stats>(&mut schemas);
     schema::<api::Problem>(&mut schemas);
     let components = ComponentsBuilder::new()
         .schemas_from_iter(schemas)

@@ -12,6 +12,7 @@ mod me;
 mod messages;
 mod meta;
 mod notes;
+mod stats;
 mod tickets;
 
 use std::sync::Arc;
@@ -91,6 +92,7 @@ pub(crate) fn build(state: AppState) -> Router {
             "/contacts/{id}/messages",
             get(messages::list).post(messages::send),
         )
+        .route("/stats", get(stats::get))
         .route("/changes", get(changes::page))
         .route("/events", get(events::stream))
         .route_layer(middleware::from_fn_with_state(

@@ -8,5 +8,6 @@ pub(crate) mod idempotency;
 pub(crate) mod messages;
 pub(crate) mod notes;
 pub(crate) mod operators;
+pub(crate) mod stats;
 pub(crate) mod statuses;
 pub(crate) mod tickets;
