@@ -293,6 +293,20 @@ fn json(value: &mut serde_json::Value) {
     }
 }
 
+/// Cleans the names and labels of statistics in place.
+pub fn stats(s: &mut deskterm_api::Stats) {
+    for c in &mut s.open_by_status {
+        c.status = line(&c.status);
+        c.label = line(&c.label);
+    }
+    for c in &mut s.open_by_category {
+        c.category = c.category.as_deref().map(line);
+    }
+    for c in &mut s.time_to_close {
+        c.category = c.category.as_deref().map(line);
+    }
+}
+
 /// Cleans whatever object a change carries.
 pub fn change(c: &mut deskterm_api::Change) {
     use deskterm_api::ChangeKind;

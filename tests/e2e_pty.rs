@@ -290,6 +290,47 @@ async fn a_custom_status_made_in_the_console_is_usable_at_once() {
     assert_eq!(ticket["status"], "esperando_proveedor");
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_statistics_view_shows_the_servers_numbers() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut s = Session::start(dir.path(), &[]);
+    let loaded =
+        |t: &str| t.contains("connected") && t.contains("tickets") && t.contains("Internal notes");
+    s.wait_for("the demo tickets", Duration::from_secs(60), loaded);
+    s.keys("\u{1b}OQ"); // F2
+    let screen = s.wait_for("the statistics", Duration::from_secs(15), |t| {
+        t.contains("Statistics · last 30 days") && t.contains("Open now")
+    });
+    let api = embedded_api(dir.path());
+    let stats = api.get("/stats").await;
+    let open = format!("Open now {}", stats["open"]);
+    assert!(screen.contains(&open), "{open}:\n{screen}");
+    let first = &stats["first_response"];
+    let answered = format!("({} of {} answered)", first["answered"], first["opened"]);
+    assert!(screen.contains(&answered), "{answered}:\n{screen}");
+    // The category with most open tickets, its count and share.
+    let top = &stats["open_by_category"][0];
+    let name = top["category"].as_str().unwrap_or("—");
+    let share = format!("{:.1}%", top["share"].as_f64().expect("a share") * 100.0);
+    let line = screen
+        .lines()
+        .find(|l| l.contains(name) && l.contains(&share))
+        .unwrap_or_else(|| panic!("{name} {share}:\n{screen}"));
+    assert!(line.contains(&top["count"].to_string()), "{line}");
+    // Every status in progress is a bar with its label.
+    for status in stats["open_by_status"].as_array().expect("statuses") {
+        let label = status["label"].as_str().expect("a label");
+        let shown = &label[..label.len().min(6)];
+        assert!(screen.contains(shown), "{label}:\n{screen}");
+    }
+    s.keys("\u{1b}");
+    s.wait_for("the list again", Duration::from_secs(10), |t| !t.contains("Statistics ·"));
+    s.keys("q");
+    let status = s.wait_exit(Duration::from_secs(10));
+    assert!(status.success(), "deskterm exited with {status:?}");
+    s.assert_terminal_restored();
+}
+
 /// How many tickets the header says are listed: `… │ 12/40 tickets`.
 fn header_total(screen: &str) -> Option<usize> {
     let header = screen.lines().next()?;

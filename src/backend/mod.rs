@@ -23,7 +23,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use deskterm_api::{
     Change, ChatMessage, ContactId, HistoryEntry, Me, Meta, NewMessage, NewNote, NewStatus,
-    NewTicket, Note, PAGE_LIMIT_MAX, StatusDef, Ticket, TicketId, TicketPage, TicketPatch,
+    NewTicket, Note, PAGE_LIMIT_MAX, Stats, StatusDef, Ticket, TicketId, TicketPage, TicketPatch,
     TicketQuery,
 };
 use futures_util::Stream;
@@ -414,6 +414,14 @@ pub trait Connector: Send + Sync {
     /// Where the change feed stands now (a snapshot read afterwards holds
     /// every change up to it).
     async fn latest(&self) -> BackendResult<Cursor>;
+    /// The helpdesk in numbers, for a connector with [`Capabilities::statistics`].
+    async fn stats(&self, query: &StatsQuery) -> BackendResult<Stats> {
+        let _ = query;
+        Err(BackendError::NotFound(format!(
+            "{} serves no statistics",
+            self.describe()
+        )))
+    }
     /// Adds a custom status, for a connector with
     /// [`Capabilities::custom_statuses`] (the backend may keep it to
     /// administrators).
@@ -454,6 +462,23 @@ pub trait Connector: Send + Sync {
         let _ = scope;
         paged_snapshot(self).await
     }
+}
+
+/// Which statistics: a period of whole days and the filters of `GET /stats`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct StatsQuery {
+    /// First day.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub from: Option<chrono::NaiveDate>,
+    /// Last day, included.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub to: Option<chrono::NaiveDate>,
+    /// A category's name, or `none`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub category: Option<String>,
+    /// An operator's id, or `none`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub operator: Option<String>,
 }
 
 /// The most history entries read for one ticket: the newest are kept.

@@ -273,7 +273,7 @@ impl Connector for NativeBackend {
             live_push: true,
             custom_statuses: true,
             history: true,
-            statistics: false,
+            statistics: true,
             chat: true,
             conversations: Conversations::ByContact,
         }
@@ -375,6 +375,11 @@ impl Connector for NativeBackend {
                 return Ok(all);
             }
         }
+    }
+
+    async fn stats(&self, query: &super::StatsQuery) -> BackendResult<api::Stats> {
+        self.send(self.request(Method::GET, "/stats").query(query))
+            .await
     }
 
     async fn add_status(&self, status: &api::NewStatus) -> BackendResult<api::StatusDef> {

@@ -198,6 +198,10 @@ impl<C: Connector> Connector for Sanitized<C> {
         Ok(Box::pin(stream.map(feed_event)))
     }
 
+    async fn stats(&self, query: &super::StatsQuery) -> BackendResult<deskterm_api::Stats> {
+        clean(self.inner.stats(query).await, sanitize::stats)
+    }
+
     async fn add_status(&self, status: &NewStatus) -> BackendResult<StatusDef> {
         clean(self.inner.add_status(status).await, |s| {
             s.key = sanitize::line(&s.key);

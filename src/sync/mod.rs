@@ -17,14 +17,14 @@ mod writer;
 use std::sync::Arc;
 
 use deskterm_api::{
-    ChatMessage, ContactId, Me, Meta, NewStatus, NewTicket, Note, StatusDef, Ticket, TicketId,
-    TicketPatch, TicketQuery,
+    ChatMessage, ContactId, Me, Meta, NewStatus, NewTicket, Note, Stats, StatusDef, Ticket,
+    TicketId, TicketPatch, TicketQuery,
 };
 use serde::{Deserialize, Serialize};
 use tokio::sync::{Notify, mpsc, watch};
 use tokio::task::JoinHandle;
 
-use crate::backend::{Backend, Capabilities, ConversationKey};
+use crate::backend::{Backend, Capabilities, ConversationKey, StatsQuery};
 use cache::{Cache, OutboxEntry};
 pub use extras::{CONTACT_TICKETS, Extra, ExtraAnswer};
 
@@ -66,6 +66,8 @@ pub enum Command {
     /// ones outside the sync scope); answered with [`SyncEvent::Found`].
     /// Only the newest search matters.
     Search(TicketQuery),
+    /// Read statistics; answered with [`SyncEvent::Stats`].
+    Stats(StatsQuery),
     /// Add a custom status; answered with [`SyncEvent::StatusAdded`] and,
     /// when it was added, the new [`SyncEvent::Meta`].
     AddStatus(NewStatus),
@@ -210,6 +212,8 @@ pub enum SyncEvent {
         /// How many matched on the server, over all pages.
         total: u64,
     },
+    /// What the backend answered for a [`Command::Stats`].
+    Stats(StatsQuery, Result<Stats, String>),
     /// What the backend answered for a [`Command::AddStatus`]: the status,
     /// or why not.
     StatusAdded(Result<StatusDef, String>),
@@ -513,6 +517,16 @@ async fn run(
             }
             Command::Read(extra) => {
                 let _ = read_tx.send(Some(extra));
+            }
+            Command::Stats(query) => {
+                let (backend, events) = (backend.clone(), events.clone());
+                tokio::spawn(async move {
+                    let answer = backend
+                        .stats(&query)
+                        .await
+                        .map_err(|e| format!("the statistics could not be read: {e}"));
+                    events.send(SyncEvent::Stats(query, answer));
+                });
             }
             Command::AddStatus(status) => {
                 tokio::spawn(add_status(backend.clone(), events.clone(), status));

@@ -71,6 +71,7 @@ actions! {
     History = "history": "show the ticket's change history in the detail pane (again: its fields)",
     PreviousTickets = "past_tickets": "show the customer's previous tickets in the detail pane (again: the fields)",
     OpenTicket = "open_ticket": "open the chosen one of the customer's previous tickets",
+    Stats = "stats": "statistics: open per status, priority and category, time to close, per day",
     Statuses = "statuses": "list the statuses, and add a custom one (administrators)",
     Conflicts = "conflicts": "settle the next change in conflict with someone else's",
     Refresh = "refresh": "reload everything from the server",

@@ -32,6 +32,7 @@ use super::palette::Palette;
 use super::picker::{Picker, PickerKind};
 use super::prompt::{Input, InputKind};
 use super::resolve::ConflictView;
+use super::stats::StatsView;
 use super::statuses::StatusesView;
 use super::tickets::Tickets;
 use super::views::{ListState, SavedView};
@@ -130,6 +131,8 @@ pub enum Modal {
     Contact(ContactChooser),
     /// The statuses, and adding one.
     Statuses(StatusesView),
+    /// The statistics.
+    Stats(Box<StatsView>),
 }
 
 /// The status bar.
@@ -269,6 +272,7 @@ impl App {
             Some(Modal::NewTicket(_)) => Context::Form,
             Some(Modal::Contact(_)) => Context::Input,
             Some(Modal::Statuses(_)) => Context::Input,
+            Some(Modal::Stats(_)) => Context::Picker,
             None if self.chat.composing => Context::Composer,
             None => match self.focus {
                 Pane::List => Context::List,
@@ -393,6 +397,9 @@ impl App {
         }
         match self.context() {
             Context::Help => self.help_action(action),
+            Context::Picker if matches!(self.modal, Some(Modal::Stats(_))) => {
+                self.stats_action(action, effects)
+            }
             Context::Picker => self.picker_action(action, effects),
             Context::Input if matches!(self.modal, Some(Modal::Conflict(_))) => {
                 self.conflict_action(action, effects)
@@ -511,6 +518,7 @@ impl App {
             Action::PreviousTickets => self.detail.toggle(Tab::Previous),
             Action::OpenTicket => self.open_previous(),
             Action::Statuses => self.open_statuses(),
+            Action::Stats => self.open_stats(effects),
             Action::Conflicts => {
                 if !self.show_next_conflict() {
                     self.say(Level::Info, "no conflicts to settle");
@@ -641,6 +649,7 @@ impl App {
             SyncEvent::Detail(ticket) => self.tickets.set_detail(ticket),
             SyncEvent::Extra(answer) => self.detail.extras.answered(answer),
             SyncEvent::StatusAdded(result) => self.status_added(result),
+            SyncEvent::Stats(query, answer) => self.stats_answered(query, answer),
             SyncEvent::Found { tickets, total, .. } => self.found(tickets, total),
             SyncEvent::Snapshot(tickets) => {
                 self.tickets.replace_all(tickets, self.meta.as_ref());

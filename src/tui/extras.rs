@@ -215,7 +215,7 @@ impl App {
         let height = self.list_height();
         if !self.list.select(&self.tickets, id, height) {
             self.list.prefer(id);
-            self.search_typed(&reference);
+            self.search_typed(&format!("ref:{reference}"));
             self.say_info(format!(
                 "{reference} is not in this view: searching for it (x clears)"
             ));
@@ -565,7 +565,10 @@ mod tests {
         ))));
         press(&mut app, KeyCode::Enter);
         press(&mut app, KeyCode::Enter);
-        assert_eq!(app.list.query.to_string(), all[4].reference);
+        assert_eq!(
+            app.list.query.to_string(),
+            format!("ref:{}", all[4].reference)
+        );
         assert_eq!(selected(&app), 5);
     }
 }

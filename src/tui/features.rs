@@ -14,6 +14,7 @@ fn needs(action: Action) -> Option<Feature> {
     match action {
         Action::FocusChat | Action::Compose => Some(Feature::Chat),
         Action::History => Some(Feature::History),
+        Action::Stats => Some(Feature::Statistics),
         _ => None,
     }
 }

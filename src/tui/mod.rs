@@ -26,6 +26,7 @@ mod popup;
 mod prompt;
 pub mod render;
 mod resolve;
+mod stats;
 mod statuses;
 pub mod terminal;
 mod theme;

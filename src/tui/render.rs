@@ -33,6 +33,7 @@ pub fn draw(app: &App, frame: &mut Frame<'_>) {
     new_ticket::draw(app, frame);
     super::contact::draw(app, frame);
     super::statuses::draw(app, frame);
+    super::stats::draw(app, frame);
     resolve::draw(app, frame);
     help::draw(app, frame);
 }

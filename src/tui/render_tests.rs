@@ -340,3 +340,13 @@ fn statuses_view_at_80_by_24() {
 fn statuses_view_at_200_by_60() {
     insta::assert_snapshot!(screen(&statuses_view(200, 60)));
 }
+
+#[test]
+fn statistics_view_at_80_by_24() {
+    insta::assert_snapshot!(screen(&super::stats::tests::with_stats(80, 24)));
+}
+
+#[test]
+fn statistics_view_at_200_by_60() {
+    insta::assert_snapshot!(screen(&super::stats::tests::with_stats(200, 60)));
+}
