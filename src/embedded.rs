@@ -10,6 +10,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::{Remote, Transport};
 
+/// The demo server's configuration (its automations) shipped in `assets/`.
+pub const DEMO_SERVER: &str = include_str!("../assets/demo-server.toml");
+
 /// The demo data set shipped in `assets/`.
 pub const DEMO_DATA: &str = include_str!("../assets/demo.json");
 
@@ -72,6 +75,9 @@ pub async fn start(
     };
     let options = deskterm_server::Options {
         simulate: customers,
+        settings: deskterm_server::Settings::from_toml(DEMO_SERVER).map_err(|e| {
+            anyhow::anyhow!("the built-in demo server configuration is broken: {e}")
+        })?,
         ..deskterm_server::Options::default()
     };
     let server = deskterm_server::spawn_with(

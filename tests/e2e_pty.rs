@@ -324,7 +324,41 @@ async fn the_statistics_view_shows_the_servers_numbers() {
         assert!(screen.contains(shown), "{label}:\n{screen}");
     }
     s.keys("\u{1b}");
-    s.wait_for("the list again", Duration::from_secs(10), |t| !t.contains("Statistics ·"));
+    s.wait_for("the list again", Duration::from_secs(10), |t| {
+        !t.contains("Statistics ·")
+    });
+    s.keys("q");
+    let status = s.wait_exit(Duration::from_secs(10));
+    assert!(status.success(), "deskterm exited with {status:?}");
+    s.assert_terminal_restored();
+}
+
+#[test]
+fn the_status_change_automation_answers_the_customer_in_the_chat() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut s = Session::start(dir.path(), &[]);
+    let loaded =
+        |t: &str| t.contains("connected") && t.contains("tickets") && t.contains("Internal notes");
+    let screen = s.wait_for("the demo tickets", Duration::from_secs(60), loaded);
+    let reference = detail_reference(&screen).expect("a ticket in the detail pane");
+    if detail_status(&screen).as_deref() == Some("Resolved") {
+        s.keys("c");
+        s.wait_for("the status picker", Duration::from_secs(10), |t| t.contains("┌ Status "));
+        s.keys("gj\r");
+        s.wait_for("the ticket open", Duration::from_secs(10), |t| {
+            detail_status(t).as_deref() == Some("Open") && !status_line(t).contains("pending")
+        });
+    }
+    // Resolved is the fourth status.
+    s.keys("c");
+    s.wait_for("the status picker", Duration::from_secs(10), |t| t.contains("┌ Status "));
+    s.keys("gjjj\r");
+    // The demo's "resolved" automation writes to the customer; the chat shows it live.
+    let said = format!("{reference} “");
+    s.wait_for("the automation's message in the chat", Duration::from_secs(15), |t| {
+        detail_status(t).as_deref() == Some("Resolved")
+            && t.lines().any(|l| l.contains(&said) || l.contains("is now Resolved"))
+    });
     s.keys("q");
     let status = s.wait_exit(Duration::from_secs(10));
     assert!(status.success(), "deskterm exited with {status:?}");

@@ -419,6 +419,7 @@ pub async fn load(db: &Db, data: &DemoData, now: DateTime<Utc>) -> anyhow::Resul
                 channel,
                 created_at: *at,
                 channel_token_id: None,
+                automation: None,
             },
         )
         .await?;

@@ -6,11 +6,17 @@ use std::path::Path;
 
 use serde::Deserialize;
 
+use crate::automations::Automation;
+
 /// Everything the configuration file can set. The default is what a server
 /// started without `--config` runs with.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Settings {}
+pub struct Settings {
+    /// `[[automation]]`: what the helpdesk does by itself, in order.
+    #[serde(default, rename = "automation")]
+    pub automations: Vec<Automation>,
+}
 
 impl Settings {
     /// Parses a configuration file's text; the error names the line and key.
@@ -34,7 +40,7 @@ impl Settings {
 
     /// Checks what the types alone cannot (each section checks its own values).
     fn check(&self) -> anyhow::Result<()> {
-        Ok(())
+        crate::automations::check_all(&self.automations).map_err(|e| anyhow::anyhow!("{e}"))
     }
 }
 

@@ -13,6 +13,7 @@ use serde::Deserialize;
 use super::AppState;
 use super::contacts::page_limit;
 use crate::auth::{Caller, ChannelCaller};
+use crate::automations;
 use crate::editing::{self, Times};
 use crate::extract::{Body, IdempotencyKey, Params, PathParam};
 use crate::problem::{ApiError, ApiResult, FieldErrors};
@@ -111,6 +112,7 @@ pub(super) async fn send(
             channel: &channel,
             created_at: now,
             channel_token_id: None,
+            automation: None,
         },
         now,
         &scope,
@@ -209,11 +211,18 @@ pub(super) async fn inbound(
             }
         };
     let actor = Actor::Channel(channel.clone());
+    let mut opened = None;
     let ticket_id = match tickets::newest_in_progress(tx.conn(), contact_id).await? {
         Some(id) => id,
         None => {
+            let intake = automations::intake(&state.settings.automations, &channel);
+            let title = intake
+                .and_then(|a| automations::intake_title(a, &body, &name, &channel))
+                .map(|t| title_from_body(&t, INBOUND_TITLE_CHARS))
+                .filter(|t| !t.is_empty())
+                .unwrap_or_else(|| title_from_body(&body, INBOUND_TITLE_CHARS));
             let new = NewTicket {
-                title: title_from_body(&body, INBOUND_TITLE_CHARS),
+                title,
                 description: body.clone(),
                 status: None,
                 priority: None,
@@ -228,14 +237,16 @@ pub(super) async fn inbound(
             };
             let outcome = editing::create(tx.conn(), &new, Times::now(now), &actor).await?;
             let id = outcome.ticket.id;
-            tx.record(now, ChangeKind::TicketUpserted(outcome.ticket))
+            tx.record(now, ChangeKind::TicketUpserted(outcome.ticket.clone()))
                 .await?;
+            opened = Some((outcome.ticket, intake.map(|a| a.name.clone())));
             id
         }
     };
-    store(
-        tx,
-        NewMessageRow {
+    // The message first, then what the automations answer to it.
+    let message = messages::insert(
+        tx.conn(),
+        &NewMessageRow {
             contact_id,
             ticket_id: Some(ticket_id),
             direction: Direction::Inbound,
@@ -244,9 +255,24 @@ pub(super) async fn inbound(
             channel: &channel,
             created_at: now,
             channel_token_id: Some(sender.token_id),
+            automation: None,
         },
-        now,
-        &scope,
     )
-    .await
+    .await?;
+    tx.record(now, ChangeKind::MessageAdded(message.clone()))
+        .await?;
+    if let Some((ticket, intake)) = opened {
+        automations::run(
+            &mut tx,
+            &state.settings.automations,
+            ticket,
+            automations::Event::Created {
+                intake: intake.as_deref(),
+            },
+            now,
+        )
+        .await?;
+    }
+    let answer = Answer::json(StatusCode::CREATED, &message)?;
+    idempotency::commit_with(tx, scope.as_ref(), answer).await
 }

@@ -40,10 +40,6 @@ pub(crate) struct AppState {
     /// Failed sign-ins, per token and per address.
     pub(crate) failed_auth: Arc<FailedAuth>,
     /// What the configuration file sets.
-    #[expect(
-        dead_code,
-        reason = "no section of the configuration file is read by a handler yet"
-    )]
     pub(crate) settings: Arc<Settings>,
 }
 

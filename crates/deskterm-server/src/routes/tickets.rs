@@ -7,6 +7,7 @@ use deskterm_api::{BASE_PATH, ChangeKind, NewTicket, TicketId, TicketPatch, Tick
 
 use super::AppState;
 use crate::auth::Caller;
+use crate::automations;
 use crate::editing::{self, Times};
 use crate::extract::{Body, IdempotencyKey, IfMatch, Params, PathParam};
 use crate::listing::Listing;
@@ -87,6 +88,14 @@ pub(super) async fn create(
     let ticket = outcome.ticket;
     tx.record(now, ChangeKind::TicketUpserted(ticket.clone()))
         .await?;
+    let ticket = automations::run(
+        &mut tx,
+        &state.settings.automations,
+        ticket,
+        automations::Event::Created { intake: None },
+        now,
+    )
+    .await?;
     let answer = Answer::json(StatusCode::CREATED, &ticket)?
         .location(format!("{BASE_PATH}/tickets/{}", ticket.id))
         .etag(etag(ticket.version));
@@ -118,13 +127,25 @@ pub(super) async fn patch(
     let mut tx = state.db.write().await?;
     let current = current_if_matches(&mut tx, id, &if_match, &caller, Action::EditTicket).await?;
     let outcome = editing::patch(tx.conn(), id, &patch, now, &Actor::Operator(caller.id)).await?;
-    let ticket = outcome.ticket;
+    let mut ticket = outcome.ticket;
     if ticket.version != current.version {
         if outcome.new_category {
             tx.record(now, ChangeKind::MetaChanged).await?;
         }
         tx.record(now, ChangeKind::TicketUpserted(ticket.clone()))
             .await?;
+        if ticket.status != current.status {
+            ticket = automations::run(
+                &mut tx,
+                &state.settings.automations,
+                ticket,
+                automations::Event::StatusChanged {
+                    from: &current.status,
+                },
+                now,
+            )
+            .await?;
+        }
         tx.commit().await?;
     }
     Ok(Answer::json(StatusCode::OK, &ticket)?.etag(etag(ticket.version)))

@@ -21,6 +21,8 @@ pub(crate) enum Actor {
     Channel(String),
     /// The server itself, e.g. `demo` for the demo loader.
     System(&'static str),
+    /// An automation of the configuration file, by name.
+    Automation(String),
 }
 
 fn kind_to_db(kind: HistoryKind) -> &'static str {
@@ -95,6 +97,7 @@ pub(crate) async fn record(
         Actor::Operator(id) => ("operator", Some(*id), None),
         Actor::Channel(name) => ("channel", None, Some(name)),
         Actor::System(name) => ("system", None, Some(name)),
+        Actor::Automation(name) => ("automation", None, Some(name)),
     };
     sqlx::query(
         "INSERT INTO ticket_history (ticket_id, at, actor_kind, actor_operator_id, actor_name, \

@@ -87,6 +87,8 @@ pub(crate) struct NewMessageRow<'a> {
     pub(crate) created_at: DateTime<Utc>,
     /// The channel token that brought an inbound message.
     pub(crate) channel_token_id: Option<i64>,
+    /// The automation that wrote an outbound message, if one did.
+    pub(crate) automation: Option<&'a str>,
 }
 
 /// Adds a message and returns it as stored. A message about a ticket is
@@ -112,8 +114,9 @@ pub(crate) async fn insert(
     .await?
     .last_insert_rowid();
     if let Some(ticket) = m.ticket_id {
-        let actor = match (m.direction, m.operator_id) {
-            (Direction::Outbound, Some(operator)) => Actor::Operator(operator),
+        let actor = match (m.direction, m.operator_id, m.automation) {
+            (Direction::Outbound, _, Some(name)) => Actor::Automation(name.to_owned()),
+            (Direction::Outbound, Some(operator), None) => Actor::Operator(operator),
             _ => Actor::Channel(m.channel.to_owned()),
         };
         let added = Record {
