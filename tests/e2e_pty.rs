@@ -343,7 +343,9 @@ fn the_status_change_automation_answers_the_customer_in_the_chat() {
     let reference = detail_reference(&screen).expect("a ticket in the detail pane");
     if detail_status(&screen).as_deref() == Some("Resolved") {
         s.keys("c");
-        s.wait_for("the status picker", Duration::from_secs(10), |t| t.contains("┌ Status "));
+        s.wait_for("the status picker", Duration::from_secs(10), |t| {
+            t.contains("┌ Status ")
+        });
         s.keys("gj\r");
         s.wait_for("the ticket open", Duration::from_secs(10), |t| {
             detail_status(t).as_deref() == Some("Open") && !status_line(t).contains("pending")
@@ -351,14 +353,21 @@ fn the_status_change_automation_answers_the_customer_in_the_chat() {
     }
     // Resolved is the fourth status.
     s.keys("c");
-    s.wait_for("the status picker", Duration::from_secs(10), |t| t.contains("┌ Status "));
+    s.wait_for("the status picker", Duration::from_secs(10), |t| {
+        t.contains("┌ Status ")
+    });
     s.keys("gjjj\r");
     // The demo's "resolved" automation writes to the customer; the chat shows it live.
     let said = format!("{reference} “");
-    s.wait_for("the automation's message in the chat", Duration::from_secs(15), |t| {
-        detail_status(t).as_deref() == Some("Resolved")
-            && t.lines().any(|l| l.contains(&said) || l.contains("is now Resolved"))
-    });
+    s.wait_for(
+        "the automation's message in the chat",
+        Duration::from_secs(15),
+        |t| {
+            detail_status(t).as_deref() == Some("Resolved")
+                && t.lines()
+                    .any(|l| l.contains(&said) || l.contains("is now Resolved"))
+        },
+    );
     s.keys("q");
     let status = s.wait_exit(Duration::from_secs(10));
     assert!(status.success(), "deskterm exited with {status:?}");

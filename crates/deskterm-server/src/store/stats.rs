@@ -1,6 +1,7 @@
-//! The numbers of `GET /stats`, each one aggregate query: what is open from
-//! the counters kept by triggers (migration 0008), what happened in a
-//! period from a range of an index on its time.
+//! The numbers of `GET /stats`, each one aggregate query over rows that
+//! triggers keep (migration 0008): what is open from the counters per
+//! status, priority, category and operator; what happened in a period from
+//! the rows per day, category and operator.
 
 use std::collections::BTreeMap;
 
@@ -9,7 +10,7 @@ use deskterm_api::{
     CategoryShare, CategoryTime, DayCount, MacroStatus, Priority, PriorityCount, ResponseTime,
     Stats, StatusCount,
 };
-use sqlx::SqlitePool;
+use sqlx::{Row, SqlitePool};
 
 use super::{categories, statuses};
 
@@ -23,26 +24,6 @@ pub(crate) struct Filter {
 }
 
 impl Filter {
-    /// SQL conditions on a ticket table aliased `t`, with their values.
-    fn on_tickets(&self) -> (String, Vec<Option<i64>>) {
-        let mut sql = String::new();
-        let mut values = Vec::new();
-        for (column, value) in [
-            ("category_id", self.category),
-            ("operator_id", self.operator),
-        ] {
-            match value {
-                None => {}
-                Some(None) => sql.push_str(&format!(" AND t.{column} IS NULL")),
-                Some(id) => {
-                    sql.push_str(&format!(" AND t.{column} = ?"));
-                    values.push(id);
-                }
-            }
-        }
-        (sql, values)
-    }
-
     /// SQL conditions on the counters, with their values.
     fn on_counts(&self) -> (String, Vec<i64>) {
         let mut sql = String::new();
@@ -58,11 +39,6 @@ impl Filter {
         }
         (sql, values)
     }
-}
-
-/// The start of `day` as stored (UTC, RFC 3339 with milliseconds).
-fn day_start(day: NaiveDate) -> String {
-    format!("{day}T00:00:00.000Z")
 }
 
 /// Everything `GET /stats` answers, for `[from, to)`.
@@ -91,7 +67,7 @@ pub(crate) async fn compute(
          GROUP BY c.status, c.priority, c.category_key"
     );
     let mut query = sqlx::query_as::<_, (String, i64, i64, i64)>(sqlx::AssertSqlSafe(sql));
-    for v in values {
+    for v in values.clone() {
         query = query.bind(v);
     }
     let rows = query.fetch_all(&mut *tx).await?;
@@ -136,55 +112,55 @@ pub(crate) async fn compute(
         .collect();
     open_by_category.sort_by(|a, b| b.count.cmp(&a.count).then(a.category.cmp(&b.category)));
 
-    let (from_text, to_text) = (day_start(from), day_start(to));
-    let (conditions, values) = filter.on_tickets();
+    // What happened in the period, from the rows per day (migration 0008).
+    let (from_day, to_day) = (from.to_string(), to.to_string());
+    let period = |select: &str, group: &str| {
+        format!(
+            "SELECT {select} FROM ticket_days c WHERE c.day >= ? AND c.day < ?{conditions} {group}"
+        )
+    };
+    let bound = |sql: String| {
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(from_day.clone())
+            .bind(to_day.clone());
+        for v in &values {
+            query = query.bind(*v);
+        }
+        query
+    };
 
     // Closed in the period: how long each category's took.
-    let sql = format!(
-        "SELECT coalesce(t.category_id, 0), count(*), \
-                avg((julianday(t.closed_at) - julianday(t.created_at)) * 86400.0) \
-         FROM tickets t INDEXED BY tickets_by_closed \
-         WHERE t.closed_at >= ? AND t.closed_at < ?{conditions} \
-         GROUP BY coalesce(t.category_id, 0)"
-    );
-    let mut query = sqlx::query_as::<_, (i64, i64, Option<f64>)>(sqlx::AssertSqlSafe(sql))
-        .bind(&from_text)
-        .bind(&to_text);
-    for v in &values {
-        query = query.bind(*v);
-    }
-    let mut time_to_close: Vec<CategoryTime> = query
-        .fetch_all(&mut *tx)
-        .await?
-        .into_iter()
-        .map(|(key, closed, mean)| CategoryTime {
+    let rows = bound(period(
+        "c.category_key, sum(c.closed), sum(c.close_seconds)",
+        "GROUP BY c.category_key HAVING sum(c.closed) > 0",
+    ))
+    .fetch_all(&mut *tx)
+    .await?;
+    let mut time_to_close = Vec::new();
+    for row in rows {
+        let (key, closed, seconds): (i64, i64, f64) =
+            (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?);
+        time_to_close.push(CategoryTime {
             category: name(key),
             closed: u64::try_from(closed).unwrap_or(0),
-            mean_seconds: mean.unwrap_or(0.0).max(0.0),
-        })
-        .collect();
+            mean_seconds: (seconds / closed.max(1) as f64).max(0.0),
+        });
+    }
     time_to_close.sort_by(|a, b| b.closed.cmp(&a.closed).then(a.category.cmp(&b.category)));
 
     // Opened in the period: how soon an operator first answered in the chat.
-    let sql = format!(
-        "SELECT count(*), count(first), avg((julianday(first) - julianday(created)) * 86400.0) \
-         FROM (SELECT t.created_at AS created, \
-                      (SELECT min(m.created_at) FROM messages m \
-                       WHERE m.ticket_id = t.id AND m.direction = 'outbound') AS first \
-               FROM tickets t INDEXED BY tickets_by_created_for_stats \
-               WHERE t.created_at >= ? AND t.created_at < ?{conditions})"
-    );
-    let mut query = sqlx::query_as::<_, (i64, i64, Option<f64>)>(sqlx::AssertSqlSafe(sql))
-        .bind(&from_text)
-        .bind(&to_text);
-    for v in &values {
-        query = query.bind(*v);
-    }
-    let (opened, answered, mean) = query.fetch_one(&mut *tx).await?;
+    let row = bound(period(
+        "coalesce(sum(c.opened), 0), coalesce(sum(c.answered), 0), coalesce(sum(c.response_seconds), 0.0)",
+        "",
+    ))
+    .fetch_one(&mut *tx)
+    .await?;
+    let (opened, answered, seconds): (i64, i64, f64) =
+        (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?);
     let first_response = ResponseTime {
         opened: u64::try_from(opened).unwrap_or(0),
         answered: u64::try_from(answered).unwrap_or(0),
-        mean_seconds: mean.map(|m| m.max(0.0)),
+        mean_seconds: (answered > 0).then(|| (seconds / answered as f64).max(0.0)),
     };
 
     // Per day: opened and closed.
@@ -194,33 +170,22 @@ pub(crate) async fn compute(
         days.insert(day, (0, 0));
         day = day.succ_opt().unwrap_or(to);
     }
-    for (column, index, opened) in [
-        ("created_at", "tickets_by_created_for_stats", true),
-        ("closed_at", "tickets_by_closed", false),
-    ] {
-        let sql = format!(
-            "SELECT substr(t.{column}, 1, 10), count(*) FROM tickets t INDEXED BY {index} \
-             WHERE t.{column} >= ? AND t.{column} < ?{conditions} \
-             GROUP BY substr(t.{column}, 1, 10)"
-        );
-        let mut query = sqlx::query_as::<_, (String, i64)>(sqlx::AssertSqlSafe(sql))
-            .bind(&from_text)
-            .bind(&to_text);
-        for v in &values {
-            query = query.bind(*v);
-        }
-        for (day, count) in query.fetch_all(&mut *tx).await? {
-            let Ok(day) = day.parse::<NaiveDate>() else {
-                continue;
-            };
-            if let Some(entry) = days.get_mut(&day) {
-                let count = u64::try_from(count).unwrap_or(0);
-                if opened {
-                    entry.0 = count;
-                } else {
-                    entry.1 = count;
-                }
-            }
+    let rows = bound(period(
+        "c.day, sum(c.opened), sum(c.closed)",
+        "GROUP BY c.day",
+    ))
+    .fetch_all(&mut *tx)
+    .await?;
+    for row in rows {
+        let (day, opened, closed): (String, i64, i64) =
+            (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?);
+        if let Ok(day) = day.parse::<NaiveDate>()
+            && let Some(entry) = days.get_mut(&day)
+        {
+            *entry = (
+                u64::try_from(opened).unwrap_or(0),
+                u64::try_from(closed).unwrap_or(0),
+            );
         }
     }
     tx.commit().await?;
