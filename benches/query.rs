@@ -368,6 +368,7 @@ fn generate(count: usize) -> World {
             created_at: at(created_at),
             updated_at: at(updated_at),
             closed_at: closed.then(|| at(updated_at)),
+            sla_state: None,
             version: 1,
         };
         rows.push(Indexed::new(&ticket, &mut names));

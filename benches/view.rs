@@ -56,6 +56,7 @@ fn ticket(id: i64) -> Ticket {
         created_at: at(id * 30),
         updated_at: at(id * 30 + (h % 86_400) as i64),
         closed_at: None,
+        sla_state: None,
         version: 1,
     }
 }

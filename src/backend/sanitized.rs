@@ -279,6 +279,7 @@ mod tests {
             created_at: at,
             updated_at: at,
             closed_at: None,
+            sla_state: None,
             version: 1,
         }
     }

@@ -84,6 +84,7 @@ mod tests {
             created_at: at(id),
             updated_at: at(100 - id),
             closed_at: None,
+            sla_state: None,
             version: 1,
         }
     }

@@ -406,6 +406,7 @@ impl Row {
             created_at: time(self.created_at),
             updated_at: time(self.updated_at),
             closed_at: self.closed_at().map(time),
+            sla_state: None,
             version: self.version,
         }
     }

@@ -77,6 +77,7 @@ fn ticket(id: i64, v: u8) -> Ticket {
         created_at: at(v % 6),
         updated_at: at(v % 5),
         closed_at: (v % 4 == 3).then(|| at(v % 9)),
+        sla_state: None,
         version: 1,
     }
 }

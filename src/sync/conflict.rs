@@ -276,6 +276,7 @@ pub(crate) fn sample_ticket() -> Ticket {
         created_at: at,
         updated_at: at,
         closed_at: None,
+        sla_state: None,
         version: 1,
     }
 }

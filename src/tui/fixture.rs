@@ -133,6 +133,7 @@ fn ticket(
         created_at: minutes_ago(5000 + id),
         updated_at: minutes_ago(updated),
         closed_at: (status == "resolved").then(|| minutes_ago(updated)),
+        sla_state: None,
         version: 3,
     }
 }

@@ -497,6 +497,7 @@ impl Tickets {
             created_at: at,
             updated_at: at,
             closed_at: None,
+            sla_state: None,
             version: 0,
         }
     }

@@ -292,6 +292,30 @@ pub struct Meta {
     pub server_version: String,
 }
 
+/// Where a ticket stands against its SLA.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum SlaState {
+    /// More than the at-risk share of the target is left.
+    Ok,
+    /// Less is left.
+    AtRisk,
+    /// The due time has passed.
+    Breached,
+}
+
+impl SlaState {
+    /// Wire name: `ok`, `at_risk`, `breached`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SlaState::Ok => "ok",
+            SlaState::AtRisk => "at_risk",
+            SlaState::Breached => "breached",
+        }
+    }
+}
+
 /// A contact as embedded in a ticket.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -371,6 +395,11 @@ pub struct Ticket {
     pub channel: Channel,
     /// When the service-level agreement is due, if any.
     pub sla_due_at: Option<DateTime<Utc>>,
+    /// Where the ticket stands against its SLA, as the server computes it
+    /// (and pushes when it changes with the passage of time); `None` without
+    /// a due time, or from a server that does not say.
+    #[serde(default)]
+    pub sla_state: Option<SlaState>,
     /// Creation time.
     pub created_at: DateTime<Utc>,
     /// Last modification time.

@@ -13,6 +13,7 @@ use serde::Deserialize;
 use crate::db::WriteTx;
 use crate::editing;
 use crate::problem::ApiResult;
+use crate::settings::Settings;
 use crate::store::history::Actor;
 use crate::store::messages::{self, NewMessageRow};
 use crate::store::{statuses, tickets};
@@ -222,13 +223,13 @@ pub(crate) enum Event<'a> {
 /// is recorded in the feed and the history. Returns the ticket as they left it.
 pub(crate) async fn run(
     tx: &mut WriteTx,
-    all: &[Automation],
+    settings: &Settings,
     ticket: Ticket,
     event: Event<'_>,
     now: DateTime<Utc>,
 ) -> ApiResult<Ticket> {
     let mut ticket = ticket;
-    for a in all {
+    for a in &settings.automations {
         let fires = a.channel_matches(&ticket.channel)
             && match event {
                 Event::Created { intake } => {
@@ -245,7 +246,7 @@ pub(crate) async fn run(
         if !fires {
             continue;
         }
-        ticket = apply(tx, a, ticket, now).await?;
+        ticket = apply(tx, a, settings, ticket, now).await?;
     }
     Ok(ticket)
 }
@@ -253,6 +254,7 @@ pub(crate) async fn run(
 async fn apply(
     tx: &mut WriteTx,
     a: &Automation,
+    settings: &Settings,
     ticket: Ticket,
     now: DateTime<Utc>,
 ) -> ApiResult<Ticket> {
@@ -267,14 +269,22 @@ async fn apply(
     if !patch.is_empty() {
         match editing::patch(tx.conn(), ticket.id, &patch, now, &actor).await {
             Ok(outcome) => {
-                if outcome.ticket.version != ticket.version {
+                let mut changed = outcome.ticket;
+                if changed.version != ticket.version {
                     if outcome.new_category {
                         tx.record(now, ChangeKind::MetaChanged).await?;
                     }
-                    tx.record(now, ChangeKind::TicketUpserted(outcome.ticket.clone()))
+                    if crate::sla::refresh(tx.conn(), changed.id, settings.sla.as_ref(), now)
+                        .await?
+                    {
+                        changed = tickets::get(tx.conn(), changed.id)
+                            .await?
+                            .unwrap_or(changed);
+                    }
+                    tx.record(now, ChangeKind::TicketUpserted(changed.clone()))
                         .await?;
                 }
-                ticket = outcome.ticket;
+                ticket = changed;
             }
             // A status the helpdesk no longer has: the change that
             // triggered the automation still stands.

@@ -39,6 +39,7 @@ mod rules;
 mod server;
 mod settings;
 mod simulate;
+mod sla;
 mod store;
 mod text;
 mod time;
@@ -55,6 +56,7 @@ pub use retention::{DEFAULT_FEED_RETENTION_DAYS, Retention, days};
 pub use server::{Options, RunningServer, serve, serve_with, spawn, spawn_with};
 pub use settings::Settings;
 pub use simulate::Simulation;
+pub use sla::{SlaSettings, Span, Targets, parse_span};
 pub use tls::Tls;
 
 /// Every route of the API under `/api/v1`, with `db` as its state. Live

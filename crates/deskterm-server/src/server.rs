@@ -213,6 +213,11 @@ async fn run(db: Db, listener: TcpListener, mut stop: watch::Receiver<Stop>, opt
         retention,
         state.stopping.subscribe(),
     ));
+    let sla_timer = tokio::spawn(crate::sla::run(
+        state.db.clone(),
+        state.settings.sla.clone(),
+        state.stopping.subscribe(),
+    ));
     let customers = simulate.map(|simulation| {
         tokio::spawn(simulate::run(
             app.clone(),
@@ -281,6 +286,7 @@ async fn run(db: Db, listener: TcpListener, mut stop: watch::Receiver<Stop>, opt
     connections.abort_all();
     while connections.join_next().await.is_some() {}
     pruning.abort();
+    sla_timer.abort();
     if let Some(customers) = customers {
         customers.abort();
     }

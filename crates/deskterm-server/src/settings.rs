@@ -7,6 +7,7 @@ use std::path::Path;
 use serde::Deserialize;
 
 use crate::automations::Automation;
+use crate::sla::SlaSettings;
 
 /// Everything the configuration file can set. The default is what a server
 /// started without `--config` runs with.
@@ -16,6 +17,9 @@ pub struct Settings {
     /// `[[automation]]`: what the helpdesk does by itself, in order.
     #[serde(default, rename = "automation")]
     pub automations: Vec<Automation>,
+    /// `[sla]`: response and resolution targets; due times follow rules.
+    #[serde(default)]
+    pub sla: Option<SlaSettings>,
 }
 
 impl Settings {
@@ -40,7 +44,11 @@ impl Settings {
 
     /// Checks what the types alone cannot (each section checks its own values).
     fn check(&self) -> anyhow::Result<()> {
-        crate::automations::check_all(&self.automations).map_err(|e| anyhow::anyhow!("{e}"))
+        crate::automations::check_all(&self.automations).map_err(|e| anyhow::anyhow!("{e}"))?;
+        if let Some(sla) = &self.sla {
+            sla.check().map_err(|e| anyhow::anyhow!("{e}"))?;
+        }
+        Ok(())
     }
 }
 

@@ -74,6 +74,7 @@ pub fn ticket(id: TicketId) -> Ticket {
         created_at: at(NOW - 86_400 * 30),
         updated_at: at(NOW - 3_600),
         closed_at: None,
+        sla_state: None,
         version: 1,
     }
 }

@@ -101,9 +101,9 @@ pub(super) async fn send(
     let channel = ticket_channel
         .or(contact.channel)
         .unwrap_or_else(|| DEFAULT_CHANNEL.to_owned());
-    store(
-        tx,
-        NewMessageRow {
+    let message = messages::insert(
+        tx.conn(),
+        &NewMessageRow {
             contact_id,
             ticket_id: new.ticket_id,
             direction: Direction::Outbound,
@@ -114,25 +114,32 @@ pub(super) async fn send(
             channel_token_id: None,
             automation: None,
         },
-        now,
-        &scope,
     )
-    .await
-}
-
-/// Inserts a message, records it in the change feed, remembers the answer
-/// under the idempotency key, and commits: one transaction for all four.
-async fn store(
-    mut tx: crate::db::WriteTx,
-    row: NewMessageRow<'_>,
-    now: chrono::DateTime<chrono::Utc>,
-    scope: &Option<Scope>,
-) -> ApiResult<Answer> {
-    let message = messages::insert(tx.conn(), &row).await?;
+    .await?;
     tx.record(now, ChangeKind::MessageAdded(message.clone()))
         .await?;
+    // A first answer starts the resolution clock.
+    if let Some(ticket) = new.ticket_id {
+        sla_changed(&mut tx, &state, ticket, now).await?;
+    }
     let answer = Answer::json(StatusCode::CREATED, &message)?;
     idempotency::commit_with(tx, scope.as_ref(), answer).await
+}
+
+/// Applies the SLA rules to `ticket` and, when its due time or state
+/// changed, sends the ticket on the change feed.
+pub(super) async fn sla_changed(
+    tx: &mut crate::db::WriteTx,
+    state: &AppState,
+    ticket: deskterm_api::TicketId,
+    now: chrono::DateTime<chrono::Utc>,
+) -> ApiResult<()> {
+    if crate::sla::refresh(tx.conn(), ticket, state.settings.sla.as_ref(), now).await?
+        && let Some(t) = tickets::get(tx.conn(), ticket).await?
+    {
+        tx.record(now, ChangeKind::TicketUpserted(t)).await?;
+    }
+    Ok(())
 }
 
 /// A customer's message arriving on `channel`, posted with that channel's
@@ -236,10 +243,11 @@ pub(super) async fn inbound(
                 sla_due_at: None,
             };
             let outcome = editing::create(tx.conn(), &new, Times::now(now), &actor).await?;
-            let id = outcome.ticket.id;
-            tx.record(now, ChangeKind::TicketUpserted(outcome.ticket.clone()))
+            let ticket = super::tickets::with_sla(&mut tx, &state, outcome.ticket, now).await?;
+            let id = ticket.id;
+            tx.record(now, ChangeKind::TicketUpserted(ticket.clone()))
                 .await?;
-            opened = Some((outcome.ticket, intake.map(|a| a.name.clone())));
+            opened = Some((ticket, intake.map(|a| a.name.clone())));
             id
         }
     };
@@ -264,7 +272,7 @@ pub(super) async fn inbound(
     if let Some((ticket, intake)) = opened {
         automations::run(
             &mut tx,
-            &state.settings.automations,
+            &state.settings,
             ticket,
             automations::Event::Created {
                 intake: intake.as_deref(),

@@ -85,12 +85,12 @@ pub(super) async fn create(
     if outcome.new_category {
         tx.record(now, ChangeKind::MetaChanged).await?;
     }
-    let ticket = outcome.ticket;
+    let ticket = with_sla(&mut tx, &state, outcome.ticket, now).await?;
     tx.record(now, ChangeKind::TicketUpserted(ticket.clone()))
         .await?;
     let ticket = automations::run(
         &mut tx,
-        &state.settings.automations,
+        &state.settings,
         ticket,
         automations::Event::Created { intake: None },
         now,
@@ -102,6 +102,19 @@ pub(super) async fn create(
     let answer = idempotency::commit_with(tx, scope.as_ref(), answer).await?;
     tracing::debug!("ticket {} created by operator {}", ticket.id, caller.id);
     Ok(answer)
+}
+
+/// `ticket` after the SLA rules were applied to it (its due time and state).
+pub(super) async fn with_sla(
+    tx: &mut crate::db::WriteTx,
+    state: &AppState,
+    ticket: deskterm_api::Ticket,
+    now: chrono::DateTime<chrono::Utc>,
+) -> ApiResult<deskterm_api::Ticket> {
+    if crate::sla::refresh(tx.conn(), ticket.id, state.settings.sla.as_ref(), now).await? {
+        return Ok(tickets::get(tx.conn(), ticket.id).await?.unwrap_or(ticket));
+    }
+    Ok(ticket)
 }
 
 /// One ticket, with its version as `ETag`.
@@ -129,6 +142,7 @@ pub(super) async fn patch(
     let outcome = editing::patch(tx.conn(), id, &patch, now, &Actor::Operator(caller.id)).await?;
     let mut ticket = outcome.ticket;
     if ticket.version != current.version {
+        ticket = with_sla(&mut tx, &state, ticket, now).await?;
         if outcome.new_category {
             tx.record(now, ChangeKind::MetaChanged).await?;
         }
@@ -137,7 +151,7 @@ pub(super) async fn patch(
         if ticket.status != current.status {
             ticket = automations::run(
                 &mut tx,
-                &state.settings.automations,
+                &state.settings,
                 ticket,
                 automations::Event::StatusChanged {
                     from: &current.status,

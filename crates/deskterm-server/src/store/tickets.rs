@@ -35,7 +35,7 @@ macro_rules! ticket_columns {
          c.name AS category_name, t.tags, t.important, \
          ct.id AS contact_id, ct.name AS contact_name, ct.phone AS contact_phone, \
          ct.email AS contact_email, o.id AS operator_id, o.name AS operator_name, \
-         t.channel, t.sla_due_at, t.created_at, t.updated_at, t.closed_at, t.version "
+         t.channel, t.sla_due_at, t.sla_state, t.created_at, t.updated_at, t.closed_at, t.version "
     };
 }
 
@@ -56,7 +56,8 @@ macro_rules! ticket_json {
                 'email', ct.email), \
             'operator', json(CASE WHEN o.id IS NULL THEN NULL \
                 ELSE json_object('id', o.id, 'name', o.name) END), \
-            'channel', t.channel, 'sla_due_at', t.sla_due_at, 'created_at', t.created_at, \
+            'channel', t.channel, 'sla_due_at', t.sla_due_at, 'sla_state', t.sla_state, \
+            'created_at', t.created_at, \
             'updated_at', t.updated_at, 'closed_at', t.closed_at, 'version', t.version)"
     };
 }
@@ -130,6 +131,7 @@ pub(crate) fn from_row(row: &SqliteRow) -> Result<Ticket, sqlx::Error> {
         operator,
         channel: row.try_get("channel")?,
         sla_due_at: time::from_db_opt(row.try_get("sla_due_at")?)?,
+        sla_state: crate::sla::state_from_db(row.try_get("sla_state")?)?,
         created_at: time::from_db(row.try_get("created_at")?)?,
         updated_at: time::from_db(row.try_get("updated_at")?)?,
         closed_at: time::from_db_opt(row.try_get("closed_at")?)?,
