@@ -10,6 +10,33 @@ use std::time::{Duration, Instant};
 use support::Api;
 use support::pty::{Session, detail_reference, embedded_api, status_line};
 
+/// Waits for the demo helpdesk's first screen (list, detail and notes) and returns it.
+fn demo_loaded(s: &Session) -> String {
+    s.wait_for("the demo tickets", Duration::from_secs(60), |t| {
+        t.contains("connected") && t.contains("tickets") && t.contains("Internal notes")
+    })
+}
+
+/// Quits with `q` — a change still being sent is sent first (`w` in the
+/// question quitting then asks) — and checks the exit and that the terminal
+/// is as it was.
+fn quit(s: &mut Session) {
+    s.keys("q");
+    let asked = Instant::now();
+    while asked.elapsed() < Duration::from_secs(2) && !s.text().contains("┌ Quit ") {
+        if s.exited() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    if s.text().contains("┌ Quit ") {
+        s.keys("w");
+    }
+    let status = s.wait_exit(Duration::from_secs(10));
+    assert!(status.success(), "deskterm exited with {status:?}");
+    s.assert_terminal_restored();
+}
+
 /// The status label on the detail pane's `Status` line.
 fn detail_status(screen: &str) -> Option<String> {
     let line = screen.lines().find(|l| l.starts_with("│Status "))?;
@@ -22,9 +49,7 @@ fn detail_status(screen: &str) -> Option<String> {
 async fn an_operator_changes_a_status_and_answers_a_customer() {
     let dir = tempfile::tempdir().expect("temp dir");
     let mut s = Session::start(dir.path(), &[]);
-    let loaded =
-        |t: &str| t.contains("connected") && t.contains("tickets") && t.contains("Internal notes");
-    s.wait_for("the demo tickets", Duration::from_secs(60), loaded);
+    demo_loaded(&s);
 
     // Pick the third ticket of the list, one row at a time.
     let mut reference = detail_reference(&s.text()).expect("a first ticket in the detail pane");
@@ -97,10 +122,7 @@ async fn an_operator_changes_a_status_and_answers_a_customer() {
     // Quit, and the terminal is as it was.
     s.keys("\u{1b}");
     std::thread::sleep(Duration::from_millis(100));
-    s.keys("q");
-    let status = s.wait_exit(Duration::from_secs(10));
-    assert!(status.success(), "deskterm exited with {status:?}");
-    s.assert_terminal_restored();
+    quit(&mut s);
 
     // Both changes landed on the server.
     let (_server, checker) = fresh_server(dir.path()).await;
@@ -131,9 +153,7 @@ async fn an_operator_changes_a_status_and_answers_a_customer() {
 fn a_status_change_appears_in_the_history_pane() {
     let dir = tempfile::tempdir().expect("temp dir");
     let mut s = Session::start(dir.path(), &[]);
-    let loaded =
-        |t: &str| t.contains("connected") && t.contains("tickets") && t.contains("Internal notes");
-    let screen = s.wait_for("the demo tickets", Duration::from_secs(60), loaded);
+    let screen = demo_loaded(&s);
     let before = detail_status(&screen).expect("a status line");
 
     s.keys("H");
@@ -179,10 +199,7 @@ fn a_status_change_appears_in_the_history_pane() {
     s.wait_for("the fields again", Duration::from_secs(10), |t| {
         t.contains("Internal notes")
     });
-    s.keys("q");
-    let status = s.wait_exit(Duration::from_secs(10));
-    assert!(status.success(), "deskterm exited with {status:?}");
-    s.assert_terminal_restored();
+    quit(&mut s);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -199,9 +216,7 @@ async fn a_description_edited_in_the_operators_editor_lands() {
     std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).expect("chmod");
     let editor = script.to_str().expect("a UTF-8 path");
     let mut s = Session::start(dir.path(), &[("EDITOR", editor), ("VISUAL", editor)]);
-    let loaded =
-        |t: &str| t.contains("connected") && t.contains("tickets") && t.contains("Internal notes");
-    let screen = s.wait_for("the demo tickets", Duration::from_secs(60), loaded);
+    let screen = demo_loaded(&s);
     let reference = detail_reference(&screen).expect("a ticket in the detail pane");
 
     s.keys("d");
@@ -220,10 +235,7 @@ async fn a_description_edited_in_the_operators_editor_lands() {
             && t.contains("Descripción nueva")
             && !status_line(t).contains("pending")
     });
-    s.keys("q");
-    let status = s.wait_exit(Duration::from_secs(10));
-    assert!(status.success(), "deskterm exited with {status:?}");
-    s.assert_terminal_restored();
+    quit(&mut s);
 
     let (_server, checker) = fresh_server(dir.path()).await;
     let page = checker
@@ -241,9 +253,7 @@ async fn a_description_edited_in_the_operators_editor_lands() {
 async fn a_custom_status_made_in_the_console_is_usable_at_once() {
     let dir = tempfile::tempdir().expect("temp dir");
     let mut s = Session::start(dir.path(), &[]);
-    let loaded =
-        |t: &str| t.contains("connected") && t.contains("tickets") && t.contains("Internal notes");
-    let screen = s.wait_for("the demo tickets", Duration::from_secs(60), loaded);
+    let screen = demo_loaded(&s);
     let reference = detail_reference(&screen).expect("a ticket in the detail pane");
 
     s.keys("\u{1b}OR"); // F3
@@ -273,10 +283,7 @@ async fn a_custom_status_made_in_the_console_is_usable_at_once() {
                 && !status_line(t).contains("pending")
         },
     );
-    s.keys("q");
-    let status = s.wait_exit(Duration::from_secs(10));
-    assert!(status.success(), "deskterm exited with {status:?}");
-    s.assert_terminal_restored();
+    quit(&mut s);
 
     let (_server, checker) = fresh_server(dir.path()).await;
     let page = checker
@@ -294,9 +301,7 @@ async fn a_custom_status_made_in_the_console_is_usable_at_once() {
 async fn the_statistics_view_shows_the_servers_numbers() {
     let dir = tempfile::tempdir().expect("temp dir");
     let mut s = Session::start(dir.path(), &[]);
-    let loaded =
-        |t: &str| t.contains("connected") && t.contains("tickets") && t.contains("Internal notes");
-    s.wait_for("the demo tickets", Duration::from_secs(60), loaded);
+    demo_loaded(&s);
     s.keys("\u{1b}OQ"); // F2
     let screen = s.wait_for("the statistics", Duration::from_secs(15), |t| {
         t.contains("Statistics · last 30 days") && t.contains("Open now")
@@ -327,19 +332,14 @@ async fn the_statistics_view_shows_the_servers_numbers() {
     s.wait_for("the list again", Duration::from_secs(10), |t| {
         !t.contains("Statistics ·")
     });
-    s.keys("q");
-    let status = s.wait_exit(Duration::from_secs(10));
-    assert!(status.success(), "deskterm exited with {status:?}");
-    s.assert_terminal_restored();
+    quit(&mut s);
 }
 
 #[test]
 fn the_status_change_automation_answers_the_customer_in_the_chat() {
     let dir = tempfile::tempdir().expect("temp dir");
     let mut s = Session::start(dir.path(), &[]);
-    let loaded =
-        |t: &str| t.contains("connected") && t.contains("tickets") && t.contains("Internal notes");
-    let screen = s.wait_for("the demo tickets", Duration::from_secs(60), loaded);
+    let screen = demo_loaded(&s);
     let reference = detail_reference(&screen).expect("a ticket in the detail pane");
     if detail_status(&screen).as_deref() == Some("Resolved") {
         s.keys("c");
@@ -368,10 +368,7 @@ fn the_status_change_automation_answers_the_customer_in_the_chat() {
                     .any(|l| l.contains(&said) || l.contains("is now Resolved"))
         },
     );
-    s.keys("q");
-    let status = s.wait_exit(Duration::from_secs(10));
-    assert!(status.success(), "deskterm exited with {status:?}");
-    s.assert_terminal_restored();
+    quit(&mut s);
 }
 
 /// How many tickets the header says are listed: `… │ 12/40 tickets`.
@@ -418,10 +415,7 @@ async fn a_simulated_customer_opens_a_ticket_that_shows_up_live() {
     });
     drop(screen);
 
-    s.keys("q");
-    let status = s.wait_exit(Duration::from_secs(10));
-    assert!(status.success(), "deskterm exited with {status:?}");
-    s.assert_terminal_restored();
+    quit(&mut s);
 }
 
 #[test]

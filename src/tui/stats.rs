@@ -305,47 +305,32 @@ pub fn draw(app: &App, frame: &mut Frame<'_>) {
     );
     let [shares, closing] =
         Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(lists);
-    let share_lines: Vec<Line<'static>> = stats
+    let shares_table = stats
         .open_by_category
         .iter()
         .map(|c| {
-            Line::from(vec![
-                Span::styled(
-                    format!(" {:<16}", c.category.as_deref().unwrap_or("—")),
-                    theme::label(),
-                ),
-                Span::raw(format!("{:>6}  {:>5.1}%", c.count, c.share * 100.0)),
-            ])
+            category_line(
+                c.category.as_deref(),
+                format!("{:>6}  {:>5.1}%", c.count, c.share * 100.0),
+            )
         })
         .collect();
-    frame.render_widget(
-        Paragraph::new(share_lines).block(
-            Block::default()
-                .borders(Borders::TOP)
-                .title(" Open by category (share) "),
-        ),
-        shares,
-    );
-    let close_lines: Vec<Line<'static>> = stats
+    draw_table(frame, shares, " Open by category (share) ", shares_table);
+    let closing_table = stats
         .time_to_close
         .iter()
         .map(|c| {
-            Line::from(vec![
-                Span::styled(
-                    format!(" {:<16}", c.category.as_deref().unwrap_or("—")),
-                    theme::label(),
-                ),
-                Span::raw(format!("{:>6}  {:>8}", c.closed, duration(c.mean_seconds))),
-            ])
+            category_line(
+                c.category.as_deref(),
+                format!("{:>6}  {:>8}", c.closed, duration(c.mean_seconds)),
+            )
         })
         .collect();
-    frame.render_widget(
-        Paragraph::new(close_lines).block(
-            Block::default()
-                .borders(Borders::TOP)
-                .title(" Closed: count, mean time to close "),
-        ),
+    draw_table(
+        frame,
         closing,
+        " Closed: count, mean time to close ",
+        closing_table,
     );
     let opened: Vec<u64> = stats.days.iter().map(|d| d.opened).collect();
     let total_opened: u64 = opened.iter().sum();
@@ -358,6 +343,21 @@ pub fn draw(app: &App, frame: &mut Frame<'_>) {
             .data(&opened)
             .style(theme::outbound()),
         days_area,
+    );
+}
+
+/// One row of a per-category table: the name, then the numbers.
+fn category_line(category: Option<&str>, numbers: String) -> Line<'static> {
+    Line::from(vec![
+        Span::styled(format!(" {:<16}", category.unwrap_or("—")), theme::label()),
+        Span::raw(numbers),
+    ])
+}
+
+fn draw_table(frame: &mut Frame<'_>, area: Rect, title: &'static str, lines: Vec<Line<'static>>) {
+    frame.render_widget(
+        Paragraph::new(lines).block(Block::default().borders(Borders::TOP).title(title)),
+        area,
     );
 }
 

@@ -128,6 +128,11 @@ impl Session {
         self.child.process_id().expect("pid") as i32
     }
 
+    /// Whether the program has exited.
+    pub fn exited(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(Some(_)))
+    }
+
     pub fn wait_exit(&mut self, timeout: Duration) -> portable_pty::ExitStatus {
         let start = Instant::now();
         loop {

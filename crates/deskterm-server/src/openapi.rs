@@ -514,6 +514,16 @@ fn schema<T: ToSchema>(all: &mut Vec<(String, RefOr<Schema>)>) {
     T::schemas(all);
 }
 
+/// A bearer-token scheme.
+fn bearer(about: &str) -> SecurityScheme {
+    SecurityScheme::Http(
+        HttpBuilder::new()
+            .scheme(HttpAuthScheme::Bearer)
+            .description(Some(about))
+            .build(),
+    )
+}
+
 /// The document, built once.
 pub(crate) fn document() -> &'static OpenApi {
     static DOCUMENT: OnceLock<OpenApi> = OnceLock::new();
@@ -551,21 +561,11 @@ fn build() -> OpenApi {
         .schemas_from_iter(schemas)
         .security_scheme(
             "operator",
-            SecurityScheme::Http(
-                HttpBuilder::new()
-                    .scheme(HttpAuthScheme::Bearer)
-                    .description(Some("an operator's token (`deskterm operator add`)"))
-                    .build(),
-            ),
+            bearer("an operator's token (`deskterm operator add`)"),
         )
         .security_scheme(
             "channel",
-            SecurityScheme::Http(
-                HttpBuilder::new()
-                    .scheme(HttpAuthScheme::Bearer)
-                    .description(Some("a channel's token (`deskterm channel add`)"))
-                    .build(),
-            ),
+            bearer("a channel's token (`deskterm channel add`)"),
         )
         .build();
     OpenApiBuilder::new()

@@ -35,12 +35,7 @@ reply = "{reference} “{title}” está {status}; gracias, {contact}."
 "#;
 
 async fn helpdesk() -> Helpdesk {
-    let settings = deskterm_server::Settings::from_toml(CONFIG).expect("the test config");
-    Helpdesk::start_with_options(deskterm_server::Options {
-        settings,
-        ..Default::default()
-    })
-    .await
+    Helpdesk::start_configured(CONFIG).await
 }
 
 fn by_automation<'a>(history: &'a Value, name: &str) -> Vec<&'a Value> {

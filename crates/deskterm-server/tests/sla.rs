@@ -33,12 +33,7 @@ urgent = "30m"
 "#;
 
 async fn helpdesk() -> Helpdesk {
-    let settings = deskterm_server::Settings::from_toml(CONFIG).expect("the test config");
-    Helpdesk::start_with_options(deskterm_server::Options {
-        settings,
-        ..Default::default()
-    })
-    .await
+    Helpdesk::start_configured(CONFIG).await
 }
 
 fn time(v: &Value) -> DateTime<Utc> {

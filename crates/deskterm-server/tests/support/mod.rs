@@ -34,6 +34,18 @@ impl Helpdesk {
         .await
     }
 
+    /// A fresh helpdesk with the admin "Ana Test", configured by `toml`
+    /// (the text of a `deskterm serve --config` file).
+    pub async fn start_configured(toml: &str) -> Helpdesk {
+        let settings =
+            deskterm_server::Settings::from_toml(toml).expect("the test's configuration");
+        Helpdesk::start_with_options(deskterm_server::Options {
+            settings,
+            ..Default::default()
+        })
+        .await
+    }
+
     /// A fresh helpdesk with the admin "Ana Test", served as `options` say.
     pub async fn start_with_options(options: deskterm_server::Options) -> Helpdesk {
         let dir = tempfile::tempdir().expect("temp dir");
