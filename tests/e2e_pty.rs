@@ -237,15 +237,7 @@ async fn a_description_edited_in_the_operators_editor_lands() {
     });
     quit(&mut s);
 
-    let (_server, checker) = fresh_server(dir.path()).await;
-    let page = checker
-        .get(&format!("/tickets?q={reference}&limit=10"))
-        .await;
-    let ticket = page["items"]
-        .as_array()
-        .and_then(|items| items.iter().find(|t| t["reference"] == reference.as_str()))
-        .cloned()
-        .unwrap_or_else(|| panic!("no ticket {reference}: {page}"));
+    let ticket = landed(dir.path(), &reference).await;
     assert_eq!(ticket["description"], "Descripción nueva\nsegunda línea ✓");
 }
 
@@ -285,15 +277,7 @@ async fn a_custom_status_made_in_the_console_is_usable_at_once() {
     );
     quit(&mut s);
 
-    let (_server, checker) = fresh_server(dir.path()).await;
-    let page = checker
-        .get(&format!("/tickets?q={reference}&limit=10"))
-        .await;
-    let ticket = page["items"]
-        .as_array()
-        .and_then(|items| items.iter().find(|t| t["reference"] == reference.as_str()))
-        .cloned()
-        .unwrap_or_else(|| panic!("no ticket {reference}: {page}"));
+    let ticket = landed(dir.path(), &reference).await;
     assert_eq!(ticket["status"], "esperando_proveedor");
 }
 
@@ -433,6 +417,19 @@ fn sigterm_sighup_and_sigint_leave_the_terminal_as_it_was() {
         s.wait_exit(Duration::from_secs(10));
         s.assert_terminal_restored();
     }
+}
+
+/// The ticket `reference` as the server holds it, after the session ended.
+async fn landed(data_dir: &Path, reference: &str) -> serde_json::Value {
+    let (_server, checker) = fresh_server(data_dir).await;
+    let page = checker
+        .get(&format!("/tickets?q={reference}&limit=10"))
+        .await;
+    page["items"]
+        .as_array()
+        .and_then(|items| items.iter().find(|t| t["reference"] == reference))
+        .cloned()
+        .unwrap_or_else(|| panic!("no ticket {reference}: {page}"))
 }
 
 /// A reference server on the session's database, after the session ended,
