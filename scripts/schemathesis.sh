@@ -5,17 +5,14 @@
 #
 #   scripts/schemathesis.sh [path/to/deskterm]     (default: target/debug/deskterm)
 #
-# Installs schemathesis (PyPI) into target/ci-venv the first time.
+# Installs schemathesis (PyPI) into target/ci-venv the first time
+# (scripts/test-venv.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 BIN=${1:-target/debug/deskterm}
 SECONDS_BUDGET=${SCHEMATHESIS_SECONDS:-120}
-VENV=target/ci-venv
-if [ ! -x "$VENV/bin/schemathesis" ]; then
-    python3 -m venv "$VENV"
-    "$VENV/bin/pip" install --quiet "schemathesis==4.32.5"
-fi
+VENV=$(dirname "$(bash scripts/test-venv.sh)")/..
 
 WORK=$(mktemp -d)
 SERVER_PID=

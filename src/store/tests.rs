@@ -43,6 +43,7 @@ fn meta() -> Meta {
             custom_statuses: false,
             stats: false,
             history: false,
+            escalations: false,
         },
         server_version: String::new(),
     }

@@ -136,6 +136,7 @@ impl Connector for Stub {
                 custom_statuses: false,
                 stats: false,
                 history: false,
+                escalations: false,
             },
             server_version: "stub".into(),
         })

@@ -65,6 +65,7 @@ pub fn meta() -> Meta {
             custom_statuses: true,
             stats: false,
             history: false,
+            escalations: false,
         },
         server_version: "test".into(),
     }

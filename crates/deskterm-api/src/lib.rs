@@ -268,6 +268,9 @@ pub struct ServerCapabilities {
     pub stats: bool,
     /// `GET /tickets/{id}/history` exists.
     pub history: bool,
+    /// `POST /tickets/{id}/escalations` exists (absent from older servers).
+    #[serde(default)]
+    pub escalations: bool,
 }
 
 /// Everything a client needs to label and validate a ticket (`GET /meta`).
@@ -802,6 +805,37 @@ pub enum HistoryKind {
     MessageAdded,
     /// The ticket was deleted; `old` holds its reference and title.
     Deleted,
+    /// The ticket was e-mailed to people outside the helpdesk; `new` holds
+    /// `to` (the addresses) and `note`.
+    Escalated,
+}
+
+/// Body of `POST /tickets/{id}/escalations`: e-mail the ticket, its
+/// customer's details and the last 100 messages to `to`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct NewEscalation {
+    /// E-mail addresses, 1 to 20.
+    pub to: Vec<String>,
+    /// Why, for the people escalated to; at most 4000 characters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+/// An escalation as queued (`202 Accepted`): the e-mail is sent, and
+/// retried, by the server.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Escalation {
+    /// The queued e-mail's id.
+    pub id: i64,
+    /// The ticket.
+    pub ticket_id: TicketId,
+    /// Who it goes to, as checked.
+    pub to: Vec<String>,
+    /// When it was queued.
+    pub queued_at: DateTime<Utc>,
 }
 
 /// One change to a ticket, recorded in the transaction that made it.

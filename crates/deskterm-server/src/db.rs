@@ -38,6 +38,8 @@ pub struct Db {
 }
 
 struct Shared {
+    /// The database file.
+    path: std::path::PathBuf,
     /// One writer at a time in this process: SQLite allows no more, and
     /// queueing here is fairer than its busy-wait.
     write_lock: Arc<Mutex<()>>,
@@ -94,10 +96,16 @@ impl Db {
             pool,
             exports,
             shared: Arc::new(Shared {
+                path: path.to_path_buf(),
                 write_lock: Arc::new(Mutex::new(())),
                 feed,
             }),
         })
+    }
+
+    /// The database file.
+    pub(crate) fn path(&self) -> &Path {
+        &self.shared.path
     }
 
     /// The connection pool, for reads.

@@ -295,6 +295,18 @@ const OPERATIONS: &[Op] = &[
         answer: Body::One("HistoryPage"),
     },
     Op {
+        method: HttpMethod::Post,
+        path: "/tickets/{id}/escalations",
+        id: "escalateTicket",
+        summary: "E-mail the ticket, its customer and the last 100 messages to people outside \
+                  the helpdesk (queued, sent and retried by the server)",
+        auth: Auth::Operator,
+        params: &[path_id("the ticket"), IDEMPOTENCY],
+        request: Some("NewEscalation"),
+        status: 202,
+        answer: Body::One("Escalation"),
+    },
+    Op {
         method: HttpMethod::Get,
         path: "/contacts",
         id: "searchContacts",
@@ -547,6 +559,8 @@ fn build() -> OpenApi {
     schema::<api::NewTicket>(&mut schemas);
     schema::<api::TicketPatch>(&mut schemas);
     schema::<api::Note>(&mut schemas);
+    schema::<api::NewEscalation>(&mut schemas);
+    schema::<api::Escalation>(&mut schemas);
     schema::<api::NewNote>(&mut schemas);
     schema::<api::HistoryPage>(&mut schemas);
     schema::<api::Contact>(&mut schemas);

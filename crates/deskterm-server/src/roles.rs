@@ -77,6 +77,8 @@ pub(crate) enum Action {
     AddStatus,
     /// `PATCH /me`: one's own profile.
     EditProfile,
+    /// `POST /tickets/{id}/escalations`: any ticket, as anyone may ask for help.
+    Escalate,
 }
 
 impl Action {
@@ -94,7 +96,8 @@ impl Action {
                 | Action::AddContact
                 | Action::WriteToContact
                 | Action::AddNote(_)
-                | Action::EditProfile,
+                | Action::EditProfile
+                | Action::Escalate,
             ) => true,
         }
     }
@@ -111,6 +114,7 @@ impl Action {
             Action::DeleteTicket(o) => format!("deleting {}", o.words()),
             Action::AddStatus => "adding a custom status".to_owned(),
             Action::EditProfile => "editing your profile".to_owned(),
+            Action::Escalate => "escalating a ticket".to_owned(),
         }
     }
 }
@@ -158,6 +162,7 @@ mod tests {
             Action::WriteToContact,
             Action::AddStatus,
             Action::EditProfile,
+            Action::Escalate,
             Action::EditTicket(Own),
             Action::EditTicket(Unassigned),
             Action::EditTicket(Other),

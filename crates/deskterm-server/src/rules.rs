@@ -191,9 +191,94 @@ pub(crate) fn contact(new: &deskterm_api::NewContact, errors: &mut FieldErrors) 
     }
 }
 
+/// Most addresses one escalation goes to.
+pub(crate) const ESCALATION_MAX_RECIPIENTS: usize = 20;
+/// Longest escalation note, in characters.
+pub(crate) const ESCALATION_NOTE_MAX_CHARS: usize = 4000;
+
+/// The addresses of an escalation: each an e-mail address (a bare one,
+/// `name@domain`), repeats dropped in any case, 1 to
+/// [`ESCALATION_MAX_RECIPIENTS`]. Errors name the field `to`.
+pub(crate) fn escalation_recipients(raw: &[String], errors: &mut FieldErrors) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for address in raw {
+        let address = address.trim();
+        match address.parse::<lettre::Address>() {
+            Ok(parsed) => {
+                let parsed = parsed.to_string();
+                if !out.iter().any(|a| a.eq_ignore_ascii_case(&parsed)) {
+                    out.push(parsed);
+                }
+            }
+            Err(_) => {
+                errors.add(
+                    "to",
+                    format!("{:?} is not an e-mail address", excerpt(address)),
+                );
+                return out;
+            }
+        }
+    }
+    if out.is_empty() {
+        errors.add("to", "at least one e-mail address is required");
+    } else if out.len() > ESCALATION_MAX_RECIPIENTS {
+        errors.add(
+            "to",
+            format!("at most {ESCALATION_MAX_RECIPIENTS} addresses"),
+        );
+    }
+    out
+}
+
+/// The first characters of a value, for an error message.
+fn excerpt(text: &str) -> String {
+    text.chars().take(80).collect()
+}
+
+/// An escalation's note: trimmed, blank means none, bounded.
+pub(crate) fn escalation_note(raw: Option<&str>, errors: &mut FieldErrors) -> Option<String> {
+    let note = non_blank(raw)?;
+    if chars(&note) > ESCALATION_NOTE_MAX_CHARS {
+        errors.add(
+            "note",
+            format!("the note is longer than {ESCALATION_NOTE_MAX_CHARS} characters"),
+        );
+    }
+    Some(note)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn escalation_recipients_are_addresses_without_repeats() {
+        let mut e = FieldErrors::default();
+        let to = escalation_recipients(
+            &[
+                " vendor@example.com ".into(),
+                "VENDOR@example.com".into(),
+                "b@example.org".into(),
+            ],
+            &mut e,
+        );
+        assert!(e.check().is_ok());
+        assert_eq!(to, ["vendor@example.com", "b@example.org"]);
+        for bad in [
+            vec![],
+            vec!["not an address".to_owned()],
+            vec!["a@example.com\r\nBcc: x@evil.example".to_owned()],
+            vec!["Ana <ana@example.com>".to_owned()],
+            (0..21).map(|i| format!("p{i}@example.com")).collect(),
+        ] {
+            let mut e = FieldErrors::default();
+            escalation_recipients(&bad, &mut e);
+            assert!(e.has("to"), "{bad:?}");
+        }
+        let mut e = FieldErrors::default();
+        escalation_note(Some(&"x".repeat(ESCALATION_NOTE_MAX_CHARS + 1)), &mut e);
+        assert!(e.has("note"));
+    }
 
     #[test]
     fn titles() {

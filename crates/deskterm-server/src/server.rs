@@ -24,6 +24,7 @@ use crate::auth_limit::AuthLimits;
 use crate::cap::Cap;
 use crate::db::Db;
 use crate::limits::{BodyReadLimit, Limits};
+use crate::mail::Transport;
 use crate::retention::{self, Retention};
 use crate::routes::{self, AppState};
 use crate::settings::Settings;
@@ -136,9 +137,10 @@ pub async fn spawn_with(
         .map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
     let addr = listener.local_addr()?;
     let scheme = scheme(&options);
+    let transport = mail_transport(&db, &options)?;
     retention::prune_now(&db, &options.retention).await;
     let (control, stop) = watch::channel(Stop::Running);
-    let task = tokio::spawn(run(db, listener, stop, options));
+    let task = tokio::spawn(run(db, listener, stop, options, transport));
     tracing::info!("serving the helpdesk API on {scheme}://{addr}");
     Ok(RunningServer {
         addr,
@@ -166,6 +168,7 @@ pub async fn serve_with(
     options: Options,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
+    let transport = mail_transport(&db, &options)?;
     retention::prune_now(&db, &options.retention).await;
     let (control, stop) = watch::channel(Stop::Running);
     let signal = tokio::spawn(async move {
@@ -173,9 +176,21 @@ pub async fn serve_with(
         tracing::info!("shutting down");
         control.send_replace(Stop::Graceful);
     });
-    run(db, listener, stop, options).await;
+    run(db, listener, stop, options, transport).await;
     signal.abort();
     Ok(())
+}
+
+/// Where the server's e-mail goes: the SMTP server of `[mail.smtp]`, else
+/// the maildir of `[mail]`, else `<database name>-mail` beside the database.
+fn mail_transport(db: &Db, options: &Options) -> anyhow::Result<Transport> {
+    let path = db.path();
+    let stem = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "helpdesk".to_owned());
+    let default = path.with_file_name(format!("{stem}-mail"));
+    Transport::prepare(&options.settings.mail, &default)
 }
 
 /// `https` when the server speaks TLS, else `http`.
@@ -195,7 +210,13 @@ async fn stop_requested(stop: &mut watch::Receiver<Stop>) -> Stop {
     }
 }
 
-async fn run(db: Db, listener: TcpListener, mut stop: watch::Receiver<Stop>, options: Options) {
+async fn run(
+    db: Db,
+    listener: TcpListener,
+    mut stop: watch::Receiver<Stop>,
+    options: Options,
+    transport: Transport,
+) {
     let Options {
         limits,
         retention,
@@ -216,6 +237,13 @@ async fn run(db: Db, listener: TcpListener, mut stop: watch::Receiver<Stop>, opt
     let sla_timer = tokio::spawn(crate::sla::run(
         state.db.clone(),
         state.settings.sla.clone(),
+        state.stopping.subscribe(),
+    ));
+    let mail = tokio::spawn(crate::mail::run(
+        state.db.clone(),
+        transport,
+        state.settings.mail.clone(),
+        state.mailer.clone(),
         state.stopping.subscribe(),
     ));
     let customers = simulate.map(|simulation| {
@@ -287,6 +315,7 @@ async fn run(db: Db, listener: TcpListener, mut stop: watch::Receiver<Stop>, opt
     while connections.join_next().await.is_some() {}
     pruning.abort();
     sla_timer.abort();
+    mail.abort();
     if let Some(customers) = customers {
         customers.abort();
     }

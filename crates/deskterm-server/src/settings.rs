@@ -7,6 +7,7 @@ use std::path::Path;
 use serde::Deserialize;
 
 use crate::automations::Automation;
+use crate::mail::MailSettings;
 use crate::sla::SlaSettings;
 
 /// Everything the configuration file can set. The default is what a server
@@ -20,6 +21,9 @@ pub struct Settings {
     /// `[sla]`: response and resolution targets; due times follow rules.
     #[serde(default)]
     pub sla: Option<SlaSettings>,
+    /// `[mail]`: where e-mail comes from and how it leaves (SMTP or a maildir).
+    #[serde(default)]
+    pub mail: MailSettings,
 }
 
 impl Settings {
@@ -48,6 +52,7 @@ impl Settings {
         if let Some(sla) = &self.sla {
             sla.check().map_err(|e| anyhow::anyhow!("{e}"))?;
         }
+        self.mail.check().map_err(|e| anyhow::anyhow!("{e}"))?;
         Ok(())
     }
 }

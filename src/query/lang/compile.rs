@@ -757,6 +757,7 @@ mod tests {
                 custom_statuses: true,
                 stats: true,
                 history: true,
+                escalations: false,
             },
             server_version: String::new(),
         };

@@ -153,6 +153,7 @@ mod tests {
                 custom_statuses: true,
                 stats: false,
                 history: false,
+                escalations: false,
             },
             server_version: String::new(),
         }

@@ -21,8 +21,9 @@ fn capabilities() -> ServerCapabilities {
         preconditions: true,
         live_events: true,
         custom_statuses: true,
-        stats: false,
-        history: false,
+        stats: true,
+        history: true,
+        escalations: true,
     }
 }
 

@@ -5,6 +5,7 @@
 
 mod changes;
 mod contacts;
+mod escalations;
 mod events;
 mod export;
 mod history;
@@ -28,6 +29,7 @@ use tokio::sync::watch;
 use crate::auth::{require_channel, require_operator};
 use crate::auth_limit::{AuthLimits, FailedAuth};
 use crate::db::Db;
+use crate::mail::Mailer;
 use crate::problem::ApiError;
 use crate::settings::Settings;
 
@@ -41,6 +43,8 @@ pub(crate) struct AppState {
     pub(crate) failed_auth: Arc<FailedAuth>,
     /// What the configuration file sets.
     pub(crate) settings: Arc<Settings>,
+    /// Wakes the mail task when an e-mail is queued.
+    pub(crate) mailer: Mailer,
 }
 
 impl AppState {
@@ -61,6 +65,7 @@ impl AppState {
             stopping: Arc::new(watch::channel(false).0),
             failed_auth: Arc::new(FailedAuth::new(limits)),
             settings: Arc::new(settings),
+            mailer: Mailer::default(),
         }
     }
 }
@@ -81,6 +86,7 @@ pub(crate) fn build(state: AppState) -> Router {
         )
         .route("/tickets/{id}/notes", get(notes::list).post(notes::add))
         .route("/tickets/{id}/history", get(history::page))
+        .route("/tickets/{id}/escalations", post(escalations::add))
         .route("/contacts", get(contacts::search).post(contacts::create))
         .route("/contacts/{id}", get(contacts::get))
         .route("/contacts/{id}/tickets", get(contacts::tickets))

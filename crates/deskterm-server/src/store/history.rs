@@ -32,6 +32,7 @@ fn kind_to_db(kind: HistoryKind) -> &'static str {
         HistoryKind::NoteAdded => "note_added",
         HistoryKind::MessageAdded => "message_added",
         HistoryKind::Deleted => "deleted",
+        HistoryKind::Escalated => "escalated",
     }
 }
 
@@ -42,6 +43,7 @@ fn kind_from_db(kind: &str) -> Result<HistoryKind, sqlx::Error> {
         "note_added" => HistoryKind::NoteAdded,
         "message_added" => HistoryKind::MessageAdded,
         "deleted" => HistoryKind::Deleted,
+        "escalated" => HistoryKind::Escalated,
         other => {
             return Err(sqlx::Error::Decode(
                 format!("bad stored history kind {other:?}").into(),

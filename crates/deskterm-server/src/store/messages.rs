@@ -75,6 +75,25 @@ pub(crate) async fn of_contact<'e>(
     rows.iter().map(from_row).collect()
 }
 
+/// The newest `limit` messages of a contact, oldest first.
+pub(crate) async fn last_of_contact<'e>(
+    ex: impl SqliteExecutor<'e>,
+    contact: ContactId,
+    limit: u32,
+) -> Result<Vec<ChatMessage>, sqlx::Error> {
+    let rows = sqlx::query(concat!(
+        select_messages!(),
+        "WHERE m.contact_id = ? ORDER BY m.id DESC LIMIT ?"
+    ))
+    .bind(contact)
+    .bind(i64::from(limit))
+    .fetch_all(ex)
+    .await?;
+    let mut messages = rows.iter().map(from_row).collect::<Result<Vec<_>, _>>()?;
+    messages.reverse();
+    Ok(messages)
+}
+
 /// A message to insert (fields already checked).
 #[derive(Debug, Clone)]
 pub(crate) struct NewMessageRow<'a> {

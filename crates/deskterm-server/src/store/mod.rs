@@ -5,6 +5,7 @@ pub(crate) mod categories;
 pub(crate) mod contacts;
 pub(crate) mod history;
 pub(crate) mod idempotency;
+pub(crate) mod mail;
 pub(crate) mod messages;
 pub(crate) mod notes;
 pub(crate) mod operators;
