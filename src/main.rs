@@ -430,6 +430,7 @@ fn run_server(args: ServeArgs) -> anyhow::Result<()> {
         "http"
     };
     let (listen, db_path) = (args.listen, args.db);
+    deskterm_server::check_mail(&db_path, &options.settings)?;
     runtime()?.block_on(async move {
         let db = deskterm_server::Db::open(&db_path)
             .await
@@ -534,6 +535,15 @@ fn describe_write(write: &deskterm::sync::Write) -> String {
         Write::SendMessage { contact, body, .. } => {
             format!("message to contact {contact}: {body:?}")
         }
+        Write::Escalate { ticket, to, .. } => {
+            format!("escalate ticket {ticket} to {}", to.join(", "))
+        }
+        Write::SetProfile {
+            receive_ticket_emails,
+        } => format!(
+            "turn ticket e-mails {}",
+            if *receive_ticket_emails { "on" } else { "off" }
+        ),
     }
 }
 

@@ -22,9 +22,9 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use deskterm_api::{
-    Change, ChatMessage, ContactId, HistoryEntry, Me, Meta, NewMessage, NewNote, NewStatus,
-    NewTicket, Note, PAGE_LIMIT_MAX, Stats, StatusDef, Ticket, TicketId, TicketPage, TicketPatch,
-    TicketQuery,
+    Change, ChatMessage, ContactId, Escalation, HistoryEntry, Me, MePatch, Meta, NewEscalation,
+    NewMessage, NewNote, NewStatus, NewTicket, Note, PAGE_LIMIT_MAX, Stats, StatusDef, Ticket,
+    TicketId, TicketPage, TicketPatch, TicketQuery,
 };
 use futures_util::Stream;
 use serde::{Deserialize, Serialize};
@@ -161,6 +161,8 @@ pub enum Feature {
     Statistics,
     /// Chat with contacts.
     Chat,
+    /// E-mail: escalations, and the profile option of ticket e-mails.
+    Email,
 }
 
 /// What a connector can do; the UI hides what is missing.
@@ -178,6 +180,9 @@ pub struct Capabilities {
     pub statistics: bool,
     /// Chat with contacts ([`Connector::messages`], [`Connector::send_message`]).
     pub chat: bool,
+    /// E-mail: escalations ([`Connector::escalate`]) and the profile option
+    /// of ticket e-mails ([`Connector::set_profile`]).
+    pub email: bool,
     /// How conversations are keyed.
     pub conversations: Conversations,
 }
@@ -191,6 +196,7 @@ impl Capabilities {
         history: false,
         statistics: false,
         chat: false,
+        email: false,
         conversations: Conversations::ByContact,
     };
 
@@ -203,6 +209,7 @@ impl Capabilities {
         history: true,
         statistics: true,
         chat: true,
+        email: true,
         conversations: Conversations::ByContact,
     };
 
@@ -215,6 +222,7 @@ impl Capabilities {
             Feature::History => self.history,
             Feature::Statistics => self.statistics,
             Feature::Chat => self.chat,
+            Feature::Email => self.email,
         }
     }
 }
@@ -429,6 +437,29 @@ pub trait Connector: Send + Sync {
         let _ = status;
         Err(BackendError::NotFound(format!(
             "{} has no custom statuses",
+            self.describe()
+        )))
+    }
+    /// Sets the signed-in operator's profile option, for a connector with
+    /// [`Capabilities::email`]; returns the profile as it is now.
+    async fn set_profile(&self, patch: &MePatch) -> BackendResult<Me> {
+        let _ = patch;
+        Err(BackendError::NotFound(format!(
+            "{} keeps no profile options",
+            self.describe()
+        )))
+    }
+    /// E-mails a ticket, its customer and the conversation to people
+    /// outside the helpdesk, for a connector with [`Capabilities::email`].
+    async fn escalate(
+        &self,
+        id: TicketId,
+        escalation: &NewEscalation,
+        idempotency_key: &str,
+    ) -> BackendResult<Escalation> {
+        let _ = (id, escalation, idempotency_key);
+        Err(BackendError::NotFound(format!(
+            "{} cannot escalate by e-mail",
             self.describe()
         )))
     }

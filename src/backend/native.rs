@@ -275,6 +275,7 @@ impl Connector for NativeBackend {
             history: true,
             statistics: true,
             chat: true,
+            email: true,
             conversations: Conversations::ByContact,
         }
     }
@@ -385,6 +386,27 @@ impl Connector for NativeBackend {
     async fn add_status(&self, status: &api::NewStatus) -> BackendResult<api::StatusDef> {
         self.send(self.request(Method::POST, "/statuses").json(status))
             .await
+    }
+
+    async fn set_profile(&self, patch: &api::MePatch) -> BackendResult<Me> {
+        let me: api::MeWithRole = self
+            .send(self.request(Method::PATCH, "/me").json(patch))
+            .await?;
+        Ok(me.me)
+    }
+
+    async fn escalate(
+        &self,
+        id: TicketId,
+        escalation: &api::NewEscalation,
+        idempotency_key: &str,
+    ) -> BackendResult<api::Escalation> {
+        self.send(
+            self.request(Method::POST, &format!("/tickets/{id}/escalations"))
+                .header(api::IDEMPOTENCY_KEY_HEADER, idempotency_key)
+                .json(escalation),
+        )
+        .await
     }
 
     async fn history(&self, id: TicketId) -> BackendResult<Vec<api::HistoryEntry>> {

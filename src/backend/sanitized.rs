@@ -3,8 +3,8 @@
 
 use async_trait::async_trait;
 use deskterm_api::{
-    ChatMessage, HistoryEntry, Me, Meta, NewMessage, NewNote, NewStatus, NewTicket, Note,
-    StatusDef, Ticket, TicketId, TicketPage, TicketPatch, TicketQuery,
+    ChatMessage, Escalation, HistoryEntry, Me, MePatch, Meta, NewEscalation, NewMessage, NewNote,
+    NewStatus, NewTicket, Note, StatusDef, Ticket, TicketId, TicketPage, TicketPatch, TicketQuery,
 };
 use futures_util::StreamExt;
 
@@ -207,6 +207,22 @@ impl<C: Connector> Connector for Sanitized<C> {
             s.key = sanitize::line(&s.key);
             s.label = sanitize::line(&s.label);
         })
+    }
+
+    async fn set_profile(&self, patch: &MePatch) -> BackendResult<Me> {
+        clean(self.inner.set_profile(patch).await, sanitize::me)
+    }
+
+    async fn escalate(
+        &self,
+        id: TicketId,
+        escalation: &NewEscalation,
+        idempotency_key: &str,
+    ) -> BackendResult<Escalation> {
+        clean(
+            self.inner.escalate(id, escalation, idempotency_key).await,
+            |e| e.to.iter_mut().for_each(|a| *a = sanitize::line(a)),
+        )
     }
 
     async fn history(&self, id: TicketId) -> BackendResult<Vec<HistoryEntry>> {

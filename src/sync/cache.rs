@@ -494,6 +494,11 @@ impl Cache {
         Ok(())
     }
 
+    /// Stores the signed-in operator (after a change to their profile).
+    pub async fn put_me(&self, me: &Me) -> anyhow::Result<()> {
+        self.set_state("me", me).await
+    }
+
     /// Stores the metadata.
     pub async fn put_meta(&self, meta: &Meta) -> anyhow::Result<()> {
         self.set_state("meta", meta).await

@@ -130,6 +130,20 @@ pub enum Write {
         /// Text.
         body: String,
     },
+    /// E-mail a ticket, its customer and the chat to people outside the helpdesk.
+    Escalate {
+        /// Ticket.
+        ticket: TicketId,
+        /// E-mail addresses.
+        to: Vec<String>,
+        /// Why, for them.
+        note: Option<String>,
+    },
+    /// Turn the signed-in operator's ticket e-mails on or off.
+    SetProfile {
+        /// Whether they receive an e-mail when a ticket is opened or changed.
+        receive_ticket_emails: bool,
+    },
     /// Send a chat message to a contact.
     SendMessage {
         /// Contact.
@@ -146,9 +160,9 @@ impl Write {
     pub fn ticket(&self) -> Option<TicketId> {
         match self {
             Write::Patch { ticket, .. } | Write::Delete { ticket, .. } => Some(*ticket),
-            Write::AddNote { ticket, .. } => Some(*ticket),
+            Write::AddNote { ticket, .. } | Write::Escalate { ticket, .. } => Some(*ticket),
             Write::SendMessage { ticket, .. } => *ticket,
-            Write::Create { .. } => None,
+            Write::Create { .. } | Write::SetProfile { .. } => None,
         }
     }
 }

@@ -8,7 +8,7 @@
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 
-use deskterm_api::{NewMessage, NewNote, Ticket, TicketId, TicketPatch};
+use deskterm_api::{MePatch, NewEscalation, NewMessage, NewNote, Ticket, TicketId, TicketPatch};
 use tokio::sync::Notify;
 
 use super::cache::{Cache, OutboxEntry};
@@ -134,6 +134,8 @@ fn describe(write: &Write) -> &'static str {
         Write::Create { .. } => "ticket not created",
         Write::AddNote { .. } => "note not saved",
         Write::SendMessage { .. } => "message not sent",
+        Write::Escalate { .. } => "escalation not sent",
+        Write::SetProfile { .. } => "profile not saved",
     }
 }
 
@@ -202,6 +204,39 @@ async fn send(
                         tracing::warn!("note not cached: {e:#}");
                     }
                     events.send(SyncEvent::NoteAdded(note));
+                    Ok(())
+                }
+                Err(e) => Err(e),
+            }
+        }
+        Write::Escalate { ticket, to, note } => {
+            let escalation = NewEscalation {
+                to: to.clone(),
+                note: note.clone(),
+            };
+            match backend.escalate(*ticket, &escalation, &key).await {
+                Ok(queued) => {
+                    events.send(SyncEvent::Notice(format!(
+                        "escalation queued: the server e-mails it to {}",
+                        queued.to.join(", ")
+                    )));
+                    Ok(())
+                }
+                Err(e) => Err(e),
+            }
+        }
+        Write::SetProfile {
+            receive_ticket_emails,
+        } => {
+            let patch = MePatch {
+                receive_ticket_emails: Some(*receive_ticket_emails),
+            };
+            match backend.set_profile(&patch).await {
+                Ok(me) => {
+                    if let Err(e) = cache.put_me(&me).await {
+                        tracing::warn!("profile not cached: {e:#}");
+                    }
+                    events.send(SyncEvent::SignedIn(me));
                     Ok(())
                 }
                 Err(e) => Err(e),

@@ -73,6 +73,8 @@ actions! {
     OpenTicket = "open_ticket": "open the chosen one of the customer's previous tickets",
     Stats = "stats": "statistics: open per status, priority and category, time to close, per day",
     Statuses = "statuses": "list the statuses, and add a custom one (administrators)",
+    Escalate = "escalate": "e-mail the ticket, its customer and the chat to someone outside the helpdesk",
+    Profile = "profile": "your profile: turn the ticket e-mails on or off",
     Conflicts = "conflicts": "settle the next change in conflict with someone else's",
     Refresh = "refresh": "reload everything from the server",
     Views = "views": "choose a saved view",

@@ -133,6 +133,8 @@ pub enum Modal {
     Statuses(StatusesView),
     /// The statistics.
     Stats(Box<StatsView>),
+    /// The signed-in operator's profile.
+    Profile,
 }
 
 /// The status bar.
@@ -272,7 +274,7 @@ impl App {
             Some(Modal::NewTicket(_)) => Context::Form,
             Some(Modal::Contact(_)) => Context::Input,
             Some(Modal::Statuses(_)) => Context::Input,
-            Some(Modal::Stats(_)) => Context::Picker,
+            Some(Modal::Stats(_)) | Some(Modal::Profile) => Context::Picker,
             None if self.chat.composing => Context::Composer,
             None => match self.focus {
                 Pane::List => Context::List,
@@ -400,6 +402,9 @@ impl App {
             Context::Picker if matches!(self.modal, Some(Modal::Stats(_))) => {
                 self.stats_action(action, effects)
             }
+            Context::Picker if matches!(self.modal, Some(Modal::Profile)) => {
+                self.profile_action(action, effects)
+            }
             Context::Picker => self.picker_action(action, effects),
             Context::Input if matches!(self.modal, Some(Modal::Conflict(_))) => {
                 self.conflict_action(action, effects)
@@ -519,6 +524,8 @@ impl App {
             Action::OpenTicket => self.open_previous(),
             Action::Statuses => self.open_statuses(),
             Action::Stats => self.open_stats(effects),
+            Action::Profile => self.open_profile(),
+            Action::Escalate => self.open_input(InputKind::Escalate),
             Action::Conflicts => {
                 if !self.show_next_conflict() {
                     self.say(Level::Info, "no conflicts to settle");

@@ -381,6 +381,17 @@ fn change(app: &App, entry: &HistoryEntry) -> String {
             format!("{who}: {}", body(entry.new.as_ref()))
         }
         HistoryKind::Deleted => "deleted the ticket".to_owned(),
+        HistoryKind::Escalated => {
+            let new = entry.new.as_ref();
+            let to = new
+                .and_then(|v| v.get("to"))
+                .map(|v| value(app, "to", v))
+                .unwrap_or_default();
+            match new.and_then(|v| v.get("note")).and_then(Value::as_str) {
+                Some(note) => format!("escalated by e-mail to {to}: {note}"),
+                None => format!("escalated by e-mail to {to}"),
+            }
+        }
     }
 }
 

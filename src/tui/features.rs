@@ -15,6 +15,7 @@ fn needs(action: Action) -> Option<Feature> {
         Action::FocusChat | Action::Compose => Some(Feature::Chat),
         Action::History => Some(Feature::History),
         Action::Stats => Some(Feature::Statistics),
+        Action::Escalate | Action::Profile => Some(Feature::Email),
         _ => None,
     }
 }

@@ -23,6 +23,7 @@ mod ops;
 mod palette;
 mod picker;
 mod popup;
+mod profile;
 mod prompt;
 pub mod render;
 mod resolve;

@@ -31,6 +31,8 @@ pub enum InputKind {
     Tags,
     /// Ticket reference.
     Reference,
+    /// An escalation: addresses on the first line, a note below.
+    Escalate,
 }
 
 impl InputKind {
@@ -44,12 +46,16 @@ impl InputKind {
             InputKind::Description => "Description (ctrl-e: in $EDITOR)",
             InputKind::Tags => "Tags, separated by commas (tab completes)",
             InputKind::Reference => "Reference (unique)",
+            InputKind::Escalate => "Escalate by e-mail: addresses, then a note below",
         }
     }
 
     /// Whether the field holds several lines (and can be edited in `$EDITOR`).
     pub fn multi_line(self) -> bool {
-        matches!(self, InputKind::Note | InputKind::Description)
+        matches!(
+            self,
+            InputKind::Note | InputKind::Description | InputKind::Escalate
+        )
     }
 }
 
@@ -74,6 +80,21 @@ impl Input {
         text.move_cursor(ratatui_textarea::CursorMove::End);
         Input {
             kind: InputKind::Note,
+            text,
+            ticket: Some(ticket),
+            original: String::new(),
+        }
+    }
+
+    /// An escalation field holding what the server refused, to fix and send again.
+    pub fn escalation(ticket: TicketId, to: &[String], note: Option<&str>) -> Input {
+        let mut lines = vec![to.join(", ")];
+        lines.extend(note.unwrap_or_default().lines().map(str::to_owned));
+        let mut text = TextArea::new(lines);
+        text.move_cursor(ratatui_textarea::CursorMove::Top);
+        text.move_cursor(ratatui_textarea::CursorMove::End);
+        Input {
+            kind: InputKind::Escalate,
             text,
             ticket: Some(ticket),
             original: String::new(),
@@ -124,6 +145,13 @@ impl App {
             }
             InputKind::Tags => single_line_area(&ticket.tags.join(", ")),
             InputKind::Reference => single_line_area(&ticket.reference),
+            InputKind::Escalate => {
+                let mut t = TextArea::default();
+                t.set_placeholder_text(
+                    "vendor@example.com, boss@example.com ⏎ a note (alt-enter: new line) · enter: send",
+                );
+                t
+            }
         };
         let original = text.lines().join("\n");
         self.modal = Some(Modal::Input(Input {
@@ -339,6 +367,20 @@ impl App {
                     self.write_patch(id, patch, effects);
                 }
             }
+            InputKind::Escalate => match parse_escalation(&text) {
+                Ok((to, note)) => self.write(
+                    Write::Escalate {
+                        ticket: id,
+                        to,
+                        note,
+                    },
+                    effects,
+                ),
+                Err(e) => {
+                    self.say(Level::Error, e);
+                    self.modal = Some(Modal::Input(input));
+                }
+            },
             InputKind::Search => {}
         }
     }
@@ -362,6 +404,43 @@ impl App {
 }
 
 /// Tags typed as `a, b c, d`: trimmed, blanks dropped, each once, in order.
+/// Most addresses one escalation goes to (the reference server's limit).
+const ESCALATION_MAX_RECIPIENTS: usize = 20;
+
+/// The addresses (first line: separated by commas, semicolons or spaces)
+/// and the note (the lines below, if any) of an escalation field; an
+/// error names what is wrong.
+pub(super) fn parse_escalation(text: &str) -> Result<(Vec<String>, Option<String>), String> {
+    let mut lines = text.lines();
+    let first = lines.next().unwrap_or_default();
+    let mut to: Vec<String> = Vec::new();
+    for address in first
+        .split([',', ';', ' ', '\t'])
+        .map(|a| a.trim_matches(['<', '>']))
+        .filter(|a| !a.is_empty())
+    {
+        let shaped = address.split_once('@').is_some_and(|(user, domain)| {
+            !user.is_empty() && domain.contains('.') && !domain.ends_with('.')
+        });
+        if !shaped {
+            return Err(format!("“{address}” is not an e-mail address"));
+        }
+        if !to.iter().any(|t| t.eq_ignore_ascii_case(address)) {
+            to.push(address.to_owned());
+        }
+    }
+    if to.is_empty() {
+        return Err("write the e-mail addresses on the first line".to_owned());
+    }
+    if to.len() > ESCALATION_MAX_RECIPIENTS {
+        return Err(format!(
+            "at most {ESCALATION_MAX_RECIPIENTS} addresses at once"
+        ));
+    }
+    let note = lines.collect::<Vec<_>>().join("\n").trim().to_owned();
+    Ok((to, (!note.is_empty()).then_some(note)))
+}
+
 pub(super) fn parse_tags(typed: &str) -> Vec<String> {
     let mut tags: Vec<String> = Vec::new();
     for tag in typed.split(',').map(str::trim).filter(|t| !t.is_empty()) {

@@ -34,6 +34,7 @@ pub fn draw(app: &App, frame: &mut Frame<'_>) {
     super::contact::draw(app, frame);
     super::statuses::draw(app, frame);
     super::stats::draw(app, frame);
+    super::profile::draw(app, frame);
     resolve::draw(app, frame);
     help::draw(app, frame);
 }

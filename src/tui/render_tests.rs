@@ -350,3 +350,42 @@ fn statistics_view_at_80_by_24() {
 fn statistics_view_at_200_by_60() {
     insta::assert_snapshot!(screen(&super::stats::tests::with_stats(200, 60)));
 }
+
+fn profile_view(width: u16, height: u16) -> App {
+    let mut app = loaded_app(width, height);
+    press(&mut app, KeyCode::F(4));
+    app
+}
+
+#[test]
+fn profile_view_at_80_by_24() {
+    insta::assert_snapshot!(screen(&profile_view(80, 24)));
+}
+
+#[test]
+fn profile_view_at_200_by_60() {
+    insta::assert_snapshot!(screen(&profile_view(200, 60)));
+}
+
+fn escalation_field(width: u16, height: u16) -> App {
+    let mut app = loaded_app(width, height);
+    press(&mut app, KeyCode::Char('E'));
+    for c in "vendor@example.com, jefe@example.org".chars() {
+        press(&mut app, KeyCode::Char(c));
+    }
+    app.update(Msg::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::ALT)));
+    for c in "Needs the vendor's technician".chars() {
+        press(&mut app, KeyCode::Char(c));
+    }
+    app
+}
+
+#[test]
+fn escalation_field_at_80_by_24() {
+    insta::assert_snapshot!(screen(&escalation_field(80, 24)));
+}
+
+#[test]
+fn escalation_field_at_200_by_60() {
+    insta::assert_snapshot!(screen(&escalation_field(200, 60)));
+}

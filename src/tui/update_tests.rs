@@ -1217,3 +1217,122 @@ fn a_custom_status_is_added_from_the_statuses_view() {
     };
     assert!(view.error.is_none() && view.label.is_empty());
 }
+
+#[test]
+fn an_escalation_is_typed_as_addresses_then_a_note_and_queued() {
+    let mut app = loaded_app(120, 40);
+    press(&mut app, KeyCode::Char('E'));
+    assert!(
+        matches!(&app.modal, Some(Modal::Input(i)) if i.kind == super::prompt::InputKind::Escalate)
+    );
+    // A mistyped address keeps the field open with what was typed.
+    chars(&mut app, "vendor@example.com, jefe");
+    assert!(writes(&press(&mut app, KeyCode::Enter)).is_empty());
+    assert!(matches!(app.modal, Some(Modal::Input(_))));
+    assert!(
+        app.status
+            .message
+            .as_ref()
+            .is_some_and(|(_, m)| m.contains("“jefe” is not an e-mail address")),
+        "{:?}",
+        app.status.message
+    );
+    chars(&mut app, "@example.org");
+    app.update(Msg::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::ALT)));
+    chars(&mut app, "Necesita al proveedor");
+    let sent = writes(&press(&mut app, KeyCode::Enter));
+    assert_eq!(
+        sent.iter().map(|(_, w)| w.clone()).collect::<Vec<_>>(),
+        vec![Write::Escalate {
+            ticket: 1,
+            to: vec!["vendor@example.com".into(), "jefe@example.org".into()],
+            note: Some("Necesita al proveedor".into()),
+        }]
+    );
+    assert!(app.modal.is_none());
+    // Refused by the server: the field comes back as it was sent.
+    let (op, write) = sent[0].clone();
+    app.update(Msg::Sync(SyncEvent::WriteFailed {
+        op,
+        write,
+        error: "escalation not sent: invalid".into(),
+        fields: vec![("to".into(), "not an e-mail address".into())],
+    }));
+    let Some(Modal::Input(input)) = &app.modal else {
+        panic!("the escalation comes back");
+    };
+    assert_eq!(
+        input.text.lines().join("\n"),
+        "vendor@example.com, jefe@example.org\nNecesita al proveedor"
+    );
+}
+
+#[test]
+fn escalation_addresses_are_checked_before_sending() {
+    use super::prompt::parse_escalation;
+    assert_eq!(
+        parse_escalation("a@example.com; <b@example.org>  A@EXAMPLE.COM\n\n note \n").unwrap(),
+        (
+            vec!["a@example.com".to_owned(), "b@example.org".to_owned()],
+            Some("note".to_owned())
+        )
+    );
+    assert_eq!(
+        parse_escalation("a@example.com").unwrap().1,
+        None,
+        "no note is no note"
+    );
+    for bad in [
+        "",
+        "\nonly a note",
+        "a@",
+        "@example.com",
+        "a@localhost",
+        "a@example.",
+    ] {
+        assert!(parse_escalation(bad).is_err(), "{bad:?}");
+    }
+    let many = (0..21)
+        .map(|i| format!("p{i}@example.com"))
+        .collect::<Vec<_>>()
+        .join(",");
+    assert!(parse_escalation(&many).is_err());
+}
+
+#[test]
+fn the_profile_switches_ticket_e_mails_through_the_outbox() {
+    let mut app = loaded_app(120, 40);
+    assert!(app.me.as_ref().unwrap().receive_ticket_emails);
+    press(&mut app, KeyCode::F(4));
+    assert!(matches!(app.modal, Some(Modal::Profile)));
+    let sent = writes(&press(&mut app, KeyCode::Char(' ')));
+    assert_eq!(
+        sent.iter().map(|(_, w)| w.clone()).collect::<Vec<_>>(),
+        vec![Write::SetProfile {
+            receive_ticket_emails: false
+        }]
+    );
+    assert!(!app.me.as_ref().unwrap().receive_ticket_emails);
+    // Refused for good: the switch shows what the server still has.
+    let (op, write) = sent[0].clone();
+    app.update(Msg::Sync(SyncEvent::WriteFailed {
+        op,
+        write,
+        error: "profile not saved: forbidden".into(),
+        fields: vec![],
+    }));
+    assert!(app.me.as_ref().unwrap().receive_ticket_emails);
+    press(&mut app, KeyCode::Esc);
+    assert!(app.modal.is_none());
+}
+
+#[test]
+fn without_e_mail_the_backend_offers_no_escalation_or_profile() {
+    let mut app = loaded_app(120, 40);
+    app.update(Msg::Sync(SyncEvent::Capabilities(
+        crate::backend::Capabilities::MINIMAL,
+    )));
+    press(&mut app, KeyCode::Char('E'));
+    press(&mut app, KeyCode::F(4));
+    assert!(app.modal.is_none());
+}

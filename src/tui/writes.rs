@@ -160,6 +160,15 @@ impl App {
 
     /// The server took the write.
     pub(super) fn write_done(&mut self, op: OpId) {
+        if self
+            .tickets
+            .pending_write(op)
+            .is_some_and(|p| matches!(p.write, Write::Escalate { .. }))
+        {
+            // An escalation is in the history without changing the ticket:
+            // the history pane reads it again.
+            self.detail.extras.forget();
+        }
         self.tickets.settle(op, self.meta.as_ref());
         self.refresh_view();
     }
@@ -207,6 +216,21 @@ impl App {
             Write::SendMessage { body, .. } => self.chat.give_back(body),
             Write::AddNote { ticket, body } if self.modal.is_none() => {
                 self.modal = Some(Modal::Input(Input::note(ticket, &body)));
+            }
+            Write::Escalate { ticket, to, note } if self.modal.is_none() => {
+                self.modal = Some(Modal::Input(Input::escalation(
+                    ticket,
+                    &to,
+                    note.as_deref(),
+                )));
+            }
+            Write::SetProfile {
+                receive_ticket_emails,
+            } => {
+                // The switch goes back to what the server still has.
+                if let Some(me) = &mut self.me {
+                    me.receive_ticket_emails = !receive_ticket_emails;
+                }
             }
             _ => {}
         }

@@ -62,6 +62,12 @@ impl World {
 
     /// Starts a server with this helpdesk (in the demo-data format).
     pub async fn with_data(data: Value) -> World {
+        World::with_settings(data, deskterm_server::Settings::default()).await
+    }
+
+    /// Starts a server with this helpdesk, configured by `settings` (what
+    /// `deskterm serve --config` reads).
+    pub async fn with_settings(data: Value, settings: deskterm_server::Settings) -> World {
         let dir = tempfile::tempdir().expect("temp dir");
         let db_path = dir.path().join("helpdesk.db");
         let db = deskterm_server::Db::open(&db_path).await.expect("open db");
@@ -73,7 +79,11 @@ impl World {
         let token = deskterm_server::issue_token(&db, operator.id)
             .await
             .expect("token");
-        let server = deskterm_server::spawn(db, "127.0.0.1:0".parse().expect("addr"))
+        let options = deskterm_server::Options {
+            settings,
+            ..Default::default()
+        };
+        let server = deskterm_server::spawn_with(db, "127.0.0.1:0".parse().expect("addr"), options)
             .await
             .expect("spawn");
         World {

@@ -68,6 +68,9 @@ pub struct DemoOperator {
     /// Role; the first operator is an admin and the others agents when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub role: Option<Role>,
+    /// Whether they receive ticket e-mails; on when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub receive_ticket_emails: Option<bool>,
 }
 
 /// A custom status.
@@ -215,6 +218,9 @@ pub async fn load(db: &Db, data: &DemoData, now: DateTime<Utc>) -> anyhow::Resul
         let operator = insert_operator(tx.conn(), &name, &email, role)
             .await
             .map_err(|e| anyhow::anyhow!("{what}: {e}"))?;
+        if let Some(on) = op.receive_ticket_emails {
+            crate::store::operators::set_receive_ticket_emails(tx.conn(), operator.id, on).await?;
+        }
         operators.push(operator);
     }
     let operator_ids: Vec<i64> = operators.iter().map(|o| o.id).collect();

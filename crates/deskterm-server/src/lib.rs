@@ -55,7 +55,7 @@ pub use deskterm_api::Role;
 pub use limits::Limits;
 pub use mail::{MailSettings, Security, SmtpSettings};
 pub use retention::{DEFAULT_FEED_RETENTION_DAYS, Retention, days};
-pub use server::{Options, RunningServer, serve, serve_with, spawn, spawn_with};
+pub use server::{Options, RunningServer, check_mail, serve, serve_with, spawn, spawn_with};
 pub use settings::Settings;
 pub use simulate::Simulation;
 pub use sla::{SlaSettings, Span, Targets, parse_span};

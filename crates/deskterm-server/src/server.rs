@@ -184,13 +184,23 @@ pub async fn serve_with(
 /// Where the server's e-mail goes: the SMTP server of `[mail.smtp]`, else
 /// the maildir of `[mail]`, else `<database name>-mail` beside the database.
 fn mail_transport(db: &Db, options: &Options) -> anyhow::Result<Transport> {
-    let path = db.path();
+    mail_transport_for(db.path(), &options.settings)
+}
+
+/// Checks that e-mail can leave as `settings` say for a server on the
+/// database at `db_path` (the password and certificate files are readable,
+/// the maildir can be made), before the server starts listening.
+pub fn check_mail(db_path: &std::path::Path, settings: &Settings) -> anyhow::Result<()> {
+    mail_transport_for(db_path, settings).map(drop)
+}
+
+fn mail_transport_for(path: &std::path::Path, settings: &Settings) -> anyhow::Result<Transport> {
     let stem = path
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_else(|| "helpdesk".to_owned());
     let default = path.with_file_name(format!("{stem}-mail"));
-    Transport::prepare(&options.settings.mail, &default)
+    Transport::prepare(&settings.mail, &default)
 }
 
 /// `https` when the server speaks TLS, else `http`.
