@@ -1123,6 +1123,7 @@ async fn seed_cache(setup: &Setup, data_dir: &Path) -> anyhow::Result<u64> {
             },
             channel: row.try_get("channel")?,
             sla_due_at: time(row.try_get("sla_due_at")?)?,
+            pending_until: None,
             sla_state: None,
             created_at: time(Some(row.try_get("created_at")?))?.context("created_at")?,
             updated_at: time(Some(row.try_get("updated_at")?))?.context("updated_at")?,

@@ -365,6 +365,7 @@ fn generate(count: usize) -> World {
             sla_due_at: rng
                 .chance(60)
                 .then(|| at(NOW - 3 * 86_400 + rng.below(6 * 86_400) as i64)),
+            pending_until: None,
             created_at: at(created_at),
             updated_at: at(updated_at),
             closed_at: closed.then(|| at(updated_at)),

@@ -53,6 +53,7 @@ fn ticket(id: i64) -> Ticket {
         }),
         channel: "email".into(),
         sla_due_at: None,
+        pending_until: None,
         created_at: at(id * 30),
         updated_at: at(id * 30 + (h % 86_400) as i64),
         closed_at: None,

@@ -955,6 +955,7 @@ mod tests {
             operator: None,
             channel: "web".to_owned(),
             sla_due_at: None,
+            pending_until: None,
             created_at: at,
             updated_at: at,
             closed_at: None,

@@ -292,6 +292,7 @@ mod tests {
             operator: None,
             channel: "web".into(),
             sla_due_at: None,
+            pending_until: None,
             created_at: at,
             updated_at: at,
             closed_at: None,
@@ -428,6 +429,7 @@ mod tests {
             channel: None,
             reference: None,
             sla_due_at: None,
+            pending_until: None,
         }
     }
 

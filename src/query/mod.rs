@@ -81,6 +81,7 @@ mod tests {
             }),
             channel: "web".into(),
             sla_due_at: None,
+            pending_until: None,
             created_at: at(id),
             updated_at: at(100 - id),
             closed_at: None,

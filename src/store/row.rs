@@ -407,6 +407,7 @@ impl Row {
             updated_at: time(self.updated_at),
             closed_at: self.closed_at().map(time),
             sla_state: None,
+            pending_until: None,
             version: self.version,
         }
     }

@@ -75,6 +75,7 @@ fn ticket(id: i64, v: u8) -> Ticket {
         }),
         channel: "web".into(),
         sla_due_at: (v % 5 == 1).then(|| at(v % 7 * 10)),
+        pending_until: None,
         created_at: at(v % 6),
         updated_at: at(v % 5),
         closed_at: (v % 4 == 3).then(|| at(v % 9)),

@@ -273,6 +273,7 @@ pub(crate) fn sample_ticket() -> Ticket {
         operator: None,
         channel: "web".into(),
         sla_due_at: None,
+        pending_until: None,
         created_at: at,
         updated_at: at,
         closed_at: None,

@@ -64,6 +64,7 @@ actions! {
     ToggleImportant = "toggle_important": "mark the ticket important, or not any more",
     EditReference = "edit_reference": "change the reference (unique)",
     EditContact = "edit_contact": "change the ticket's customer (or enter a new one)",
+    EditPendingUntil = "wait_until": "wait until a time (2d, 4h, 2026-12-01 09:00; empty: no time); the server acts when it passes",
     AddNote = "add_note": "add an internal note",
     Compose = "compose": "write to the customer in the chat",
     NewTicket = "new_ticket": "open a new ticket (for the selected ticket's contact)",

@@ -481,6 +481,7 @@ impl App {
             Action::EditDescription => self.open_input(InputKind::Description),
             Action::EditTags => self.open_input(InputKind::Tags),
             Action::EditReference => self.open_input(InputKind::Reference),
+            Action::EditPendingUntil => self.open_input(InputKind::PendingUntil),
             Action::ToggleImportant => self.toggle_important(effects),
             Action::EditContact => self.open_contact_picker(),
             Action::Compose => self.compose(),

@@ -155,6 +155,16 @@ pub fn draw(app: &App, frame: &mut Frame<'_>, area: Rect) {
             Span::styled(format!("{}{label}", when(app, due)), style),
         ));
     }
+    if let Some(until) = t.pending_until {
+        lines.push(field(
+            "Waits until",
+            Span::raw(format!(
+                "{} ({})",
+                when(app, until),
+                time_left(until - app.now)
+            )),
+        ));
+    }
     lines.push(field("Created", Span::raw(when(app, t.created_at))));
     lines.push(field("Updated", Span::raw(when(app, t.updated_at))));
     if let Some(closed) = t.closed_at {

@@ -131,6 +131,7 @@ fn ticket(
         operator,
         channel: "whatsapp".into(),
         sla_due_at: Some(minutes_ago(-30 + id * 20)),
+        pending_until: None,
         created_at: minutes_ago(5000 + id),
         updated_at: minutes_ago(updated),
         closed_at: (status == "resolved").then(|| minutes_ago(updated)),

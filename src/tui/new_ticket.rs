@@ -279,6 +279,7 @@ impl TicketForm {
             channel: None,
             reference: (!reference.is_empty()).then_some(reference),
             sla_due_at: None,
+            pending_until: None,
         })
     }
 }

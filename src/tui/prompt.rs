@@ -33,6 +33,8 @@ pub enum InputKind {
     Reference,
     /// An escalation: addresses on the first line, a note below.
     Escalate,
+    /// The time the ticket waits until.
+    PendingUntil,
 }
 
 impl InputKind {
@@ -47,6 +49,7 @@ impl InputKind {
             InputKind::Tags => "Tags, separated by commas (tab completes)",
             InputKind::Reference => "Reference (unique)",
             InputKind::Escalate => "Escalate by e-mail: addresses, then a note below",
+            InputKind::PendingUntil => "Wait until (2d, 4h, 30m, 2026-12-01 09:00; empty: no time)",
         }
     }
 
@@ -145,6 +148,19 @@ impl App {
             }
             InputKind::Tags => single_line_area(&ticket.tags.join(", ")),
             InputKind::Reference => single_line_area(&ticket.reference),
+            InputKind::PendingUntil => {
+                let shown = ticket
+                    .pending_until
+                    .map(|t| {
+                        t.with_timezone(&self.tz)
+                            .format("%Y-%m-%d %H:%M")
+                            .to_string()
+                    })
+                    .unwrap_or_default();
+                let mut t = single_line_area(&shown);
+                t.set_placeholder_text("2d · 4h · 2026-12-01 09:00 · empty: wait for nothing");
+                t
+            }
             InputKind::Escalate => {
                 let mut t = TextArea::default();
                 t.set_placeholder_text(
@@ -381,6 +397,21 @@ impl App {
                     self.modal = Some(Modal::Input(input));
                 }
             },
+            InputKind::PendingUntil => match parse_until(trimmed, self.now, self.tz) {
+                Ok(until) => {
+                    if until != ticket.pending_until {
+                        let patch = TicketPatch {
+                            pending_until: Some(until),
+                            ..Default::default()
+                        };
+                        self.write_patch(id, patch, effects);
+                    }
+                }
+                Err(e) => {
+                    self.say(Level::Error, e);
+                    self.modal = Some(Modal::Input(input));
+                }
+            },
             InputKind::Search => {}
         }
     }
@@ -404,6 +435,50 @@ impl App {
 }
 
 /// Tags typed as `a, b c, d`: trimmed, blanks dropped, each once, in order.
+/// The time a ticket waits until, from what was typed: empty for none, a
+/// span from now (`90m`, `4h`, `2d`), or a date and time in the operator's
+/// time zone (`2026-12-01 09:00`; a date alone means 09:00). It must be
+/// in the future.
+pub(super) fn parse_until(
+    typed: &str,
+    now: chrono::DateTime<chrono::Utc>,
+    tz: chrono::FixedOffset,
+) -> Result<Option<chrono::DateTime<chrono::Utc>>, String> {
+    use chrono::{NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc};
+    let typed = typed.trim();
+    if typed.is_empty() {
+        return Ok(None);
+    }
+    let span = typed
+        .strip_suffix(['m', 'h', 'd'])
+        .and_then(|n| n.trim().parse::<i64>().ok())
+        .filter(|n| (1..=100_000).contains(n))
+        .map(|n| match typed.chars().last() {
+            Some('m') => chrono::Duration::minutes(n),
+            Some('h') => chrono::Duration::hours(n),
+            _ => chrono::Duration::days(n),
+        });
+    let until = if let Some(span) = span {
+        now + span
+    } else {
+        let local = NaiveDateTime::parse_from_str(typed, "%Y-%m-%d %H:%M")
+            .or_else(|_| NaiveDateTime::parse_from_str(typed, "%Y-%m-%dT%H:%M"))
+            .or_else(|_| {
+                NaiveDate::parse_from_str(typed, "%Y-%m-%d")
+                    .map(|d| d.and_time(NaiveTime::from_hms_opt(9, 0, 0).unwrap_or_default()))
+            })
+            .map_err(|_| format!("“{typed}” is not a time: write 4h, 2d or 2026-12-01 09:00"))?;
+        tz.from_local_datetime(&local)
+            .single()
+            .ok_or_else(|| format!("“{typed}” is not a time in this time zone"))?
+            .with_timezone(&Utc)
+    };
+    if until <= now {
+        return Err(format!("“{typed}” is already past"));
+    }
+    Ok(Some(until))
+}
+
 /// Most addresses one escalation goes to (the reference server's limit).
 const ESCALATION_MAX_RECIPIENTS: usize = 20;
 

@@ -96,8 +96,12 @@ impl Tickets {
                 // takes them from it, and keeps what the row does not hold.
                 let compact = store.ticket(row);
                 whole.description = self.patched_description(id).unwrap_or(whole.description);
+                let pending_until = self
+                    .patched_pending_until(id)
+                    .unwrap_or(whole.pending_until);
                 Some(Ticket {
                     description: whole.description,
+                    pending_until,
                     contact: ContactRef {
                         phone: whole.contact.phone,
                         email: whole.contact.email,
@@ -114,6 +118,14 @@ impl Tickets {
     fn patched_description(&self, id: TicketId) -> Option<String> {
         self.pending.values().rev().find_map(|p| match &p.write {
             Write::Patch { ticket, patch, .. } if *ticket == id => patch.description.clone(),
+            _ => None,
+        })
+    }
+
+    /// The waiting time as the last pending patch of `id` sets it, if any.
+    fn patched_pending_until(&self, id: TicketId) -> Option<Option<DateTime<Utc>>> {
+        self.pending.values().rev().find_map(|p| match &p.write {
+            Write::Patch { ticket, patch, .. } if *ticket == id => patch.pending_until,
             _ => None,
         })
     }
@@ -498,6 +510,7 @@ impl Tickets {
             updated_at: at,
             closed_at: None,
             sla_state: None,
+            pending_until: new.pending_until,
             version: 0,
         }
     }
@@ -608,6 +621,7 @@ mod tests {
             channel: None,
             reference: None,
             sla_due_at: None,
+            pending_until: None,
         };
         tickets.track(
             9,

@@ -1151,6 +1151,7 @@ fn a_new_ticket_the_server_refuses_comes_back_with_the_reason_at_its_field() {
         channel: None,
         reference: Some("R-1".into()),
         sla_due_at: None,
+        pending_until: None,
     };
     app.update(Msg::Sync(SyncEvent::WriteFailed {
         op: 7,
@@ -1335,4 +1336,56 @@ fn without_e_mail_the_backend_offers_no_escalation_or_profile() {
     press(&mut app, KeyCode::Char('E'));
     press(&mut app, KeyCode::F(4));
     assert!(app.modal.is_none());
+}
+
+#[test]
+fn waiting_until_a_time_is_typed_as_a_span_or_a_date_and_patched() {
+    use super::prompt::parse_until;
+    let now = fixture::now();
+    let utc = chrono::FixedOffset::east_opt(0).unwrap();
+    let madrid = chrono::FixedOffset::east_opt(3600).unwrap();
+    assert_eq!(parse_until("", now, utc), Ok(None));
+    assert_eq!(
+        parse_until("4h", now, utc),
+        Ok(Some(now + chrono::Duration::hours(4)))
+    );
+    assert_eq!(
+        parse_until(" 2d ", now, utc),
+        Ok(Some(now + chrono::Duration::days(2)))
+    );
+    let later = now + chrono::Duration::days(40);
+    let date = later.format("%Y-%m-%d").to_string();
+    let at_nine = parse_until(&format!("{date} 09:00"), now, madrid)
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        at_nine.format("%H:%M").to_string(),
+        "08:00",
+        "09:00 in UTC+1"
+    );
+    assert_eq!(parse_until(&date, now, madrid), Ok(Some(at_nine)));
+    for bad in [
+        "mañana",
+        "0h",
+        "-2d",
+        "2w",
+        "2020-01-01 09:00",
+        "2026-13-01",
+    ] {
+        assert!(parse_until(bad, now, utc).is_err(), "{bad:?}");
+    }
+
+    let mut app = loaded_app(120, 40);
+    press(&mut app, KeyCode::Char('U'));
+    chars(&mut app, "2d");
+    let sent = writes(&press(&mut app, KeyCode::Enter));
+    let until = app.now + chrono::Duration::days(2);
+    assert!(
+        matches!(
+            &sent[..],
+            [(_, Write::Patch { ticket: 1, patch, .. })] if patch.pending_until == Some(Some(until))
+        ),
+        "{sent:?}"
+    );
+    assert_eq!(shown(&app, 1).pending_until, Some(until));
 }

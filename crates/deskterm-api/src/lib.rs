@@ -403,6 +403,11 @@ pub struct Ticket {
     /// a due time, or from a server that does not say.
     #[serde(default)]
     pub sla_state: Option<SlaState>,
+    /// Until when the ticket waits (for the customer, a part…): when it
+    /// passes, the server's `pending_elapsed` automations run and the time
+    /// is cleared. `None` when it waits for nothing in particular.
+    #[serde(default)]
+    pub pending_until: Option<DateTime<Utc>>,
     /// Creation time.
     pub created_at: DateTime<Utc>,
     /// Last modification time.
@@ -451,12 +456,15 @@ pub struct NewTicket {
     /// SLA due time.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sla_due_at: Option<DateTime<Utc>>,
+    /// Waits until then (see [`Ticket::pending_until`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pending_until: Option<DateTime<Utc>>,
 }
 
 /// Body of `PATCH /tickets/{id}`: a JSON merge patch (RFC 7396).
 ///
 /// An absent field is left alone. For nullable fields (`category`,
-/// `operator_id`, `sla_due_at`) an explicit `null` clears the value; this is
+/// `operator_id`, `sla_due_at`, `pending_until`) an explicit `null` clears the value; this is
 /// why they are `Option<Option<_>>`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -500,6 +508,13 @@ pub struct TicketPatch {
         with = "double_option"
     )]
     pub sla_due_at: Option<Option<DateTime<Utc>>>,
+    /// Wait until then (`null`: wait for nothing in particular).
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "double_option"
+    )]
+    pub pending_until: Option<Option<DateTime<Utc>>>,
     /// New reference: unique among tickets, at most 32 characters.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reference: Option<String>,

@@ -1,6 +1,7 @@
 //! Automations, `[[automation]]` in the server's configuration file: what
 //! the helpdesk does by itself when a ticket is opened, when its status
-//! changes, or when a customer's message opens a ticket. Each one can update
+//! changes, when a customer's message opens a ticket, or when the time a
+//! ticket waits until passes. Each one can update
 //! the ticket (status, priority, category) and write to the customer from a
 //! template. Everything an automation does happens in the transaction of the
 //! change that triggered it and is recorded in the history as done by
@@ -28,6 +29,9 @@ pub enum Trigger {
     StatusChanged,
     /// A customer's message opens a ticket: `title` says how it is named.
     InboundMessage,
+    /// The time a ticket waits until (`pending_until`) passed; `from`
+    /// narrows it to a status the ticket is in.
+    PendingElapsed,
 }
 
 /// One automation.
@@ -41,7 +45,8 @@ pub struct Automation {
     /// Only for tickets of this channel.
     #[serde(default)]
     pub channel: Option<String>,
-    /// `status_changed`: only from this status (key).
+    /// `status_changed`: only from this status (key); `pending_elapsed`:
+    /// only for a ticket in this status.
     #[serde(default)]
     pub from: Option<String>,
     /// `status_changed`: only to this status (key).
@@ -116,9 +121,14 @@ impl Automation {
         if self.name.trim().is_empty() {
             return Err("an automation needs a name".to_owned());
         }
-        if (self.from.is_some() || self.to.is_some()) && self.on != Trigger::StatusChanged {
+        if self.to.is_some() && self.on != Trigger::StatusChanged {
+            return Err(format!("{who}: `to` is for on = \"status_changed\""));
+        }
+        if self.from.is_some()
+            && !matches!(self.on, Trigger::StatusChanged | Trigger::PendingElapsed)
+        {
             return Err(format!(
-                "{who}: `from` and `to` are for on = \"status_changed\""
+                "{who}: `from` is for on = \"status_changed\" or \"pending_elapsed\""
             ));
         }
         if self.title.is_some() && self.on != Trigger::InboundMessage {
@@ -217,6 +227,8 @@ pub(crate) enum Event<'a> {
         /// The status before.
         from: &'a str,
     },
+    /// The time it waited until passed.
+    PendingElapsed,
 }
 
 /// Runs the automations `event` triggers on `ticket`, in `tx`; each change
@@ -241,6 +253,10 @@ pub(crate) async fn run(
                         && a.from.as_deref().is_none_or(|f| f == from)
                         && a.to.as_deref().is_none_or(|t| t == ticket.status)
                         && from != ticket.status
+                }
+                Event::PendingElapsed => {
+                    a.on == Trigger::PendingElapsed
+                        && a.from.as_deref().is_none_or(|f| f == ticket.status)
                 }
             };
         if !fires {

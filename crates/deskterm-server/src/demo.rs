@@ -325,6 +325,7 @@ pub async fn load(db: &Db, data: &DemoData, now: DateTime<Utc>) -> anyhow::Resul
             channel: t.channel.clone(),
             reference: t.reference.clone(),
             sla_due_at,
+            pending_until: None,
         };
         let times = Times {
             created,

@@ -112,6 +112,7 @@ pub(crate) async fn create(
         .as_deref()
         .map(|r| rules::reference(r, &mut errors));
     let sla_due_at = rules::sla_due_at(new.sla_due_at, &mut errors);
+    let pending_until = rules::pending_until(new.pending_until, &mut errors);
     let status = new
         .status
         .as_deref()
@@ -156,6 +157,8 @@ pub(crate) async fn create(
         operator_id: new.operator_id,
         channel,
         sla_due_at,
+        // A closed ticket waits for nothing.
+        pending_until: pending_until.filter(|_| closed_at.is_none()),
         created_at: times.created,
         updated_at: times.updated,
         closed_at,
@@ -206,6 +209,9 @@ pub(crate) async fn patch(
     if let Some(sla) = patch.sla_due_at {
         after.sla_due_at = rules::sla_due_at(sla, &mut errors);
     }
+    if let Some(until) = patch.pending_until {
+        after.pending_until = rules::pending_until(until, &mut errors);
+    }
     let category = patch
         .category
         .as_ref()
@@ -252,6 +258,10 @@ pub(crate) async fn patch(
         (_, Some(MacroStatus::Closed)) => Some(now),
         _ => None,
     };
+    if after.closed_at.is_some() {
+        // A closed ticket waits for nothing.
+        after.pending_until = None;
+    }
     if after == before {
         return Ok(Outcome {
             ticket: stored(conn, id).await?,

@@ -31,6 +31,7 @@ mod limits;
 mod listing;
 mod mail;
 mod openapi;
+mod pending;
 pub mod private_files;
 mod problem;
 mod retention;

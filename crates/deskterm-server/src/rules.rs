@@ -144,6 +144,18 @@ pub(crate) fn sla_due_at(
     Some(due)
 }
 
+/// A time a ticket waits until, which the database can keep in order.
+pub(crate) fn pending_until(
+    raw: Option<DateTime<Utc>>,
+    errors: &mut FieldErrors,
+) -> Option<DateTime<Utc>> {
+    let until = raw?;
+    if !time::storable(until) {
+        errors.add("pending_until", "the time must fall in years 0 to 9999");
+    }
+    Some(until)
+}
+
 /// An optional contact field (phone, e-mail, channel): trimmed, bounded; blank means none.
 pub(crate) fn contact_field(
     raw: Option<&str>,

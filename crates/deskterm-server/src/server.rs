@@ -249,6 +249,11 @@ async fn run(
         state.settings.sla.clone(),
         state.stopping.subscribe(),
     ));
+    let pending = tokio::spawn(crate::pending::run(
+        state.db.clone(),
+        state.settings.clone(),
+        state.stopping.subscribe(),
+    ));
     let mail = tokio::spawn(crate::mail::run(
         state.db.clone(),
         transport,
@@ -326,6 +331,7 @@ async fn run(
     pruning.abort();
     sla_timer.abort();
     mail.abort();
+    pending.abort();
     if let Some(customers) = customers {
         customers.abort();
     }

@@ -50,7 +50,7 @@ async fn meta_lists_statuses_priorities_and_capabilities() {
     assert_eq!(meta.priorities.len(), 4);
     assert!(meta.capabilities.preconditions && meta.capabilities.live_events);
     assert!(meta.capabilities.custom_statuses);
-    assert!(!meta.capabilities.stats && !meta.capabilities.history);
+    assert!(meta.capabilities.stats && meta.capabilities.history && meta.capabilities.escalations);
     assert_eq!(meta.server_version, env!("CARGO_PKG_VERSION"));
     assert_eq!(meta.operators.len(), 1);
     assert_eq!(meta.operators[0].name, "Ana Test");

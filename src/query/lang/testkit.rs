@@ -71,6 +71,7 @@ pub fn ticket(id: TicketId) -> Ticket {
         operator: None,
         channel: "web".into(),
         sla_due_at: None,
+        pending_until: None,
         created_at: at(NOW - 86_400 * 30),
         updated_at: at(NOW - 3_600),
         closed_at: None,

@@ -381,6 +381,7 @@ mod tests {
             }),
             channel: "whatsapp".into(),
             sla_due_at: None,
+            pending_until: None,
             sla_state: None,
             created_at: at("2026-11-24T09:00:00Z"),
             updated_at: at("2026-11-24T10:00:00Z"),

@@ -241,6 +241,7 @@ pub(super) async fn inbound(
                 channel: Some(channel.clone()),
                 reference: None,
                 sla_due_at: None,
+                pending_until: None,
             };
             let outcome = editing::create(tx.conn(), &new, Times::now(now), &actor).await?;
             let ticket = super::tickets::with_sla(&mut tx, &state, outcome.ticket, now).await?;

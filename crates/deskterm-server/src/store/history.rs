@@ -197,6 +197,7 @@ mod tests {
             operator_id: None,
             channel: "web".to_owned(),
             sla_due_at: None,
+            pending_until: None,
             created_at: at,
             updated_at: at,
             closed_at: None,

@@ -35,7 +35,7 @@ macro_rules! ticket_columns {
          c.name AS category_name, t.tags, t.important, \
          ct.id AS contact_id, ct.name AS contact_name, ct.phone AS contact_phone, \
          ct.email AS contact_email, o.id AS operator_id, o.name AS operator_name, \
-         t.channel, t.sla_due_at, t.sla_state, t.created_at, t.updated_at, t.closed_at, t.version "
+         t.channel, t.sla_due_at, t.sla_state, t.pending_until, t.created_at, t.updated_at, t.closed_at, t.version "
     };
 }
 
@@ -57,6 +57,7 @@ macro_rules! ticket_json {
             'operator', json(CASE WHEN o.id IS NULL THEN NULL \
                 ELSE json_object('id', o.id, 'name', o.name) END), \
             'channel', t.channel, 'sla_due_at', t.sla_due_at, 'sla_state', t.sla_state, \
+            'pending_until', t.pending_until, \
             'created_at', t.created_at, \
             'updated_at', t.updated_at, 'closed_at', t.closed_at, 'version', t.version)"
     };
@@ -132,6 +133,7 @@ pub(crate) fn from_row(row: &SqliteRow) -> Result<Ticket, sqlx::Error> {
         channel: row.try_get("channel")?,
         sla_due_at: time::from_db_opt(row.try_get("sla_due_at")?)?,
         sla_state: crate::sla::state_from_db(row.try_get("sla_state")?)?,
+        pending_until: time::from_db_opt(row.try_get("pending_until")?)?,
         created_at: time::from_db(row.try_get("created_at")?)?,
         updated_at: time::from_db(row.try_get("updated_at")?)?,
         closed_at: time::from_db_opt(row.try_get("closed_at")?)?,
@@ -254,6 +256,7 @@ pub(crate) struct TicketFields {
     pub(crate) operator_id: Option<OperatorId>,
     pub(crate) channel: Channel,
     pub(crate) sla_due_at: Option<DateTime<Utc>>,
+    pub(crate) pending_until: Option<DateTime<Utc>>,
     pub(crate) created_at: DateTime<Utc>,
     pub(crate) updated_at: DateTime<Utc>,
     pub(crate) closed_at: Option<DateTime<Utc>>,
@@ -266,7 +269,8 @@ pub(crate) async fn fields(
 ) -> Result<Option<TicketFields>, sqlx::Error> {
     let Some(row) = sqlx::query(
         "SELECT reference, title, description, status, priority, category_id, tags, important, \
-             contact_id, operator_id, channel, sla_due_at, created_at, updated_at, closed_at \
+             contact_id, operator_id, channel, sla_due_at, pending_until, created_at, updated_at, \
+             closed_at \
          FROM tickets WHERE id = ?",
     )
     .bind(id)
@@ -288,6 +292,7 @@ pub(crate) async fn fields(
         operator_id: row.try_get("operator_id")?,
         channel: row.try_get("channel")?,
         sla_due_at: time::from_db_opt(row.try_get("sla_due_at")?)?,
+        pending_until: time::from_db_opt(row.try_get("pending_until")?)?,
         created_at: time::from_db(row.try_get("created_at")?)?,
         updated_at: time::from_db(row.try_get("updated_at")?)?,
         closed_at: time::from_db_opt(row.try_get("closed_at")?)?,
@@ -308,9 +313,9 @@ pub(crate) async fn insert(
     let id = sqlx::query(concat!(
         "INSERT INTO tickets (reference, reference_folded, title, title_folded, description, \
                  status, priority, category_id, tags, important, contact_id, operator_id, channel, \
-                 sla_due_at, created_at, updated_at, closed_at, version, \
+                 sla_due_at, pending_until, created_at, updated_at, closed_at, version, \
                  status_position, category_folded, operator_folded, contact_folded) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ",
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ",
         sort_keys!(),
         ")"
     ))
@@ -328,6 +333,7 @@ pub(crate) async fn insert(
     .bind(f.operator_id)
     .bind(&f.channel)
     .bind(f.sla_due_at.map(time::to_db))
+    .bind(f.pending_until.map(time::to_db))
     .bind(time::to_db(f.created_at))
     .bind(time::to_db(f.updated_at))
     .bind(f.closed_at.map(time::to_db))
@@ -448,6 +454,13 @@ async fn changed_fields(
             wire(&after.sla_due_at)?,
         ));
     }
+    if before.pending_until != after.pending_until {
+        out.push((
+            "pending_until",
+            wire(&before.pending_until)?,
+            wire(&after.pending_until)?,
+        ));
+    }
     if before.reference != after.reference {
         out.push((
             "reference",
@@ -486,7 +499,7 @@ pub(crate) async fn update(
     sqlx::query(
         "UPDATE tickets SET title = ?, title_folded = ?, description = ?, status = ?, \
              priority = ?, category_id = ?, tags = ?, important = ?, operator_id = ?, \
-             sla_due_at = ?, updated_at = ?, closed_at = ?, version = ?, \
+             sla_due_at = ?, pending_until = ?, updated_at = ?, closed_at = ?, version = ?, \
              reference = ?, reference_folded = ?, contact_id = ?, \
              status_position = (SELECT position FROM statuses WHERE key = ?), \
              category_folded = (SELECT folded FROM categories WHERE id = ?), \
@@ -503,6 +516,7 @@ pub(crate) async fn update(
     .bind(f.important)
     .bind(f.operator_id)
     .bind(f.sla_due_at.map(time::to_db))
+    .bind(f.pending_until.map(time::to_db))
     .bind(time::to_db(f.updated_at))
     .bind(f.closed_at.map(time::to_db))
     .bind(version)
