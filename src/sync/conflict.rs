@@ -34,11 +34,13 @@ pub enum Field {
     Reference,
     /// Customer.
     Contact,
+    /// The time the ticket waits until.
+    PendingUntil,
 }
 
 impl Field {
     /// Every field.
-    pub const ALL: [Field; 11] = [
+    pub const ALL: [Field; 12] = [
         Field::Title,
         Field::Description,
         Field::Status,
@@ -50,6 +52,7 @@ impl Field {
         Field::SlaDue,
         Field::Reference,
         Field::Contact,
+        Field::PendingUntil,
     ];
 
     /// Name for the operator.
@@ -66,6 +69,7 @@ impl Field {
             Field::SlaDue => "SLA due",
             Field::Reference => "reference",
             Field::Contact => "customer",
+            Field::PendingUntil => "waits until",
         }
     }
 
@@ -83,6 +87,7 @@ impl Field {
             Field::SlaDue => p.sla_due_at.is_some(),
             Field::Reference => p.reference.is_some(),
             Field::Contact => p.contact_id.is_some(),
+            Field::PendingUntil => p.pending_until.is_some(),
         }
     }
 
@@ -100,6 +105,7 @@ impl Field {
             Field::SlaDue => p.sla_due_at = None,
             Field::Reference => p.reference = None,
             Field::Contact => p.contact_id = None,
+            Field::PendingUntil => p.pending_until = None,
         }
     }
 
@@ -117,6 +123,7 @@ impl Field {
             Field::SlaDue => to.sla_due_at = from.sla_due_at,
             Field::Reference => to.reference = from.reference.clone(),
             Field::Contact => to.contact_id = from.contact_id,
+            Field::PendingUntil => to.pending_until = from.pending_until,
         }
     }
 
@@ -136,6 +143,7 @@ impl Field {
             Field::SlaDue => a.sla_due_at == b.sla_due_at,
             Field::Reference => a.reference == b.reference,
             Field::Contact => a.contact.id == b.contact.id,
+            Field::PendingUntil => a.pending_until == b.pending_until,
         }
     }
 
@@ -153,6 +161,7 @@ impl Field {
             Field::SlaDue => p.sla_due_at == Some(t.sla_due_at),
             Field::Reference => p.reference.as_ref() == Some(&t.reference),
             Field::Contact => p.contact_id == Some(t.contact.id),
+            Field::PendingUntil => p.pending_until == Some(t.pending_until),
         }
     }
 }
@@ -194,6 +203,9 @@ pub fn apply(patch: &TicketPatch, ticket: &mut Ticket) {
     }
     if let Some(v) = &patch.reference {
         ticket.reference = v.clone();
+    }
+    if let Some(v) = patch.pending_until {
+        ticket.pending_until = v;
     }
     if let Some(v) = patch.contact_id
         && v != ticket.contact.id
@@ -320,6 +332,29 @@ mod tests {
         assert_eq!(
             reconcile(Some(&base()), &theirs, &mine),
             Reconciled::Conflict(vec![Field::Status])
+        );
+    }
+
+    #[test]
+    fn two_waiting_times_are_a_conflict_and_one_is_merged() {
+        let at = |h: i64| chrono::DateTime::from_timestamp(1_800_000_000 + h * 3600, 0);
+        let mut theirs = base();
+        theirs.version = 2;
+        theirs.pending_until = at(1);
+        let mine = TicketPatch {
+            pending_until: Some(at(2)),
+            ..Default::default()
+        };
+        assert_eq!(
+            reconcile(Some(&base()), &theirs, &mine),
+            Reconciled::Conflict(vec![Field::PendingUntil])
+        );
+        let mut theirs = base();
+        theirs.version = 2;
+        theirs.title = "Otro".into();
+        assert_eq!(
+            reconcile(Some(&base()), &theirs, &mine),
+            Reconciled::Resend(mine)
         );
     }
 

@@ -194,6 +194,11 @@ fn patch_value(app: &App, field: Field, p: &TicketPatch) -> String {
             .contact_id
             .map(|id| contact_name(app, id))
             .unwrap_or_default(),
+        Field::PendingUntil => p
+            .pending_until
+            .flatten()
+            .map(|t| super::render::when(app, t))
+            .unwrap_or_else(|| "none".into()),
     }
 }
 
@@ -213,6 +218,10 @@ fn ticket_value(app: &App, field: Field, t: &Ticket) -> String {
             .unwrap_or_else(|| "none".into()),
         Field::Reference => t.reference.clone(),
         Field::Contact => t.contact.name.clone(),
+        Field::PendingUntil => t
+            .pending_until
+            .map(|x| super::render::when(app, x))
+            .unwrap_or_else(|| "none".into()),
     }
 }
 

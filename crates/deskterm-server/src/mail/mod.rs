@@ -158,6 +158,19 @@ impl Task {
     /// Starts a batch for each ticket with history past the cursor.
     async fn absorb(&mut self) -> anyhow::Result<()> {
         let window = Duration::from_secs(self.settings.batch_seconds);
+        // Most wake-ups (a change with no history, an SLA state) find nothing
+        // new: that is known from a read, without taking the write lock.
+        let known: Option<i64> =
+            sqlx::query_scalar("SELECT history_id FROM mail_cursor WHERE id = 1")
+                .fetch_optional(self.db.pool())
+                .await?;
+        if let Some(cursor) = known
+            && mail::history_after(self.db.pool(), cursor, 1)
+                .await?
+                .is_empty()
+        {
+            return Ok(());
+        }
         loop {
             let mut tx = self.db.write().await?;
             let cursor = mail::cursor(tx.conn()).await?;
@@ -182,6 +195,9 @@ impl Task {
     /// Queues the notifications that are due; returns how many tickets it did.
     async fn compose(&mut self) -> anyhow::Result<usize> {
         let now = time::now();
+        if mail::due_batches(self.db.pool(), now, 1).await?.is_empty() {
+            return Ok(0);
+        }
         let mut tx = self.db.write().await?;
         let due = mail::due_batches(tx.conn(), now, BATCHES_AT_ONCE).await?;
         if due.is_empty() {
