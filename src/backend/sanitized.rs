@@ -425,6 +425,7 @@ mod tests {
             tags: vec![],
             important: false,
             contact_id: 1,
+            new_contact: None,
             operator_id: None,
             channel: None,
             reference: None,

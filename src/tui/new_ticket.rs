@@ -275,6 +275,7 @@ impl TicketForm {
             tags: parse_tags(&self.tags.lines().join(" ")),
             important: self.important,
             contact_id: contact.id,
+            new_contact: None,
             operator_id: self.operator,
             channel: None,
             reference: (!reference.is_empty()).then_some(reference),

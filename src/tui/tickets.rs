@@ -617,6 +617,7 @@ mod tests {
             tags: Vec::new(),
             important: false,
             contact_id: 2,
+            new_contact: None,
             operator_id: Some(1),
             channel: None,
             reference: None,

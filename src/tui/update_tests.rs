@@ -1147,6 +1147,7 @@ fn a_new_ticket_the_server_refuses_comes_back_with_the_reason_at_its_field() {
         tags: vec!["vip".into()],
         important: true,
         contact_id: 2,
+        new_contact: None,
         operator_id: None,
         channel: None,
         reference: Some("R-1".into()),

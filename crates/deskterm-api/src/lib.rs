@@ -442,8 +442,13 @@ pub struct NewTicket {
     /// Important flag.
     #[serde(default)]
     pub important: bool,
-    /// The contact the ticket is about; required.
+    /// The contact the ticket is about; required unless `new_contact` is given.
+    #[serde(default)]
     pub contact_id: ContactId,
+    /// A new contact to make for the ticket, in the same transaction
+    /// (instead of `contact_id`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub new_contact: Option<NewContact>,
     /// Assigned operator.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub operator_id: Option<OperatorId>,
@@ -521,6 +526,10 @@ pub struct TicketPatch {
     /// Another customer for the ticket (an existing contact).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub contact_id: Option<ContactId>,
+    /// Another customer for the ticket, a new contact made in the same
+    /// transaction (instead of `contact_id`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub new_contact: Option<NewContact>,
 }
 
 impl TicketPatch {

@@ -321,6 +321,7 @@ pub async fn load(db: &Db, data: &DemoData, now: DateTime<Utc>) -> anyhow::Resul
             tags: t.tags.clone(),
             important: t.important,
             contact_id,
+            new_contact: None,
             operator_id,
             channel: t.channel.clone(),
             reference: t.reference.clone(),

@@ -7,11 +7,14 @@
 //! nothing. The ticket's history is written by the store, by `actor`.
 
 use chrono::{DateTime, Utc};
-use deskterm_api::{MacroStatus, NewTicket, Priority, Ticket, TicketId, TicketPatch};
+use deskterm_api::{
+    ContactId, MacroStatus, NewContact, NewTicket, Priority, Ticket, TicketId, TicketPatch,
+};
 use sqlx::SqliteConnection;
 
 use crate::problem::{ApiError, ApiResult, FieldErrors};
 use crate::rules::{self, DEFAULT_CHANNEL};
+use crate::store::contacts::NewContactRow;
 use crate::store::history::Actor;
 use crate::store::tickets::TicketFields;
 use crate::store::{categories, contacts, operators, statuses, tickets};
@@ -75,6 +78,59 @@ async fn check_operator(
     Ok(())
 }
 
+/// The customer a create or a patch names: an existing contact by `id`,
+/// or a new one made from `new` in the caller's transaction (a write that
+/// fails afterwards takes it back with everything else). Errors go to
+/// `contact_id`, or to `new_contact.<field>`; `None` when there are some.
+async fn customer(
+    conn: &mut SqliteConnection,
+    id: Option<ContactId>,
+    new: Option<&NewContact>,
+    now: DateTime<Utc>,
+    errors: &mut FieldErrors,
+) -> ApiResult<Option<ContactId>> {
+    match (id, new) {
+        (Some(_), Some(_)) => {
+            errors.add(
+                "new_contact",
+                "give either contact_id (an existing customer) or new_contact, not both",
+            );
+            Ok(None)
+        }
+        (None, None) => {
+            errors.add("contact_id", "choose the customer, or give new_contact");
+            Ok(None)
+        }
+        (Some(id), None) => {
+            if contacts::get(&mut *conn, id).await?.is_none() {
+                errors.add("contact_id", format!("there is no contact {id}"));
+                return Ok(None);
+            }
+            Ok(Some(id))
+        }
+        (None, Some(new)) => {
+            let mut own = FieldErrors::default();
+            let valid = rules::contact(new, &mut own);
+            if !own.is_empty() || !errors.is_empty() {
+                errors.nest("new_contact", own);
+                return Ok(None);
+            }
+            let id = contacts::insert(
+                conn,
+                &NewContactRow {
+                    name: &valid.name,
+                    phone: valid.phone.as_deref(),
+                    email: valid.email.as_deref(),
+                    channel: valid.channel.as_deref(),
+                    created_at: now,
+                },
+            )
+            .await?;
+            Ok(Some(id))
+        }
+    }
+}
+
 /// The category id for a name, creating it when new.
 async fn category_id(
     conn: &mut SqliteConnection,
@@ -120,14 +176,22 @@ pub(crate) async fn create(
         .unwrap_or(DEFAULT_STATUS)
         .to_owned();
     let macro_status = check_status(conn, &status, &mut errors).await?;
-    if contacts::get(&mut *conn, new.contact_id).await?.is_none() {
-        errors.add(
-            "contact_id",
-            format!("there is no contact {}", new.contact_id),
-        );
-    }
     check_operator(conn, new.operator_id, &mut errors).await?;
+    // Last, so a new customer is made only for an otherwise valid ticket.
+    let contact_id = customer(
+        conn,
+        (new.contact_id != 0).then_some(new.contact_id),
+        new.new_contact.as_ref(),
+        times.updated,
+        &mut errors,
+    )
+    .await?;
     errors.check()?;
+    let Some(contact_id) = contact_id else {
+        return Err(ApiError::internal(
+            "a ticket without a customer passed the checks",
+        ));
+    };
 
     let reference = match reference {
         Some(reference) => {
@@ -153,7 +217,7 @@ pub(crate) async fn create(
         category_id,
         tags,
         important: new.important,
-        contact_id: new.contact_id,
+        contact_id,
         operator_id: new.operator_id,
         channel,
         sla_due_at,
@@ -229,11 +293,19 @@ pub(crate) async fn patch(
     if let Some(reference) = &patch.reference {
         after.reference = rules::reference(reference, &mut errors);
     }
-    if let Some(contact) = patch.contact_id {
-        if contacts::get(&mut *conn, contact).await?.is_none() {
-            errors.add("contact_id", format!("there is no contact {contact}"));
+    if patch.contact_id.is_some() || patch.new_contact.is_some() {
+        // Last, so a new customer is made only for an otherwise valid change.
+        if let Some(contact) = customer(
+            conn,
+            patch.contact_id,
+            patch.new_contact.as_ref(),
+            now,
+            &mut errors,
+        )
+        .await?
+        {
+            after.contact_id = contact;
         }
-        after.contact_id = contact;
     }
     errors.check()?;
     // Another ticket's reference is taken; the ticket's own, typed in

@@ -164,6 +164,18 @@ impl FieldErrors {
             .or_insert_with(|| message.into());
     }
 
+    /// Adds `inner`'s errors as fields of `prefix` (`new_contact.email`).
+    pub(crate) fn nest(&mut self, prefix: &str, inner: FieldErrors) {
+        for (field, message) in inner.0 {
+            self.add(&format!("{prefix}.{field}"), message);
+        }
+    }
+
+    /// Whether nothing was invalid so far.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
     /// Whether `field` already has an error.
     pub(crate) fn has(&self, field: &str) -> bool {
         self.0.contains_key(field)

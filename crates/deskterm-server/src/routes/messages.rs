@@ -237,6 +237,7 @@ pub(super) async fn inbound(
                 tags: Vec::new(),
                 important: false,
                 contact_id,
+                new_contact: None,
                 operator_id: None,
                 channel: Some(channel.clone()),
                 reference: None,
