@@ -450,3 +450,44 @@ async fn fresh_server(data_dir: &Path) -> (deskterm_server::RunningServer, Api) 
     };
     (server, api)
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_ticket_for_a_new_customer_is_opened_from_the_form() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut s = Session::start(dir.path(), &[]);
+    demo_loaded(&s);
+    s.keys("N");
+    s.wait_for("the new-ticket form", Duration::from_secs(10), |t| {
+        t.contains("Reference")
+    });
+    s.keys("Cliente nuevo por teléfono");
+    s.keys("\t\t");
+    // The field holds the selected ticket's customer: empty it, type the new one.
+    s.keys(&"\u{7f}".repeat(40));
+    s.keys("Ada Nueva, +39 333 000 111, ada@example.org");
+    s.wait_for("the new customer's row", Duration::from_secs(10), |t| {
+        t.contains("+ new: Ada Nueva")
+    });
+    s.keys("\u{1b}[B"); // ↓ onto it
+    s.wait_for("the row chosen", Duration::from_secs(10), |t| {
+        t.contains("← enter")
+    });
+    s.keys("\r");
+    s.wait_for("the ticket sent", Duration::from_secs(20), |t| {
+        !t.contains("← enter")
+            && t.contains("Cliente nuevo por teléfono")
+            && !status_line(t).contains("pending")
+    });
+    quit(&mut s);
+
+    let (_server, api) = fresh_server(dir.path()).await;
+    let page = api.get("/tickets?q=Cliente%20nuevo%20por&limit=5").await;
+    let ticket = &page["items"][0];
+    assert_eq!(ticket["title"], "Cliente nuevo por teléfono", "{page}");
+    assert_eq!(ticket["contact"]["name"], "Ada Nueva", "{ticket}");
+    assert_eq!(ticket["contact"]["email"], "ada@example.org", "{ticket}");
+    let contact = api
+        .get(&format!("/contacts/{}", ticket["contact"]["id"]))
+        .await;
+    assert_eq!(contact["phone"], "+39 333 000 111", "{contact}");
+}

@@ -86,7 +86,7 @@ impl Field {
             Field::Operator => p.operator_id.is_some(),
             Field::SlaDue => p.sla_due_at.is_some(),
             Field::Reference => p.reference.is_some(),
-            Field::Contact => p.contact_id.is_some(),
+            Field::Contact => p.contact_id.is_some() || p.new_contact.is_some(),
             Field::PendingUntil => p.pending_until.is_some(),
         }
     }
@@ -104,7 +104,10 @@ impl Field {
             Field::Operator => p.operator_id = None,
             Field::SlaDue => p.sla_due_at = None,
             Field::Reference => p.reference = None,
-            Field::Contact => p.contact_id = None,
+            Field::Contact => {
+                p.contact_id = None;
+                p.new_contact = None;
+            }
             Field::PendingUntil => p.pending_until = None,
         }
     }
@@ -122,7 +125,10 @@ impl Field {
             Field::Operator => to.operator_id = from.operator_id,
             Field::SlaDue => to.sla_due_at = from.sla_due_at,
             Field::Reference => to.reference = from.reference.clone(),
-            Field::Contact => to.contact_id = from.contact_id,
+            Field::Contact => {
+                to.contact_id = from.contact_id;
+                to.new_contact = from.new_contact.clone();
+            }
             Field::PendingUntil => to.pending_until = from.pending_until,
         }
     }
@@ -206,6 +212,15 @@ pub fn apply(patch: &TicketPatch, ticket: &mut Ticket) {
     }
     if let Some(v) = patch.pending_until {
         ticket.pending_until = v;
+    }
+    if let Some(new) = &patch.new_contact {
+        // A customer the server has not made yet: known by what was typed.
+        ticket.contact = deskterm_api::ContactRef {
+            id: 0,
+            name: new.name.clone(),
+            phone: new.phone.clone(),
+            email: new.email.clone(),
+        };
     }
     if let Some(v) = patch.contact_id
         && v != ticket.contact.id

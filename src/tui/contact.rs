@@ -1,8 +1,10 @@
 //! Finding a customer by typing: the contact field of the new-ticket form,
-//! and the chooser that gives a ticket another customer.
+//! and the chooser that gives a ticket another customer. What matches no
+//! customer's name can be a new customer: `name, phone, e-mail` (phone and
+//! e-mail optional, in either order), made with the write that uses it.
 
 use crossterm::event::{KeyCode, KeyEvent};
-use deskterm_api::{ContactRef, TicketId, TicketPatch};
+use deskterm_api::{ContactRef, NewContact, TicketId, TicketPatch};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::Line;
@@ -24,9 +26,53 @@ pub struct ContactSearch {
     contacts: Vec<ContactRef>,
     /// Contacts matching the query, at most `shown`.
     pub matches: Vec<ContactRef>,
-    /// Highlighted match.
+    /// Highlighted match (the new customer's row comes after the matches).
     pub cursor: usize,
     shown: usize,
+    /// Whether what was typed is offered as a new customer.
+    new_row: bool,
+    /// Whether the operator moved onto that row (never by typing alone:
+    /// a search that finds nobody is not a new customer until chosen).
+    on_new: bool,
+}
+
+/// A new customer from what was typed: `name, phone, e-mail`, the phone
+/// and the e-mail optional and in either order; an error says what is wrong.
+pub fn typed_contact(text: &str) -> Result<NewContact, String> {
+    let mut parts = text.split(',').map(str::trim);
+    let name = parts.next().unwrap_or_default().to_owned();
+    if name.is_empty() {
+        return Err("type the new customer's name first".to_owned());
+    }
+    let (mut phone, mut email) = (None, None);
+    for part in parts.filter(|p| !p.is_empty()) {
+        if part.contains('@') {
+            let shaped = part.split_once('@').is_some_and(|(user, domain)| {
+                !user.is_empty() && domain.contains('.') && !domain.contains(' ')
+            });
+            if !shaped || email.is_some() {
+                return Err(format!("“{part}” is not one e-mail address"));
+            }
+            email = Some(part.to_owned());
+        } else if part.chars().any(|c| c.is_ascii_digit())
+            && part
+                .chars()
+                .all(|c| c.is_ascii_digit() || " +-().".contains(c))
+            && phone.is_none()
+        {
+            phone = Some(part.to_owned());
+        } else {
+            return Err(format!(
+                "“{part}” is neither a phone number nor an e-mail address"
+            ));
+        }
+    }
+    Ok(NewContact {
+        name,
+        phone,
+        email,
+        channel: None,
+    })
 }
 
 impl ContactSearch {
@@ -40,6 +86,8 @@ impl ContactSearch {
             matches: Vec::new(),
             cursor: 0,
             shown,
+            new_row: false,
+            on_new: false,
         };
         search.refresh();
         if let Some(c) = current
@@ -50,8 +98,27 @@ impl ContactSearch {
         search
     }
 
+    /// A search holding `typed` (a new customer the server refused, to fix).
+    pub fn typed(typed: &str, contacts: Vec<ContactRef>, shown: usize) -> Self {
+        let mut search = ContactSearch::new(None, contacts, shown);
+        search.query = TextArea::new(vec![typed.to_owned()]);
+        search.query.move_cursor(ratatui_textarea::CursorMove::End);
+        search.refresh();
+        search.cursor = search.matches.len();
+        search.on_new = search.new_row;
+        search
+    }
+
     fn refresh(&mut self) {
-        let query = crate::store::row::fold(&self.query.lines().join(" "));
+        let typed = self.query.lines().join(" ");
+        let name = typed
+            .split(',')
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .to_owned();
+        // Commas separate a new customer's phone and e-mail: the name finds.
+        let query = crate::store::row::fold(&name);
         let words: Vec<&str> = query.split_whitespace().collect();
         self.matches = self
             .contacts
@@ -68,7 +135,18 @@ impl ContactSearch {
             .take(self.shown)
             .cloned()
             .collect();
-        self.cursor = self.cursor.min(self.matches.len().saturating_sub(1));
+        self.new_row = !name.is_empty()
+            && !self
+                .contacts
+                .iter()
+                .any(|c| c.name.trim().eq_ignore_ascii_case(&name));
+        self.cursor = self.cursor.min(self.rows().saturating_sub(1));
+        self.on_new = self.on_new && self.new_row && self.cursor == self.matches.len();
+    }
+
+    /// Rows to choose from: the matches, and the new customer's.
+    fn rows(&self) -> usize {
+        self.matches.len() + usize::from(self.new_row)
     }
 
     /// The highlighted contact.
@@ -76,14 +154,24 @@ impl ContactSearch {
         self.matches.get(self.cursor)
     }
 
+    /// The new customer, when their row is highlighted (or why what was
+    /// typed is not one).
+    pub fn new_contact(&self) -> Option<Result<NewContact, String>> {
+        (self.on_new && self.new_row && self.cursor == self.matches.len())
+            .then(|| typed_contact(&self.query.lines().join(" ")))
+    }
+
     /// Moves the highlight.
     pub fn step(&mut self, down: bool) {
-        let last = self.matches.len().saturating_sub(1);
-        self.cursor = if down {
+        let last = self.rows().saturating_sub(1);
+        self.cursor = if down && self.matches.is_empty() {
+            0
+        } else if down {
             (self.cursor + 1).min(last)
         } else {
             self.cursor.saturating_sub(1)
         };
+        self.on_new = self.new_row && self.cursor == self.matches.len() && (down || self.on_new);
     }
 
     /// A key typed into the search (arrows move the highlight).
@@ -94,6 +182,7 @@ impl ContactSearch {
             _ => {
                 self.query.input(key);
                 self.cursor = 0;
+                self.on_new = false;
                 self.refresh();
             }
         }
@@ -103,15 +192,17 @@ impl ContactSearch {
     pub fn paste(&mut self, text: &str) {
         self.query.insert_str(text.replace('\n', " "));
         self.cursor = 0;
+        self.on_new = false;
         self.refresh();
     }
 
     /// The matches as lines, the highlighted one marked.
     pub fn lines(&self) -> Vec<Line<'static>> {
-        if self.matches.is_empty() {
+        if self.rows() == 0 {
             return vec![Line::styled("  no customer matches", theme::error())];
         }
-        self.matches
+        let mut lines: Vec<Line<'static>> = self
+            .matches
             .iter()
             .enumerate()
             .map(|(i, c)| {
@@ -123,7 +214,34 @@ impl ContactSearch {
                     Line::styled(text, theme::dim())
                 }
             })
-            .collect()
+            .collect();
+        if self.new_row {
+            let highlighted = self.on_new && self.cursor == self.matches.len();
+            let line = match typed_contact(&self.query.lines().join(" ")) {
+                Ok(c) => {
+                    let mut text = format!("  + new: {}", c.name);
+                    for extra in [c.phone, c.email].into_iter().flatten() {
+                        text.push_str(&format!(" · {extra}"));
+                    }
+                    text.push_str(if highlighted {
+                        "  ← enter"
+                    } else {
+                        "  (↓; name, phone, e-mail)"
+                    });
+                    Line::styled(
+                        text,
+                        if highlighted {
+                            theme::selected_row()
+                        } else {
+                            theme::dim()
+                        },
+                    )
+                }
+                Err(e) => Line::styled(format!("  + new: {e}"), theme::error()),
+            };
+            lines.push(line);
+        }
+        lines
     }
 }
 
@@ -162,8 +280,34 @@ impl App {
             Action::Cancel => self.modal = None,
             Action::Down | Action::Up => chooser.search.step(action == Action::Down),
             Action::Confirm => {
+                if let Some(new) = chooser.search.new_contact() {
+                    let ticket = chooser.ticket;
+                    match new {
+                        Ok(contact) => {
+                            self.modal = None;
+                            let Some(current) = self.tickets.shown(ticket) else {
+                                self.say_error("that ticket is gone");
+                                return;
+                            };
+                            let name = contact.name.clone();
+                            let patch = TicketPatch {
+                                new_contact: Some(contact),
+                                ..Default::default()
+                            };
+                            self.write_patch(ticket, patch, effects);
+                            self.say_info(format!(
+                                "{} is now for a new customer, {name}",
+                                current.reference
+                            ));
+                        }
+                        Err(e) => self.say_error(e),
+                    }
+                    return;
+                }
                 let Some(contact) = chooser.search.chosen().cloned() else {
-                    self.say_error("no customer matches what was typed");
+                    self.say_error(
+                        "no customer chosen: ↓ then enter makes the one typed a new customer",
+                    );
                     return;
                 };
                 let ticket = chooser.ticket;

@@ -67,6 +67,7 @@ impl FormField {
             "title" => FormField::Title,
             "reference" => FormField::Reference,
             "contact_id" | "contact" => FormField::Contact,
+            other if other.starts_with("new_contact") => FormField::Contact,
             "priority" => FormField::Priority,
             "status" => FormField::Status,
             "operator_id" | "operator" => FormField::Operator,
@@ -148,11 +149,21 @@ impl TicketForm {
         error: &str,
     ) -> Self {
         let contact = contacts.iter().find(|c| c.id == ticket.contact_id).cloned();
+        let search = match &ticket.new_contact {
+            Some(new) => {
+                let mut typed = new.name.clone();
+                for extra in [&new.phone, &new.email].into_iter().flatten() {
+                    typed.push_str(&format!(", {extra}"));
+                }
+                ContactSearch::typed(&typed, contacts, MATCHES)
+            }
+            None => ContactSearch::new(contact.as_ref(), contacts, MATCHES),
+        };
         let mut form = TicketForm {
             field: FormField::Title,
             title: line_area(&ticket.title),
             reference: line_area(ticket.reference.as_deref().unwrap_or("")),
-            contact: ContactSearch::new(contact.as_ref(), contacts, MATCHES),
+            contact: search,
             priority: ticket.priority.unwrap_or(Priority::Normal),
             status: ticket.status.clone().unwrap_or_else(|| "new".into()),
             operator: ticket.operator_id,
@@ -248,13 +259,22 @@ impl TicketForm {
         } else if !reference.is_empty() && taken(&reference) {
             errors.insert(FormField::Reference, format!("{reference} is taken"));
         }
-        let contact = self.contact.chosen();
-        if contact.is_none() {
-            errors.insert(
-                FormField::Contact,
-                "choose the customer the ticket is about".to_owned(),
-            );
-        }
+        let (contact_id, new_contact) = match (self.contact.chosen(), self.contact.new_contact()) {
+            (Some(c), _) => (Some(c.id), None),
+            (None, Some(Ok(new))) => (None, Some(new)),
+            (None, Some(Err(e))) => {
+                errors.insert(FormField::Contact, e);
+                (None, None)
+            }
+            (None, None) => {
+                errors.insert(
+                    FormField::Contact,
+                    "choose the customer, or ↓ to the new one typed (name, phone, e-mail)"
+                        .to_owned(),
+                );
+                (None, None)
+            }
+        };
         let description = self.description.lines().join("\n").trim().to_owned();
         if description.chars().count() > deskterm_api::BODY_MAX_CHARS {
             errors.insert(
@@ -262,9 +282,9 @@ impl TicketForm {
                 format!("at most {} characters", deskterm_api::BODY_MAX_CHARS),
             );
         }
-        let (Some(contact), true) = (contact, errors.is_empty()) else {
+        if !errors.is_empty() {
             return Err(errors);
-        };
+        }
         let category = self.category.lines().join(" ").trim().to_owned();
         Ok(NewTicket {
             title,
@@ -274,8 +294,8 @@ impl TicketForm {
             category: (!category.is_empty()).then_some(category),
             tags: parse_tags(&self.tags.lines().join(" ")),
             important: self.important,
-            contact_id: contact.id,
-            new_contact: None,
+            contact_id: contact_id.unwrap_or_default(),
+            new_contact,
             operator_id: self.operator,
             channel: None,
             reference: (!reference.is_empty()).then_some(reference),

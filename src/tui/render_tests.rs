@@ -389,3 +389,26 @@ fn escalation_field_at_80_by_24() {
 fn escalation_field_at_200_by_60() {
     insta::assert_snapshot!(screen(&escalation_field(200, 60)));
 }
+
+fn contact_chooser_with_a_new_customer(width: u16, height: u16) -> App {
+    let mut app = loaded_app(width, height);
+    press(&mut app, KeyCode::Char('@'));
+    for _ in 0.."Núria Puig".chars().count() {
+        press(&mut app, KeyCode::Backspace);
+    }
+    for c in "Marta, +34 600 111 222, marta@example.com".chars() {
+        press(&mut app, KeyCode::Char(c));
+    }
+    press(&mut app, KeyCode::Down);
+    app
+}
+
+#[test]
+fn contact_chooser_with_a_new_customer_at_80_by_24() {
+    insta::assert_snapshot!(screen(&contact_chooser_with_a_new_customer(80, 24)));
+}
+
+#[test]
+fn contact_chooser_with_a_new_customer_at_200_by_60() {
+    insta::assert_snapshot!(screen(&contact_chooser_with_a_new_customer(200, 60)));
+}

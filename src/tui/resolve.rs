@@ -190,10 +190,11 @@ fn patch_value(app: &App, field: Field, p: &TicketPatch) -> String {
             .map(|t| super::render::when(app, t))
             .unwrap_or_else(|| "none".into()),
         Field::Reference => p.reference.clone().unwrap_or_default(),
-        Field::Contact => p
-            .contact_id
-            .map(|id| contact_name(app, id))
-            .unwrap_or_default(),
+        Field::Contact => match (&p.new_contact, p.contact_id) {
+            (Some(new), _) => format!("{} (new)", new.name),
+            (None, Some(id)) => contact_name(app, id),
+            (None, None) => String::new(),
+        },
         Field::PendingUntil => p
             .pending_until
             .flatten()

@@ -472,22 +472,29 @@ impl Tickets {
         at: DateTime<Utc>,
         meta: Option<&Meta>,
     ) -> Ticket {
-        let contact = {
-            let store = worker::read(&self.store);
-            store
-                .iter()
-                .find(|(_, r)| r.contact == new.contact_id)
-                .map(|(_, r)| ContactRef {
-                    id: r.contact,
-                    ..store.ticket(r).contact
-                })
-        }
-        .unwrap_or(ContactRef {
-            id: new.contact_id,
-            name: format!("contact {}", new.contact_id),
-            phone: None,
-            email: None,
+        let typed = new.new_contact.as_ref().map(|c| ContactRef {
+            id: 0,
+            name: c.name.clone(),
+            phone: c.phone.clone(),
+            email: c.email.clone(),
         });
+        let contact = typed
+            .or_else(|| {
+                let store = worker::read(&self.store);
+                store
+                    .iter()
+                    .find(|(_, r)| r.contact == new.contact_id)
+                    .map(|(_, r)| ContactRef {
+                        id: r.contact,
+                        ..store.ticket(r).contact
+                    })
+            })
+            .unwrap_or(ContactRef {
+                id: new.contact_id,
+                name: format!("contact {}", new.contact_id),
+                phone: None,
+                email: None,
+            });
         let operator = new.operator_id.and_then(|id| {
             meta.and_then(|m| m.operators.iter().find(|o| o.id == id))
                 .cloned()

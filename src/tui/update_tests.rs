@@ -1390,3 +1390,92 @@ fn waiting_until_a_time_is_typed_as_a_span_or_a_date_and_patched() {
     );
     assert_eq!(shown(&app, 1).pending_until, Some(until));
 }
+
+#[test]
+fn a_new_customer_is_typed_as_name_phone_and_e_mail() {
+    use super::contact::typed_contact;
+    let c = typed_contact(" Eva Ruiz , eva@example.com, +34 600 111 222").unwrap();
+    assert_eq!(c.name, "Eva Ruiz");
+    assert_eq!(c.email.as_deref(), Some("eva@example.com"));
+    assert_eq!(c.phone.as_deref(), Some("+34 600 111 222"));
+    assert_eq!(typed_contact("Leo").unwrap().phone, None);
+    for bad in [
+        "",
+        " , eva@example.com",
+        "Eva, eva@",
+        "Eva, mañana",
+        "Eva, a@b.c, d@e.f",
+    ] {
+        assert!(typed_contact(bad).is_err(), "{bad:?}");
+    }
+}
+
+#[test]
+fn a_ticket_is_given_a_new_customer_only_when_that_row_is_chosen() {
+    let mut app = loaded_app(120, 40);
+    press(&mut app, KeyCode::Char('@'));
+    for _ in 0..30 {
+        press(&mut app, KeyCode::Backspace);
+    }
+    chars(&mut app, "Eva Ruiz, +34 600 111 222");
+    // Typing alone chooses nobody.
+    assert!(writes(&press(&mut app, KeyCode::Enter)).is_empty());
+    assert!(matches!(app.modal, Some(Modal::Contact(_))));
+    press(&mut app, KeyCode::Down);
+    let sent = writes(&press(&mut app, KeyCode::Enter));
+    let [(_, Write::Patch { patch, .. })] = &sent[..] else {
+        panic!("one patch: {sent:?}");
+    };
+    let new = patch.new_contact.as_ref().expect("a new customer");
+    assert_eq!(new.name, "Eva Ruiz");
+    assert_eq!(new.phone.as_deref(), Some("+34 600 111 222"));
+    assert_eq!(patch.contact_id, None);
+    // Until the server answers, the ticket shows the typed customer.
+    assert_eq!(shown(&app, 1).contact.name, "Eva Ruiz");
+}
+
+#[test]
+fn a_new_ticket_can_be_for_a_new_customer() {
+    use super::new_ticket::FormField;
+    let mut app = loaded_app(120, 40);
+    press(&mut app, KeyCode::Char('N'));
+    chars(&mut app, "Pedido nuevo");
+    let Some(Modal::NewTicket(form)) = &mut app.modal else {
+        panic!("the form");
+    };
+    form.field = FormField::Contact;
+    for _ in 0..30 {
+        press(&mut app, KeyCode::Backspace);
+    }
+    chars(&mut app, "Ada Nueva, ada@example.org");
+    press(&mut app, KeyCode::Down);
+    let sent = writes(&press(&mut app, KeyCode::Enter));
+    let [(_, Write::Create { ticket })] = &sent[..] else {
+        panic!("one create: {sent:?}");
+    };
+    assert_eq!(ticket.contact_id, 0);
+    let new = ticket.new_contact.as_ref().expect("a new customer");
+    assert_eq!(
+        (new.name.as_str(), new.email.as_deref()),
+        ("Ada Nueva", Some("ada@example.org"))
+    );
+    // Refused: the form comes back with the customer as typed, chosen.
+    let (op, write) = sent[0].clone();
+    app.update(Msg::Sync(SyncEvent::WriteFailed {
+        op,
+        write,
+        error: "new ticket: invalid".into(),
+        fields: vec![("new_contact.email".into(), "not an e-mail address".into())],
+    }));
+    let Some(Modal::NewTicket(form)) = &app.modal else {
+        panic!("the form is back");
+    };
+    assert_eq!(form.field, FormField::Contact);
+    assert_eq!(
+        form.contact
+            .new_contact()
+            .and_then(Result::ok)
+            .map(|c| c.name),
+        Some("Ada Nueva".to_owned())
+    );
+}
