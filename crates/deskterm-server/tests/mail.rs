@@ -7,55 +7,25 @@
 mod smtp;
 mod support;
 
-use std::path::PathBuf;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use smtp::{SinkOptions, SmtpSink};
 use support::Helpdesk;
+use support::certs::Certs;
 
 /// How long an e-mail may take to arrive.
 const BUDGET: Duration = Duration::from_secs(20);
-
-/// A throwaway CA and a certificate for 127.0.0.1 it signed, kept for the run.
-struct Certs {
-    dir: tempfile::TempDir,
-}
-
-impl Certs {
-    fn new() -> Certs {
-        let ca_key = KeyPair::generate().unwrap();
-        let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
-        ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        let ca_pem = ca_params.self_signed(&ca_key).unwrap().pem();
-        let issuer = Issuer::new(ca_params, ca_key);
-        let key = KeyPair::generate().unwrap();
-        let cert = CertificateParams::new(vec!["127.0.0.1".to_owned(), "localhost".to_owned()])
-            .unwrap()
-            .signed_by(&key, &issuer)
-            .unwrap();
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("ca.pem"), ca_pem).unwrap();
-        std::fs::write(dir.path().join("cert.pem"), cert.pem()).unwrap();
-        std::fs::write(dir.path().join("key.pem"), key.serialize_pem()).unwrap();
-        std::fs::write(dir.path().join("password"), "correct horse\n").unwrap();
-        std::fs::write(dir.path().join("wrong-password"), "battery staple\n").unwrap();
-        Certs { dir }
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
-    }
-}
 
 /// The SMTP server the tests share: STARTTLS, and a user `desk`.
 fn shared() -> &'static (Certs, SmtpSink) {
     static SHARED: OnceLock<(Certs, SmtpSink)> = OnceLock::new();
     SHARED.get_or_init(|| {
         let certs = Certs::new();
+        std::fs::write(certs.path("password"), "correct horse\n").unwrap();
+        std::fs::write(certs.path("wrong-password"), "battery staple\n").unwrap();
         let sink = SmtpSink::start(SinkOptions {
             tls: Some((certs.path("cert.pem"), certs.path("key.pem"))),
             user: Some(("desk".to_owned(), "correct horse".to_owned())),
@@ -76,6 +46,13 @@ fn config(batch_seconds: u64, password_file: &str) -> String {
         certs.path(password_file).display().to_string(),
         certs.path("ca.pem").display().to_string(),
     )
+}
+
+/// Asserts that `body` holds every one of `parts`.
+fn assert_holds(body: &str, parts: &[&str]) {
+    for part in parts {
+        assert!(body.contains(part), "{part:?} not in:\n{body}");
+    }
 }
 
 /// A ticket for a customer with two messages.
@@ -140,19 +117,20 @@ async fn an_escalation_arrives_over_starttls_signed_in_with_the_ticket_customer_
         mail.subject,
         format!("[{reference}] Escalated: Impresora atascada")
     );
-    for part in [
-        "Ana Test escalated this ticket to you.",
-        "Necesita el técnico del proveedor",
-        "Priority: high",
-        "Name: Carla Ruiz",
-        "Phone: +34 600 000 001",
-        "E-mail: carla@example.com",
-        "== Conversation (2 messages, oldest first)",
-        "La impresora no imprime",
-        "¿Ha probado a reiniciarla?",
-    ] {
-        assert!(mail.body.contains(part), "{part:?} not in:\n{}", mail.body);
-    }
+    assert_holds(
+        &mail.body,
+        &[
+            "Ana Test escalated this ticket to you.",
+            "Necesita el técnico del proveedor",
+            "Priority: high",
+            "Name: Carla Ruiz",
+            "Phone: +34 600 000 001",
+            "E-mail: carla@example.com",
+            "== Conversation (2 messages, oldest first)",
+            "La impresora no imprime",
+            "¿Ha probado a reiniciarla?",
+        ],
+    );
     // The escalation is in the ticket's history, by its operator.
     let history = h
         .get_json(&format!("/tickets/{}/history", ticket["id"]))
@@ -276,16 +254,17 @@ async fn operators_get_one_e_mail_per_ticket_per_window_and_not_for_their_own_ch
         mail.subject,
         format!("[{reference}] New ticket: Pantalla negra")
     );
-    for part in [
-        "Ana Test: opened the ticket",
-        "Ana Test: status: new → open",
-        "Ana Test: priority: normal → urgent",
-        "Ana Test: operator: (none) → Bea Notified",
-        "4 changes:",
-        "PATCH /api/v1/me",
-    ] {
-        assert!(mail.body.contains(part), "{part:?} not in:\n{}", mail.body);
-    }
+    assert_holds(
+        &mail.body,
+        &[
+            "Ana Test: opened the ticket",
+            "Ana Test: status: new → open",
+            "Ana Test: priority: normal → urgent",
+            "Ana Test: operator: (none) → Bea Notified",
+            "4 changes:",
+            "PATCH /api/v1/me",
+        ],
+    );
     // Bea answers the customer: Ana hears of it, Bea does not (her own),
     // Carl never (turned off).
     let r = h

@@ -1,42 +1,14 @@
 //! HTTPS: with `--tls-cert`/`--tls-key` the server speaks TLS only, and
 //! unusable certificate files are refused with a clear error.
 
-use std::path::{Path, PathBuf};
+#[path = "support/certs.rs"]
+mod certs;
 
+use std::path::Path;
+
+use certs::Certs;
 use deskterm_server::{Db, Options, Tls};
-use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
 use reqwest::StatusCode;
-
-/// A throwaway CA, and a server certificate for 127.0.0.1 it signed, as PEM files.
-struct Certs {
-    dir: tempfile::TempDir,
-    ca_pem: String,
-}
-
-impl Certs {
-    fn new() -> Certs {
-        let ca_key = KeyPair::generate().unwrap();
-        let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
-        ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        let ca_pem = ca_params.self_signed(&ca_key).unwrap().pem();
-        let issuer = Issuer::new(ca_params, ca_key);
-        let key = KeyPair::generate().unwrap();
-        let cert = CertificateParams::new(vec!["127.0.0.1".to_owned(), "localhost".to_owned()])
-            .unwrap()
-            .signed_by(&key, &issuer)
-            .unwrap();
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("cert.pem"), cert.pem()).unwrap();
-        std::fs::write(dir.path().join("key.pem"), key.serialize_pem()).unwrap();
-        let other = KeyPair::generate().unwrap();
-        std::fs::write(dir.path().join("other-key.pem"), other.serialize_pem()).unwrap();
-        Certs { dir, ca_pem }
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
-    }
-}
 
 /// A client that trusts only `ca_pem`.
 fn client_trusting(ca_pem: &str) -> reqwest::Client {

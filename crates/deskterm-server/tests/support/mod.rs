@@ -2,6 +2,7 @@
 
 #![allow(dead_code)]
 
+pub mod certs;
 pub mod sse;
 
 use deskterm_api::{OperatorRef, PROBLEM_CONTENT_TYPE};
