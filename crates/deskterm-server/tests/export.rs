@@ -23,7 +23,7 @@ fn long_text() -> String {
     "Una descripción larga del problema. ".repeat(500)
 }
 
-/// The server's database, opened beside it.
+/// The server's database, opened beside it to ask for checkpoints.
 async fn database(h: &Helpdesk) -> SqliteConnection {
     SqliteConnectOptions::new()
         .filename(h.dir.path().join("nested").join("helpdesk.db"))
@@ -34,10 +34,22 @@ async fn database(h: &Helpdesk) -> SqliteConnection {
         .expect("open the database")
 }
 
+/// The server's database, opened beside it to write: the server's own
+/// tasks write too (the mail cursor, its timers), so this waits for them as
+/// any other writer would.
+async fn writer(h: &Helpdesk) -> SqliteConnection {
+    SqliteConnectOptions::new()
+        .filename(h.dir.path().join("nested").join("helpdesk.db"))
+        .busy_timeout(Duration::from_secs(10))
+        .connect()
+        .await
+        .expect("open the database")
+}
+
 /// Adds `n` tickets of contact `contact` straight into the database, as a
 /// bulk import would: no change is recorded for them.
 async fn bulk_tickets(h: &Helpdesk, contact: i64, n: i64) {
-    let mut db = database(h).await;
+    let mut db = writer(h).await;
     sqlx::query(
         "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?) \
          INSERT INTO tickets (reference, reference_folded, title, title_folded, description, \
@@ -338,7 +350,7 @@ async fn an_export_may_leave_out_what_was_closed_long_ago() {
     }
     // Three closed long ago and one closed just now.
     bulk_tickets(&h, contact, 4).await;
-    let mut db = database(&h).await;
+    let mut db = writer(&h).await;
     sqlx::query(
         "UPDATE tickets SET status = 'closed', \
              closed_at = CASE WHEN reference = 'BULK-4' THEN ? ELSE '2025-01-01T00:00:00.000Z' END \
