@@ -58,6 +58,6 @@ printf '%s\n' "${latencies[@]}" | sort -n |
 hz=$(getconf CLK_TCK)
 cpu() { awk '{print $14 + $15}' "/proc/$PID/stat"; }
 echo "server CPU so far: $(echo "scale=1; $(cpu) / $hz" | bc) s; RSS: $(awk '/VmRSS/ {print int($2 / 1024) " MB"}' "/proc/$PID/status")"
-echo "states: $(sqlite3 "$ro" "SELECT coalesce(sla_state, 'none') || ' ' || count(*) FROM tickets GROUP BY 1" | paste -sd, -)"
+echo "states: $(sqlite3 -separator ' ' "$ro" "SELECT coalesce(sla_state, 'none') AS s, count(*) FROM tickets GROUP BY s" | paste -sd, -)"
 t0=$(cpu); sleep 30; t1=$(cpu)
 echo "CPU over the next 30 s with nothing happening: $(echo "scale=2; ($t1 - $t0) / $hz" | bc) s"
