@@ -64,6 +64,10 @@ pub(super) async fn create(
     Body(new): Body<NewTicket>,
 ) -> ApiResult<Answer> {
     permit(&caller, Action::OpenTicket)?;
+    if new.new_contact.is_some() {
+        // The customer is made with the ticket: the caller must be allowed both.
+        permit(&caller, Action::AddContact)?;
+    }
     let scope = Scope::of(
         Owner::Operator(caller.id),
         "POST /tickets".to_owned(),
@@ -139,6 +143,9 @@ pub(super) async fn patch(
     let now = time::now();
     let mut tx = state.db.write().await?;
     let current = current_if_matches(&mut tx, id, &if_match, &caller, Action::EditTicket).await?;
+    if patch.new_contact.is_some() {
+        permit(&caller, Action::AddContact)?;
+    }
     let outcome = editing::patch(tx.conn(), id, &patch, now, &Actor::Operator(caller.id)).await?;
     let mut ticket = outcome.ticket;
     if ticket.version != current.version {
