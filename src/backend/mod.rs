@@ -163,6 +163,9 @@ pub enum Feature {
     Chat,
     /// E-mail: escalations, and the profile option of ticket e-mails.
     Email,
+    /// A ticket can be opened for, or given, a customer made with the write
+    /// (`new_contact`).
+    NewContacts,
 }
 
 /// What a connector can do; the UI hides what is missing.
@@ -183,6 +186,10 @@ pub struct Capabilities {
     /// E-mail: escalations ([`Connector::escalate`]) and the profile option
     /// of ticket e-mails ([`Connector::set_profile`]).
     pub email: bool,
+    /// A new ticket or a patch can carry `new_contact`: the backend makes
+    /// the customer with the write, in one step. Without it the console
+    /// offers only existing customers, and such a write is refused.
+    pub new_contacts: bool,
     /// How conversations are keyed.
     pub conversations: Conversations,
 }
@@ -197,6 +204,7 @@ impl Capabilities {
         statistics: false,
         chat: false,
         email: false,
+        new_contacts: false,
         conversations: Conversations::ByContact,
     };
 
@@ -210,6 +218,7 @@ impl Capabilities {
         statistics: true,
         chat: true,
         email: true,
+        new_contacts: true,
         conversations: Conversations::ByContact,
     };
 
@@ -223,6 +232,7 @@ impl Capabilities {
             Feature::Statistics => self.statistics,
             Feature::Chat => self.chat,
             Feature::Email => self.email,
+            Feature::NewContacts => self.new_contacts,
         }
     }
 }

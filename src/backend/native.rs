@@ -276,6 +276,7 @@ impl Connector for NativeBackend {
             statistics: true,
             chat: true,
             email: true,
+            new_contacts: true,
             conversations: Conversations::ByContact,
         }
     }

@@ -76,6 +76,26 @@ fn clean<T>(result: BackendResult<T>, clean: impl FnOnce(&mut T)) -> BackendResu
     }
 }
 
+/// Refuses a write that makes a customer (`new_contact`) on a backend that
+/// cannot: said on the field, so the console shows it where it was typed,
+/// and never sent, so nothing half-done is left on the backend.
+fn refuse_new_contact<C: Connector>(connector: &C, makes_one: bool) -> BackendResult<()> {
+    if !makes_one || connector.capabilities().new_contacts {
+        return Ok(());
+    }
+    Err(BackendError::Invalid {
+        message: format!(
+            "{} cannot make a new customer along with a ticket",
+            sanitize::line(&connector.describe())
+        ),
+        fields: vec![(
+            "new_contact".to_owned(),
+            "this helpdesk cannot make customers from the console: choose an existing one"
+                .to_owned(),
+        )],
+    })
+}
+
 fn feed_event(event: BackendResult<FeedEvent>) -> BackendResult<FeedEvent> {
     clean(event, |e| {
         if let FeedEvent::Change(c) = e {
@@ -121,6 +141,7 @@ impl<C: Connector> Connector for Sanitized<C> {
         ticket: &NewTicket,
         idempotency_key: &str,
     ) -> BackendResult<Ticket> {
+        refuse_new_contact(&self.inner, ticket.new_contact.is_some())?;
         clean(
             self.inner.create_ticket(ticket, idempotency_key).await,
             sanitize::ticket,
@@ -133,6 +154,7 @@ impl<C: Connector> Connector for Sanitized<C> {
         version: &Version,
         patch: &TicketPatch,
     ) -> BackendResult<Ticket> {
+        refuse_new_contact(&self.inner, patch.new_contact.is_some())?;
         clean(
             self.inner.patch_ticket(id, version, patch).await,
             sanitize::ticket,
@@ -525,6 +547,48 @@ mod tests {
             }
         }
         assert_eq!(tickets, 1);
+    }
+
+    #[tokio::test]
+    async fn a_backend_that_cannot_make_customers_refuses_a_new_one_on_its_field() {
+        let backend = super::super::backend(Hostile { push: false }, PollPolicy::default());
+        assert!(
+            !backend
+                .capabilities()
+                .has(crate::backend::Feature::NewContacts)
+        );
+        let customer = deskterm_api::NewContact {
+            name: "Eva Ruiz".into(),
+            phone: None,
+            email: None,
+            channel: None,
+        };
+        let create = NewTicket {
+            contact_id: 0,
+            new_contact: Some(customer.clone()),
+            ..new_ticket()
+        };
+        let patch = TicketPatch {
+            new_contact: Some(customer),
+            ..TicketPatch::default()
+        };
+        let refusals = [
+            backend.create_ticket(&create, "k").await.err(),
+            backend
+                .patch_ticket(1, &Version::from(1), &patch)
+                .await
+                .err(),
+        ];
+        for refusal in refusals {
+            let Some(BackendError::Invalid { message, fields }) = refusal else {
+                panic!("refused as invalid: {refusal:?}");
+            };
+            assert!(message.contains("cannot make a new customer"), "{message}");
+            assert!(clean_text(&message), "{message:?}");
+            assert_eq!(fields.first().map(|f| f.0.as_str()), Some("new_contact"));
+        }
+        // Without a new customer the same connector is asked as before.
+        assert!(backend.create_ticket(&new_ticket(), "k").await.is_ok());
     }
 
     #[tokio::test]
