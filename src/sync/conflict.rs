@@ -166,10 +166,29 @@ impl Field {
             Field::Operator => p.operator_id == Some(t.operator.as_ref().map(|o| o.id)),
             Field::SlaDue => p.sla_due_at == Some(t.sla_due_at),
             Field::Reference => p.reference.as_ref() == Some(&t.reference),
-            Field::Contact => p.contact_id == Some(t.contact.id),
+            Field::Contact => match &p.new_contact {
+                Some(new) => made_already(new, &t.contact),
+                None => p.contact_id == Some(t.contact.id),
+            },
             Field::PendingUntil => p.pending_until == Some(t.pending_until),
         }
     }
+}
+
+/// Whether `contact` is the customer `new` describes, as the server keeps
+/// them (trimmed, blank fields none): a change of customer sent again after
+/// its answer was lost finds the one it made, and makes no second.
+fn made_already(new: &deskterm_api::NewContact, contact: &deskterm_api::ContactRef) -> bool {
+    let kept = |v: &Option<String>| {
+        v.as_deref()
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .map(str::to_owned)
+    };
+    contact.id > 0
+        && new.name.trim() == contact.name
+        && kept(&new.phone) == contact.phone
+        && kept(&new.email) == contact.email
 }
 
 /// Sets the fields of `patch` on `ticket` (an operator is known here by id only).
@@ -423,6 +442,48 @@ mod tests {
         assert_eq!(
             reconcile(Some(&seen), &theirs, &mine),
             Reconciled::Conflict(vec![Field::Operator])
+        );
+    }
+
+    #[test]
+    fn a_new_customer_sent_again_finds_the_one_it_made_and_not_someone_elses() {
+        use deskterm_api::{ContactRef, NewContact};
+        let mine = TicketPatch {
+            new_contact: Some(NewContact {
+                name: " Mia Conti ".into(),
+                phone: Some("  ".into()),
+                email: Some("mia@example.it".into()),
+                channel: None,
+            }),
+            ..Default::default()
+        };
+        // The first attempt went through, its answer was lost.
+        let mut made = base();
+        made.version = 2;
+        made.contact = ContactRef {
+            id: 9,
+            name: "Mia Conti".into(),
+            phone: None,
+            email: Some("mia@example.it".into()),
+        };
+        assert_eq!(
+            reconcile(Some(&base()), &made, &mine),
+            Reconciled::AlreadyThere
+        );
+        // Someone else gave the ticket another customer meanwhile.
+        let mut other = made.clone();
+        other.contact.email = Some("mia@example.com".into());
+        assert_eq!(
+            reconcile(Some(&base()), &other, &mine),
+            Reconciled::Conflict(vec![Field::Contact])
+        );
+        // Someone else changed another field: the new customer is still to make.
+        let mut title = base();
+        title.version = 2;
+        title.title = "Otro".into();
+        assert_eq!(
+            reconcile(Some(&base()), &title, &mine),
+            Reconciled::Resend(mine)
         );
     }
 }
