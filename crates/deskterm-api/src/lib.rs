@@ -442,11 +442,14 @@ pub struct NewTicket {
     /// Important flag.
     #[serde(default)]
     pub important: bool,
-    /// The contact the ticket is about; required unless `new_contact` is given.
+    /// The contact the ticket is about; required unless `new_contact` is
+    /// given (0, or absent, names none).
     #[serde(default)]
     pub contact_id: ContactId,
-    /// A new contact to make for the ticket, in the same transaction
-    /// (instead of `contact_id`).
+    /// A contact to make for the ticket, in the ticket's own transaction:
+    /// both are made or neither. Instead of `contact_id` (both, or neither,
+    /// is 422 on `new_contact` / `contact_id`); checked like
+    /// `POST /contacts`, its errors under `new_contact.<field>`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub new_contact: Option<NewContact>,
     /// Assigned operator.
@@ -526,8 +529,10 @@ pub struct TicketPatch {
     /// Another customer for the ticket (an existing contact).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub contact_id: Option<ContactId>,
-    /// Another customer for the ticket, a new contact made in the same
-    /// transaction (instead of `contact_id`).
+    /// Another customer for the ticket, a contact made in the patch's own
+    /// transaction and recorded in the history as a change of customer.
+    /// Instead of `contact_id` (both is 422 on `new_contact`); checked like
+    /// `POST /contacts`, its errors under `new_contact.<field>`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub new_contact: Option<NewContact>,
 }
@@ -1182,6 +1187,37 @@ pub fn parse_etag(value: &str) -> Option<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn writes_without_a_new_customer_read_and_are_written_as_before() {
+        // As an older client sends them, or an outbox keeps them.
+        let ticket: NewTicket =
+            serde_json::from_str(r#"{"title": "t", "contact_id": 3}"#).expect("a new ticket");
+        assert_eq!((ticket.contact_id, ticket.new_contact.as_ref()), (3, None));
+        let patch: TicketPatch = serde_json::from_str(r#"{"contact_id": 3}"#).expect("a patch");
+        assert_eq!(patch.new_contact, None);
+        for json in [
+            serde_json::to_string(&ticket).expect("JSON"),
+            serde_json::to_string(&patch).expect("JSON"),
+        ] {
+            assert!(!json.contains("new_contact"), "{json}");
+        }
+        // And one with a new customer round-trips whole.
+        let with_new = TicketPatch {
+            new_contact: Some(NewContact {
+                name: "Eva".into(),
+                phone: Some("+34 600".into()),
+                email: None,
+                channel: None,
+            }),
+            ..TicketPatch::default()
+        };
+        let json = serde_json::to_string(&with_new).expect("JSON");
+        assert_eq!(
+            serde_json::from_str::<TicketPatch>(&json).expect("back"),
+            with_new
+        );
+    }
 
     #[test]
     fn sort_round_trips() {

@@ -87,3 +87,37 @@ async fn the_document_is_public_complete_and_served() {
     }
     assert!(operations >= 22, "{operations}");
 }
+
+#[tokio::test]
+async fn a_new_customer_is_described_where_a_ticket_is_written() {
+    let h = Helpdesk::start().await;
+    let doc = h.get_json("/openapi.json").await;
+    let schemas = &doc["components"]["schemas"];
+    for write in ["NewTicket", "TicketPatch"] {
+        let properties = &schemas[write]["properties"];
+        let mut named = Vec::new();
+        refs(&properties["new_contact"], &mut named);
+        assert_eq!(
+            named,
+            vec!["#/components/schemas/NewContact".to_owned()],
+            "{write}: {}",
+            properties["new_contact"]
+        );
+        // Optional, so bodies of older clients (and outboxes) still fit.
+        let required = schemas[write]["required"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        assert!(
+            !required.contains(&json!("new_contact")) && !required.contains(&json!("contact_id")),
+            "{write}: {required:?}"
+        );
+    }
+    assert!(
+        schemas["NewContact"]["required"]
+            .as_array()
+            .is_some_and(|r| r.contains(&json!("name"))),
+        "{}",
+        schemas["NewContact"]
+    );
+}
