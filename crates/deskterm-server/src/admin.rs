@@ -4,7 +4,7 @@
 //! Whoever can open the database file administers the helpdesk.
 
 use deskterm_api::{OperatorId, Role};
-use sqlx::SqliteConnection;
+use sqlx::AnyConnection;
 
 use crate::auth::{CHANNEL_TOKEN_PREFIX, new_token, store_token, token_hash};
 use crate::db::Db;
@@ -32,7 +32,7 @@ pub struct OperatorSummary {
 
 /// Every operator, revoked ones included, by id.
 pub async fn list_operators(db: &Db) -> anyhow::Result<Vec<OperatorSummary>> {
-    let rows: Vec<(i64, String, String, String, bool, i64)> = sqlx::query_as(
+    let rows: Vec<(i64, String, String, String, crate::db::Flag, i64)> = sqlx::query_as(
         "SELECT o.id, o.name, o.email, o.role, o.revoked_at IS NOT NULL, \
              (SELECT COUNT(*) FROM tokens t WHERE t.operator_id = o.id) \
          FROM operators o ORDER BY o.id",
@@ -48,7 +48,7 @@ pub async fn list_operators(db: &Db) -> anyhow::Result<Vec<OperatorSummary>> {
                 role: role
                     .parse()
                     .map_err(|e| anyhow::anyhow!("operator {id}: {e}"))?,
-                revoked,
+                revoked: revoked.0,
                 tokens: u64::try_from(tokens).unwrap_or_default(),
             })
         })
@@ -56,7 +56,7 @@ pub async fn list_operators(db: &Db) -> anyhow::Result<Vec<OperatorSummary>> {
 }
 
 /// The operator `who` names: an id, or an e-mail address (any case).
-async fn find_operator(conn: &mut SqliteConnection, who: &str) -> anyhow::Result<OperatorId> {
+async fn find_operator(conn: &mut AnyConnection, who: &str) -> anyhow::Result<OperatorId> {
     let who = who.trim();
     let found: Option<i64> = match who.parse::<i64>() {
         Ok(id) => {
@@ -100,7 +100,7 @@ pub async fn revoke_operator(db: &Db, who: &str) -> anyhow::Result<OperatorId> {
 pub async fn rotate_token(db: &Db, who: &str) -> anyhow::Result<String> {
     let mut tx = db.write().await?;
     let id = find_operator(tx.conn(), who).await?;
-    let revoked: bool =
+    let crate::db::Flag(revoked) =
         sqlx::query_scalar("SELECT revoked_at IS NOT NULL FROM operators WHERE id = ?")
             .bind(id)
             .fetch_one(tx.conn())
@@ -158,7 +158,7 @@ fn channel_name(name: &str) -> anyhow::Result<String> {
     Ok(name)
 }
 
-async fn channel_id(conn: &mut SqliteConnection, name: &str) -> anyhow::Result<Option<i64>> {
+async fn channel_id(conn: &mut AnyConnection, name: &str) -> anyhow::Result<Option<i64>> {
     Ok(
         sqlx::query_scalar("SELECT id FROM channels WHERE name_folded = ?")
             .bind(fold(name))
@@ -167,20 +167,19 @@ async fn channel_id(conn: &mut SqliteConnection, name: &str) -> anyhow::Result<O
     )
 }
 
-async fn insert_channel(conn: &mut SqliteConnection, name: &str) -> anyhow::Result<i64> {
+async fn insert_channel(conn: &mut AnyConnection, name: &str) -> anyhow::Result<i64> {
     let now = time::to_db(time::now());
     Ok(
-        sqlx::query("INSERT INTO channels (name, name_folded, created_at) VALUES (?, ?, ?)")
+        sqlx::query_scalar::<_, i64>("INSERT INTO channels (name, name_folded, created_at) VALUES (?, ?, ?) RETURNING id")
             .bind(name)
             .bind(fold(name))
             .bind(&now)
-            .execute(conn)
-            .await?
-            .last_insert_rowid(),
+            .fetch_one(conn)
+            .await?,
     )
 }
 
-async fn insert_channel_token(conn: &mut SqliteConnection, channel: i64) -> anyhow::Result<String> {
+async fn insert_channel_token(conn: &mut AnyConnection, channel: i64) -> anyhow::Result<String> {
     let token = new_token(CHANNEL_TOKEN_PREFIX)?;
     sqlx::query("INSERT INTO channel_tokens (channel_id, hash, created_at) VALUES (?, ?, ?)")
         .bind(channel)

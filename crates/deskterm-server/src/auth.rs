@@ -11,7 +11,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use deskterm_api::{ChangeKind, OperatorId, OperatorRef, Role};
 use sha2::{Digest, Sha256};
-use sqlx::SqliteConnection;
+use sqlx::AnyConnection;
 use subtle::ConstantTimeEq;
 
 use crate::auth_limit::{TokenKey, retry_after_secs};
@@ -44,7 +44,7 @@ pub(crate) fn token_hash(token: &str) -> TokenKey {
 
 /// Stores a new token for `operator_id` and returns it.
 pub(crate) async fn store_token(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     operator_id: OperatorId,
 ) -> anyhow::Result<String> {
     let token = new_token(TOKEN_PREFIX)?;
@@ -75,7 +75,7 @@ pub(crate) fn check_operator(name: &str, email: &str) -> anyhow::Result<(String,
 
 /// Inserts an operator (already checked); fails clearly when the e-mail is taken.
 pub(crate) async fn insert_operator(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     name: &str,
     email: &str,
     role: Role,
@@ -87,9 +87,9 @@ pub(crate) async fn insert_operator(
     if taken.is_some() {
         anyhow::bail!("an operator with the e-mail {email} already exists");
     }
-    let id = sqlx::query(
+    let id = sqlx::query_scalar::<_, i64>(
         "INSERT INTO operators (name, name_folded, email, email_folded, role, created_at) \
-         VALUES (?, ?, ?, ?, ?, ?)",
+         VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
     )
     .bind(name)
     .bind(fold(name))
@@ -97,9 +97,8 @@ pub(crate) async fn insert_operator(
     .bind(fold(email))
     .bind(role.as_str())
     .bind(time::to_db(time::now()))
-    .execute(conn)
-    .await?
-    .last_insert_rowid();
+    .fetch_one(conn)
+    .await?;
     Ok(OperatorRef {
         id,
         name: name.to_owned(),

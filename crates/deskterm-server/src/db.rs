@@ -7,8 +7,10 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use deskterm_api::{Change, ChangeKind};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Sqlite, SqliteConnection, SqlitePool, Transaction};
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions, AnyTypeInfo, AnyTypeInfoKind, AnyValueRef};
+use sqlx::ValueRef;
+use sqlx::sqlite::SqliteConnectOptions;
+use sqlx::{Any, AnyConnection, AnyPool, ConnectOptions, Executor, Transaction};
 use tokio::sync::{Mutex, OwnedMutexGuard, broadcast};
 
 use crate::time;
@@ -29,11 +31,14 @@ const EXPORT_WAIT: Duration = Duration::from_secs(10);
 
 /// The helpdesk database: a pool of SQLite connections plus the in-process
 /// announcements of new changes. Cheap to clone; clones share everything.
+///
+/// Connections go through sqlx's `Any` driver, so the store's queries are
+/// written once for every database the server can keep its data in.
 #[derive(Clone)]
 pub struct Db {
-    pool: SqlitePool,
+    pool: AnyPool,
     /// Connections for ticket exports ([`Db::snapshot`]), opened when needed.
-    exports: SqlitePool,
+    exports: AnyPool,
     shared: Arc<Shared>,
 }
 
@@ -64,15 +69,16 @@ impl Db {
         for t in tightened {
             tracing::warn!("{t}");
         }
-        let options = SqliteConnectOptions::new()
+        sqlx::any::install_default_drivers();
+        let url = SqliteConnectOptions::new()
             .filename(path)
             .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Normal)
-            .foreign_keys(true)
-            .busy_timeout(BUSY_TIMEOUT);
-        let pool = SqlitePoolOptions::new()
+            .to_url_lossy();
+        let options = AnyConnectOptions::from_url(&url)
+            .map_err(|e| anyhow::anyhow!("cannot open the database {}: {e}", path.display()))?;
+        let pool = AnyPoolOptions::new()
             .max_connections(4)
+            .after_connect(|conn, _| Box::pin(async move { sqlite_pragmas(conn, None).await }))
             .connect_with(options.clone())
             .await
             .map_err(|e| anyhow::anyhow!("cannot open the database {}: {e}", path.display()))?;
@@ -80,7 +86,7 @@ impl Db {
             .run(&pool)
             .await
             .map_err(|e| anyhow::anyhow!("cannot migrate the database {}: {e}", path.display()))?;
-        let exports = SqlitePoolOptions::new()
+        let exports = AnyPoolOptions::new()
             .max_connections(EXPORTS_AT_ONCE)
             .acquire_timeout(EXPORT_WAIT)
             // Kept once opened: reaping idle ones would wake an idle server.
@@ -90,7 +96,10 @@ impl Db {
             // the file rather than along it: read through a memory map, that
             // costs no system call a page (at a million tickets 12 s for the
             // whole export instead of 31 s).
-            .connect_lazy_with(options.pragma("mmap_size", EXPORT_MMAP_BYTES.to_string()));
+            .after_connect(|conn, _| {
+                Box::pin(async move { sqlite_pragmas(conn, Some(EXPORT_MMAP_BYTES)).await })
+            })
+            .connect_lazy_with(options);
         let (feed, _) = broadcast::channel(FEED_CAPACITY);
         Ok(Db {
             pool,
@@ -109,7 +118,7 @@ impl Db {
     }
 
     /// The connection pool, for reads.
-    pub(crate) fn pool(&self) -> &SqlitePool {
+    pub(crate) fn pool(&self) -> &AnyPool {
         &self.pool
     }
 
@@ -118,7 +127,7 @@ impl Db {
     /// WAL mode gives each reader a snapshot), while writers go on. Dropping
     /// it ends it. Fails with [`sqlx::Error::PoolTimedOut`] when
     /// [`EXPORTS_AT_ONCE`] exports are under way for longer than [`EXPORT_WAIT`].
-    pub(crate) async fn snapshot(&self) -> Result<Transaction<'static, Sqlite>, sqlx::Error> {
+    pub(crate) async fn snapshot(&self) -> Result<Transaction<'static, Any>, sqlx::Error> {
         self.exports.begin().await
     }
 
@@ -144,7 +153,7 @@ impl Db {
 /// A write transaction. Dropping it without [`WriteTx::commit`] rolls back
 /// everything, recorded changes included.
 pub(crate) struct WriteTx {
-    tx: Transaction<'static, Sqlite>,
+    tx: Transaction<'static, Any>,
     changes: Vec<Change>,
     feed: broadcast::Sender<Arc<Change>>,
     _lock: OwnedMutexGuard<()>,
@@ -152,7 +161,7 @@ pub(crate) struct WriteTx {
 
 impl WriteTx {
     /// The connection the transaction runs on.
-    pub(crate) fn conn(&mut self) -> &mut SqliteConnection {
+    pub(crate) fn conn(&mut self) -> &mut AnyConnection {
         &mut self.tx
     }
 
@@ -164,13 +173,13 @@ impl WriteTx {
     ) -> Result<i64, sqlx::Error> {
         let payload = serde_json::to_string(&kind)
             .map_err(|e| sqlx::Error::Encode(format!("change not serializable: {e}").into()))?;
-        let seq = sqlx::query("INSERT INTO changes (kind, payload, at) VALUES (?, ?, ?)")
-            .bind(crate::feed::kind_name(&kind))
-            .bind(payload)
-            .bind(time::to_db(at))
-            .execute(&mut *self.tx)
-            .await?
-            .last_insert_rowid();
+        let seq: i64 =
+            sqlx::query_scalar("INSERT INTO changes (kind, payload, at) VALUES (?, ?, ?) RETURNING seq")
+                .bind(crate::feed::kind_name(&kind))
+                .bind(payload)
+                .bind(time::to_db(at))
+                .fetch_one(&mut *self.tx)
+                .await?;
         self.changes.push(Change { seq, at, kind });
         Ok(seq)
     }
@@ -190,6 +199,47 @@ impl WriteTx {
             let _ = feed.send(Arc::new(change));
         }
         Ok(())
+    }
+}
+
+/// Sets what every SQLite connection of the server needs: write-ahead
+/// logging (readers never wait for the writer), foreign keys, a wait for
+/// another process's write lock, and, for exports, a memory map of `mmap` bytes.
+async fn sqlite_pragmas(conn: &mut AnyConnection, mmap: Option<u64>) -> Result<(), sqlx::Error> {
+    let mut pragmas = format!(
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; \
+         PRAGMA busy_timeout = {};",
+        BUSY_TIMEOUT.as_millis()
+    );
+    if let Some(bytes) = mmap {
+        pragmas.push_str(&format!(" PRAGMA mmap_size = {bytes};"));
+    }
+    conn.execute(sqlx::AssertSqlSafe(pragmas)).await?;
+    Ok(())
+}
+
+/// A yes/no read from the database. SQLite keeps one as an integer (0 or 1)
+/// and PostgreSQL as a boolean; this reads either. Write a plain `bool`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Flag(pub(crate) bool);
+
+impl sqlx::Type<Any> for Flag {
+    fn type_info() -> AnyTypeInfo {
+        <bool as sqlx::Type<Any>>::type_info()
+    }
+
+    fn compatible(ty: &AnyTypeInfo) -> bool {
+        ty.kind() == AnyTypeInfoKind::Bool || ty.kind().is_integer()
+    }
+}
+
+impl<'r> sqlx::Decode<'r, Any> for Flag {
+    fn decode(value: AnyValueRef<'r>) -> Result<Self, sqlx::error::BoxDynError> {
+        if value.type_info().kind() == AnyTypeInfoKind::Bool {
+            Ok(Flag(<bool as sqlx::Decode<Any>>::decode(value)?))
+        } else {
+            Ok(Flag(<i64 as sqlx::Decode<Any>>::decode(value)? != 0))
+        }
     }
 }
 

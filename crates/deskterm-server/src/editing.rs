@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use deskterm_api::{
     ContactId, MacroStatus, NewContact, NewTicket, Priority, Ticket, TicketId, TicketPatch,
 };
-use sqlx::SqliteConnection;
+use sqlx::AnyConnection;
 
 use crate::problem::{ApiError, ApiResult, FieldErrors};
 use crate::rules::{self, DEFAULT_CHANNEL};
@@ -54,7 +54,7 @@ impl Times {
 
 /// Adds `status`'s error and returns its macro-status if it exists.
 async fn check_status(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     status: &str,
     errors: &mut FieldErrors,
 ) -> ApiResult<Option<MacroStatus>> {
@@ -66,7 +66,7 @@ async fn check_status(
 }
 
 async fn check_operator(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     operator: Option<i64>,
     errors: &mut FieldErrors,
 ) -> ApiResult<()> {
@@ -83,7 +83,7 @@ async fn check_operator(
 /// fails afterwards takes it back with everything else). Errors go to
 /// `contact_id`, or to `new_contact.<field>`; `None` when there are some.
 async fn customer(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     id: Option<ContactId>,
     new: Option<&NewContact>,
     now: DateTime<Utc>,
@@ -133,7 +133,7 @@ async fn customer(
 
 /// The category id for a name, creating it when new.
 async fn category_id(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     name: Option<&str>,
 ) -> ApiResult<(Option<i64>, bool)> {
     match name {
@@ -148,7 +148,7 @@ async fn category_id(
 /// Creates a ticket after checking every field; 422 with the field map,
 /// 409 when a typed reference is taken.
 pub(crate) async fn create(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     new: &NewTicket,
     times: Times,
     actor: &Actor,
@@ -235,7 +235,7 @@ pub(crate) async fn create(
 }
 
 /// Reads back a ticket this transaction wrote.
-async fn stored(conn: &mut SqliteConnection, id: TicketId) -> ApiResult<Ticket> {
+async fn stored(conn: &mut AnyConnection, id: TicketId) -> ApiResult<Ticket> {
     tickets::get(conn, id)
         .await?
         .ok_or_else(|| ApiError::internal(format!("ticket {id} vanished while being written")))
@@ -244,7 +244,7 @@ async fn stored(conn: &mut SqliteConnection, id: TicketId) -> ApiResult<Ticket> 
 /// Applies a merge patch to ticket `id` (whose version the caller checked).
 /// A patch that changes nothing leaves the version alone.
 pub(crate) async fn patch(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     id: TicketId,
     patch: &TicketPatch,
     now: DateTime<Utc>,

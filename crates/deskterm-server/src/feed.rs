@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use deskterm_api::{Change, ChangeKind};
-use sqlx::{Row, SqliteConnection, SqlitePool};
+use sqlx::{Row, AnyConnection, AnyPool};
 
 use crate::time;
 
@@ -38,7 +38,7 @@ impl Bounds {
 }
 
 /// Reads the ends of the feed.
-pub(crate) async fn bounds(pool: &SqlitePool) -> Result<Bounds, sqlx::Error> {
+pub(crate) async fn bounds(pool: &AnyPool) -> Result<Bounds, sqlx::Error> {
     // sqlite_sequence remembers the last seq even if every row were pruned.
     let (latest, oldest): (i64, Option<i64>) = sqlx::query_as(
         "SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'changes'), \
@@ -53,7 +53,7 @@ pub(crate) async fn bounds(pool: &SqlitePool) -> Result<Bounds, sqlx::Error> {
 /// Deletes the changes recorded before `before`; how many. Clients whose
 /// cursor is older then get `resync` and reload.
 pub(crate) async fn prune(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     before: DateTime<Utc>,
 ) -> Result<u64, sqlx::Error> {
     let done = sqlx::query("DELETE FROM changes WHERE at < ?")
@@ -65,7 +65,7 @@ pub(crate) async fn prune(
 
 /// Up to `limit` changes with `seq > since`, oldest first.
 pub(crate) async fn after(
-    pool: &SqlitePool,
+    pool: &AnyPool,
     since: i64,
     limit: u32,
 ) -> Result<Vec<Change>, sqlx::Error> {

@@ -15,7 +15,7 @@
 
 use chrono::{DateTime, Duration, SubsecRound, Utc};
 use deskterm_api::{OperatorRef, Priority, Role};
-use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
+use sqlx::{QueryBuilder, Any, AnyConnection};
 
 use crate::db::Db;
 use crate::text::{contact_search, fold, phone_digits};
@@ -799,11 +799,11 @@ fn draw_ticket(rng: &mut Rng, w: &World<'_>, id: i64, n: u64) -> Drawn {
 }
 
 async fn insert_contacts(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     contacts: &[ContactRow],
 ) -> Result<(), sqlx::Error> {
     for chunk in contacts.chunks(BATCH) {
-        let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(
+        let mut q: QueryBuilder<Any> = QueryBuilder::new(
             "INSERT INTO contacts (name, name_folded, phone, phone_digits, email, email_folded, \
              channel, search, created_at) ",
         );
@@ -828,10 +828,10 @@ async fn insert_contacts(
 }
 
 async fn insert_tickets(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     tickets: &[TicketRow],
 ) -> Result<(), sqlx::Error> {
-    let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(
+    let mut q: QueryBuilder<Any> = QueryBuilder::new(
         "INSERT INTO tickets (reference, reference_folded, title, title_folded, description, \
          status, priority, category_id, tags, important, contact_id, operator_id, channel, \
          sla_due_at, created_at, updated_at, closed_at, version) ",
@@ -860,9 +860,9 @@ async fn insert_tickets(
     Ok(())
 }
 
-async fn insert_notes(conn: &mut SqliteConnection, notes: &[Remark]) -> Result<(), sqlx::Error> {
+async fn insert_notes(conn: &mut AnyConnection, notes: &[Remark]) -> Result<(), sqlx::Error> {
     for chunk in notes.chunks(BATCH) {
-        let mut q: QueryBuilder<Sqlite> =
+        let mut q: QueryBuilder<Any> =
             QueryBuilder::new("INSERT INTO notes (ticket_id, operator_id, body, created_at) ");
         q.push_values(chunk, |mut b, n| {
             b.push_bind(n.ticket_id)
@@ -876,11 +876,11 @@ async fn insert_notes(conn: &mut SqliteConnection, notes: &[Remark]) -> Result<(
 }
 
 async fn insert_messages(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     messages: &[Remark],
 ) -> Result<(), sqlx::Error> {
     for chunk in messages.chunks(BATCH) {
-        let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(
+        let mut q: QueryBuilder<Any> = QueryBuilder::new(
             "INSERT INTO messages (contact_id, ticket_id, direction, operator_id, body, channel, \
              created_at) ",
         );
@@ -962,7 +962,7 @@ pub async fn generate(db: &Db, spec: &Spec) -> anyhow::Result<Generated> {
 /// Writes everything but the admin in one transaction; returns how many
 /// contacts, operators, notes and messages.
 async fn fill(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     spec: &Spec,
     rng: &mut Rng,
     now: DateTime<Utc>,
@@ -976,18 +976,17 @@ async fn fill(
     let created_at = time::to_db(start);
     for (i, name) in OPERATORS.iter().enumerate().skip(1) {
         let email = format!("{}@example.com", ascii_slug(name));
-        let id = sqlx::query(
+        let id = sqlx::query_scalar::<_, i64>(
             "INSERT INTO operators (name, name_folded, email, email_folded, role, created_at) \
-             VALUES (?, ?, ?, ?, 'agent', ?)",
+             VALUES (?, ?, ?, ?, 'agent', ?) RETURNING id",
         )
         .bind(*name)
         .bind(fold(name))
         .bind(&email)
         .bind(fold(&email))
         .bind(&created_at)
-        .execute(&mut *tx)
-        .await?
-        .last_insert_rowid();
+        .fetch_one(&mut *tx)
+        .await?;
         // Some operators carry much more of the load than others.
         let busy = u32::try_from(3 + (i * 7) % 11).unwrap_or(5);
         operators.push((id, busy));
@@ -997,12 +996,11 @@ async fn fill(
     for lang in LANGS {
         let mut ids = Vec::new();
         for name in lang.categories {
-            let id = sqlx::query("INSERT INTO categories (name, folded) VALUES (?, ?)")
+            let id = sqlx::query_scalar::<_, i64>("INSERT INTO categories (name, folded) VALUES (?, ?) RETURNING id")
                 .bind(*name)
                 .bind(fold(name))
-                .execute(&mut *tx)
-                .await?
-                .last_insert_rowid();
+                .fetch_one(&mut *tx)
+                .await?;
             ids.push(id);
         }
         categories.push(ids);

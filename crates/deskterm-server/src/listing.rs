@@ -27,7 +27,7 @@ use deskterm_api::{
     MacroStatus, PAGE_LIMIT_MAX, Priority, Sort, SortField, StatusDef, TicketQuery,
 };
 use serde::{Deserialize, Serialize};
-use sqlx::{QueryBuilder, Row, Sqlite, SqlitePool};
+use sqlx::{QueryBuilder, Row, Any, AnyPool};
 
 use crate::problem::{ApiError, ApiResult, FieldErrors};
 use crate::store::tickets::{TICKET_JOINS, TICKET_JSON};
@@ -195,7 +195,7 @@ impl Listing {
 
     /// How many tickets match, over all pages: counted for a listing's first
     /// page, carried by the cursor to the later ones.
-    pub(crate) async fn total(&self, pool: &SqlitePool) -> Result<u64, sqlx::Error> {
+    pub(crate) async fn total(&self, pool: &AnyPool) -> Result<u64, sqlx::Error> {
         if let Some(n) = self.after.as_ref().and_then(|a| a.n) {
             return Ok(n);
         }
@@ -210,13 +210,13 @@ impl Listing {
     }
 
     /// Reads this page of a listing matching `total` tickets.
-    pub(crate) async fn page(&self, pool: &SqlitePool, total: u64) -> Result<Page, sqlx::Error> {
+    pub(crate) async fn page(&self, pool: &AnyPool, total: u64) -> Result<Page, sqlx::Error> {
         let plan = self.plan(pool, total).await?;
         self.page_by(pool, plan).await
     }
 
     /// Reads this page as `plan` says.
-    async fn page_by(&self, pool: &SqlitePool, plan: Plan) -> Result<Page, sqlx::Error> {
+    async fn page_by(&self, pool: &AnyPool, plan: Plan) -> Result<Page, sqlx::Error> {
         // One more than the page, to tell whether another follows.
         let want = i64::from(self.limit) + 1;
         let column = sort_column(self.sort.field);
@@ -299,7 +299,7 @@ impl Listing {
     /// filter's index costs a read and a sort per match. SQLite cannot tell
     /// (it does not count on a walk stopping at the `LIMIT`), so the choice
     /// is made here.
-    async fn plan(&self, pool: &SqlitePool, total: u64) -> Result<Plan, sqlx::Error> {
+    async fn plan(&self, pool: &AnyPool, total: u64) -> Result<Plan, sqlx::Error> {
         if !self.filter.has_index() {
             return Ok(Plan::Walk);
         }
@@ -318,7 +318,7 @@ impl Listing {
 
     /// The start of a query of this listing's tickets with a sort key
     /// (`keyed`) or without one, read as `plan` says.
-    fn select(&self, plan: Plan, keyed: bool) -> QueryBuilder<Sqlite> {
+    fn select(&self, plan: Plan, keyed: bool) -> QueryBuilder<Any> {
         let from = match plan {
             Plan::Walk => format!("tickets t INDEXED BY {}", sort_index(self.sort.field)),
             Plan::Filter => "tickets t".to_owned(),
@@ -361,9 +361,9 @@ impl Listing {
     }
 }
 
-fn push_in<T>(qb: &mut QueryBuilder<Sqlite>, column: &str, values: &[T])
+fn push_in<T>(qb: &mut QueryBuilder<Any>, column: &str, values: &[T])
 where
-    T: Clone + for<'q> sqlx::Encode<'q, Sqlite> + sqlx::Type<Sqlite>,
+    T: Clone + for<'q> sqlx::Encode<'q, Any> + sqlx::Type<Any>,
 {
     if values.is_empty() {
         qb.push(" AND 0");
@@ -419,7 +419,7 @@ impl Filter {
     }
 
     /// Appends the filter's conditions, on columns of `tickets t` only.
-    fn push(&self, qb: &mut QueryBuilder<Sqlite>) {
+    fn push(&self, qb: &mut QueryBuilder<Any>) {
         if !self.statuses.is_empty() {
             push_in(qb, "t.status_position", &self.statuses);
         }
@@ -468,7 +468,7 @@ impl Filter {
     }
 }
 
-fn push_key(qb: &mut QueryBuilder<Sqlite>, key: &Key) {
+fn push_key(qb: &mut QueryBuilder<Any>, key: &Key) {
     match key {
         Key::Int(i) => qb.push_bind(*i),
         Key::Text(t) => qb.push_bind(t.clone()),
@@ -694,7 +694,7 @@ mod tests {
 
     /// Every ticket of a listing, paged by `plan`.
     async fn walk(
-        pool: &SqlitePool,
+        pool: &AnyPool,
         mut query: TicketQuery,
         statuses: &[StatusDef],
         plan: Plan,

@@ -24,7 +24,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use deskterm_api::{ChangeKind, Priority, SlaState, TicketId};
 use serde::Deserialize;
-use sqlx::{Row, SqliteConnection};
+use sqlx::{Row, AnyConnection};
 use tokio::sync::watch;
 
 use crate::db::Db;
@@ -196,7 +196,7 @@ fn seconds(d: chrono::Duration) -> i64 {
 /// its due time (by `[sla]` when configured), its pause, its state and when
 /// the state changes next. True when the due time or the state changed.
 pub(crate) async fn refresh(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     id: TicketId,
     settings: Option<&SlaSettings>,
     now: DateTime<Utc>,

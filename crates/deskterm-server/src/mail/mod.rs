@@ -332,7 +332,7 @@ impl Task {
 /// The history entries of `ticket` from `first` up to `cursor` a
 /// notification lists, and how many more there are.
 async fn told(
-    conn: &mut sqlx::SqliteConnection,
+    conn: &mut sqlx::AnyConnection,
     ticket: TicketId,
     first: i64,
     cursor: i64,

@@ -22,7 +22,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use deskterm_api::{ExportHeader, ExportTrailer, NDJSON_CONTENT_TYPE};
 use serde::Serialize;
-use sqlx::{Sqlite, Transaction};
+use sqlx::{Any, Transaction};
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 
@@ -128,7 +128,7 @@ fn line(out: &mut Vec<u8>, value: &impl Serialize) -> Result<(), serde_json::Err
 /// trailer. Any failure cuts the answer short, without a trailer, which the
 /// client reads as an incomplete export.
 async fn send_tickets(
-    mut snapshot: Transaction<'static, Sqlite>,
+    mut snapshot: Transaction<'static, Any>,
     header: ExportHeader,
     closed_since: Option<String>,
     first: Vec<u8>,

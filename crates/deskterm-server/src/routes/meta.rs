@@ -76,7 +76,7 @@ macro_rules! distinct_values {
 
 /// Every tag of some ticket, sorted: the tags of each distinct tag list
 /// (tickets keep them as a JSON array, through `tickets_by_tags`).
-async fn tags_in_use(pool: &sqlx::SqlitePool) -> Result<Vec<String>, sqlx::Error> {
+async fn tags_in_use(pool: &sqlx::AnyPool) -> Result<Vec<String>, sqlx::Error> {
     sqlx::query_scalar(concat!(
         "WITH RECURSIVE ",
         distinct_values!("lists", "tickets", "tags"),
@@ -89,7 +89,7 @@ async fn tags_in_use(pool: &sqlx::SqlitePool) -> Result<Vec<String>, sqlx::Error
 
 /// Every channel of some ticket, contact or message, sorted (through their
 /// `*_by_channel` indexes).
-async fn channels_in_use(pool: &sqlx::SqlitePool) -> Result<Vec<String>, sqlx::Error> {
+async fn channels_in_use(pool: &sqlx::AnyPool) -> Result<Vec<String>, sqlx::Error> {
     sqlx::query_scalar(concat!(
         "WITH RECURSIVE ",
         distinct_values!("a", "tickets", "channel"),
@@ -169,7 +169,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let db = crate::db::Db::open(&dir.path().join("t.db")).await.unwrap();
         let pool = db.pool();
-        let walk = |pool: &sqlx::SqlitePool| {
+        let walk = |pool: &sqlx::AnyPool| {
             let pool = pool.clone();
             async move {
                 let tags: Vec<String> = sqlx::query_scalar(
@@ -188,7 +188,7 @@ mod tests {
                 (tags, channels)
             }
         };
-        let ours = |pool: &sqlx::SqlitePool| {
+        let ours = |pool: &sqlx::AnyPool| {
             let pool = pool.clone();
             async move {
                 (

@@ -1,12 +1,12 @@
 //! Categories: created the first time a name is typed, matched case-insensitively after.
 
 use deskterm_api::Category;
-use sqlx::{SqliteConnection, SqliteExecutor};
+use sqlx::{AnyConnection, AnyExecutor};
 
 use crate::text::fold;
 
 /// Every category, by name.
-pub(crate) async fn all<'e>(ex: impl SqliteExecutor<'e>) -> Result<Vec<Category>, sqlx::Error> {
+pub(crate) async fn all<'e>(ex: impl AnyExecutor<'e>) -> Result<Vec<Category>, sqlx::Error> {
     let rows: Vec<(i64, String)> =
         sqlx::query_as("SELECT id, name FROM categories ORDER BY folded, id")
             .fetch_all(ex)
@@ -20,7 +20,7 @@ pub(crate) async fn all<'e>(ex: impl SqliteExecutor<'e>) -> Result<Vec<Category>
 /// The id of the category called `name` (any case), creating it if new.
 /// The flag says whether it was created.
 pub(crate) async fn find_or_create(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     name: &str,
 ) -> Result<(i64, bool), sqlx::Error> {
     let folded = fold(name);
@@ -31,11 +31,10 @@ pub(crate) async fn find_or_create(
     if let Some(id) = found {
         return Ok((id, false));
     }
-    let id = sqlx::query("INSERT INTO categories (name, folded) VALUES (?, ?)")
+    let id = sqlx::query_scalar::<_, i64>("INSERT INTO categories (name, folded) VALUES (?, ?) RETURNING id")
         .bind(name)
         .bind(&folded)
-        .execute(conn)
-        .await?
-        .last_insert_rowid();
+        .fetch_one(conn)
+        .await?;
     Ok((id, true))
 }

@@ -3,13 +3,13 @@
 
 use chrono::{DateTime, Utc};
 use deskterm_api::{Contact, ContactId};
-use sqlx::sqlite::SqliteRow;
-use sqlx::{Row, SqliteConnection, SqliteExecutor};
+use sqlx::any::AnyRow;
+use sqlx::{Row, AnyConnection, AnyExecutor};
 
 use crate::text::{contact_search, fold, phone_digits};
 use crate::time;
 
-fn from_row(row: &SqliteRow) -> Result<Contact, sqlx::Error> {
+fn from_row(row: &AnyRow) -> Result<Contact, sqlx::Error> {
     Ok(Contact {
         id: row.try_get("id")?,
         name: row.try_get("name")?,
@@ -22,7 +22,7 @@ fn from_row(row: &SqliteRow) -> Result<Contact, sqlx::Error> {
 
 /// Contact `id`, if it exists.
 pub(crate) async fn get<'e>(
-    ex: impl SqliteExecutor<'e>,
+    ex: impl AnyExecutor<'e>,
     id: ContactId,
 ) -> Result<Option<Contact>, sqlx::Error> {
     sqlx::query("SELECT id, name, phone, email, channel, created_at FROM contacts WHERE id = ?")
@@ -36,7 +36,7 @@ pub(crate) async fn get<'e>(
 
 /// Contacts whose name, phone or e-mail contains `q` (any case), by name.
 pub(crate) async fn search<'e>(
-    ex: impl SqliteExecutor<'e>,
+    ex: impl AnyExecutor<'e>,
     q: Option<&str>,
     limit: u32,
 ) -> Result<Vec<Contact>, sqlx::Error> {
@@ -64,13 +64,13 @@ pub(crate) struct NewContactRow<'a> {
 
 /// Inserts a contact; returns its id.
 pub(crate) async fn insert(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     c: &NewContactRow<'_>,
 ) -> Result<ContactId, sqlx::Error> {
-    Ok(sqlx::query(
+    Ok(sqlx::query_scalar::<_, i64>(
         "INSERT INTO contacts (name, name_folded, phone, phone_digits, email, email_folded, \
              channel, search, created_at) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
     )
     .bind(c.name)
     .bind(fold(c.name))
@@ -81,14 +81,13 @@ pub(crate) async fn insert(
     .bind(c.channel)
     .bind(contact_search(c.name, c.phone, c.email))
     .bind(time::to_db(c.created_at))
-    .execute(conn)
-    .await?
-    .last_insert_rowid())
+    .fetch_one(conn)
+    .await?)
 }
 
 /// The oldest contact with this phone number (by digits) or, failing that, this e-mail.
 pub(crate) async fn find_by_address(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     phone: Option<&str>,
     email: Option<&str>,
 ) -> Result<Option<ContactId>, sqlx::Error> {

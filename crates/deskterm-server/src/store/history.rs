@@ -7,8 +7,8 @@
 use chrono::{DateTime, Utc};
 use deskterm_api::{ActorKind, HistoryActor, HistoryEntry, HistoryKind, OperatorId, TicketId};
 use serde_json::Value;
-use sqlx::sqlite::SqliteRow;
-use sqlx::{Row, SqliteConnection, SqliteExecutor};
+use sqlx::any::AnyRow;
+use sqlx::{Row, AnyConnection, AnyExecutor};
 
 use crate::time;
 
@@ -89,7 +89,7 @@ pub(crate) struct Record<'a> {
 
 /// Appends `record` to ticket `ticket`'s history.
 pub(crate) async fn record(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     ticket: TicketId,
     at: DateTime<Utc>,
     actor: &Actor,
@@ -122,7 +122,7 @@ pub(crate) async fn record(
     Ok(())
 }
 
-fn from_row(row: &SqliteRow) -> Result<HistoryEntry, sqlx::Error> {
+fn from_row(row: &AnyRow) -> Result<HistoryEntry, sqlx::Error> {
     Ok(HistoryEntry {
         id: row.try_get("id")?,
         ticket_id: row.try_get("ticket_id")?,
@@ -142,7 +142,7 @@ fn from_row(row: &SqliteRow) -> Result<HistoryEntry, sqlx::Error> {
 /// Up to `limit` entries of ticket `ticket`'s history with an id above
 /// `after`, oldest first: a seek into `ticket_history_by_ticket`.
 pub(crate) async fn of_ticket<'e>(
-    ex: impl SqliteExecutor<'e>,
+    ex: impl AnyExecutor<'e>,
     ticket: TicketId,
     after: i64,
     limit: u32,
@@ -162,7 +162,7 @@ pub(crate) async fn of_ticket<'e>(
 
 /// Whether ticket `ticket` exists or ever had history (it may be deleted).
 pub(crate) async fn known<'e>(
-    ex: impl SqliteExecutor<'e>,
+    ex: impl AnyExecutor<'e>,
     ticket: TicketId,
 ) -> Result<bool, sqlx::Error> {
     sqlx::query_scalar(
@@ -173,6 +173,7 @@ pub(crate) async fn known<'e>(
     .bind(ticket)
     .fetch_one(ex)
     .await
+    .map(|crate::db::Flag(known)| known)
 }
 
 #[cfg(test)]

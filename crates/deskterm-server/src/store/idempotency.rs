@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use deskterm_api::{IDEMPOTENCY_KEY_HEADER, OperatorId};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
-use sqlx::SqliteConnection;
+use sqlx::AnyConnection;
 
 use crate::db::WriteTx;
 use crate::problem::ApiError;
@@ -136,7 +136,7 @@ fn reused_key() -> ApiError {
 /// The answer given earlier to this key, if there is a key and it was seen
 /// with the same request; 422 if it was seen with another one.
 pub(crate) async fn find(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     scope: Option<&Scope>,
 ) -> Result<Option<Answer>, ApiError> {
     let Some(scope) = scope else {
@@ -185,7 +185,7 @@ pub(crate) async fn commit_with(
 }
 
 async fn remember(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     scope: Option<&Scope>,
     answer: &Answer,
 ) -> Result<(), ApiError> {
@@ -213,7 +213,7 @@ async fn remember(
 /// Forgets the answers given before `before`; how many. A retry after that
 /// is taken as a new request.
 pub(crate) async fn prune(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     before: DateTime<Utc>,
 ) -> Result<u64, sqlx::Error> {
     let done = sqlx::query("DELETE FROM idempotency_keys WHERE created_at < ?")

@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Utc};
 use deskterm_api::{OperatorId, TicketId};
-use sqlx::{Row, SqliteConnection, SqliteExecutor};
+use sqlx::{Row, AnyConnection, AnyExecutor};
 
 use crate::time;
 
@@ -53,16 +53,16 @@ pub(crate) struct Queued {
 
 /// Queues `mail`, to be sent at once; returns its id.
 pub(crate) async fn enqueue(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     mail: &NewMail,
 ) -> Result<i64, sqlx::Error> {
     let recipients = serde_json::to_string(&mail.recipients)
         .map_err(|e| sqlx::Error::Encode(format!("recipients not serializable: {e}").into()))?;
     let at = time::to_db(mail.created_at);
-    Ok(sqlx::query(
+    Ok(sqlx::query_scalar::<_, i64>(
         "INSERT INTO mail_queue (kind, ticket_id, recipients, reply_to, subject, body, \
              created_at, next_attempt_at) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
     )
     .bind(mail.kind.to_db())
     .bind(mail.ticket_id)
@@ -72,14 +72,13 @@ pub(crate) async fn enqueue(
     .bind(&mail.body)
     .bind(&at)
     .bind(&at)
-    .execute(conn)
-    .await?
-    .last_insert_rowid())
+    .fetch_one(conn)
+    .await?)
 }
 
 /// Up to `limit` unsent e-mails whose next attempt is due at `now`, oldest first.
 pub(crate) async fn due<'e>(
-    ex: impl SqliteExecutor<'e>,
+    ex: impl AnyExecutor<'e>,
     now: DateTime<Utc>,
     limit: u32,
 ) -> Result<Vec<Queued>, sqlx::Error> {
@@ -111,7 +110,7 @@ pub(crate) async fn due<'e>(
 
 /// Marks e-mail `id` sent at `at`.
 pub(crate) async fn mark_sent<'e>(
-    ex: impl SqliteExecutor<'e>,
+    ex: impl AnyExecutor<'e>,
     id: i64,
     at: DateTime<Utc>,
 ) -> Result<(), sqlx::Error> {
@@ -125,7 +124,7 @@ pub(crate) async fn mark_sent<'e>(
 
 /// Records a failed attempt at e-mail `id` and when to try again.
 pub(crate) async fn mark_failed<'e>(
-    ex: impl SqliteExecutor<'e>,
+    ex: impl AnyExecutor<'e>,
     id: i64,
     reason: &str,
     next: DateTime<Utc>,
@@ -144,7 +143,7 @@ pub(crate) async fn mark_failed<'e>(
 
 /// Forgets e-mails sent before `before`; returns how many.
 pub(crate) async fn prune_sent<'e>(
-    ex: impl SqliteExecutor<'e>,
+    ex: impl AnyExecutor<'e>,
     before: DateTime<Utc>,
 ) -> Result<u64, sqlx::Error> {
     Ok(
@@ -159,7 +158,7 @@ pub(crate) async fn prune_sent<'e>(
 /// When something is next due: a ticket's notification or a queued
 /// e-mail's next attempt.
 pub(crate) async fn next_due<'e>(
-    ex: impl SqliteExecutor<'e>,
+    ex: impl AnyExecutor<'e>,
 ) -> Result<Option<DateTime<Utc>>, sqlx::Error> {
     let next: Option<String> = sqlx::query_scalar(
         "SELECT MIN(t) FROM ( \
@@ -174,7 +173,7 @@ pub(crate) async fn next_due<'e>(
 
 /// How far the history has been read; starts it at the newest entry the
 /// first time.
-pub(crate) async fn cursor(conn: &mut SqliteConnection) -> Result<i64, sqlx::Error> {
+pub(crate) async fn cursor(conn: &mut AnyConnection) -> Result<i64, sqlx::Error> {
     sqlx::query(
         "INSERT INTO mail_cursor (id, history_id) \
          SELECT 1, COALESCE((SELECT MAX(id) FROM ticket_history), 0) \
@@ -188,7 +187,7 @@ pub(crate) async fn cursor(conn: &mut SqliteConnection) -> Result<i64, sqlx::Err
 }
 
 /// Moves the cursor to history entry `id`.
-pub(crate) async fn set_cursor(conn: &mut SqliteConnection, id: i64) -> Result<(), sqlx::Error> {
+pub(crate) async fn set_cursor(conn: &mut AnyConnection, id: i64) -> Result<(), sqlx::Error> {
     sqlx::query("UPDATE mail_cursor SET history_id = ? WHERE id = 1")
         .bind(id)
         .execute(conn)
@@ -198,7 +197,7 @@ pub(crate) async fn set_cursor(conn: &mut SqliteConnection, id: i64) -> Result<(
 
 /// Up to `limit` history entries after `after`: id, ticket and time.
 pub(crate) async fn history_after<'e>(
-    ex: impl SqliteExecutor<'e>,
+    ex: impl AnyExecutor<'e>,
     after: i64,
     limit: u32,
 ) -> Result<Vec<(i64, TicketId, DateTime<Utc>)>, sqlx::Error> {
@@ -217,7 +216,7 @@ pub(crate) async fn history_after<'e>(
 /// Starts a notification for `ticket` from history entry `first`, due at
 /// `due`, unless one is waiting already (that one takes this change too).
 pub(crate) async fn add_batch(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     ticket: TicketId,
     first: i64,
     due: DateTime<Utc>,
@@ -236,7 +235,7 @@ pub(crate) async fn add_batch(
 
 /// Up to `limit` notifications due at `now`: ticket and first history entry.
 pub(crate) async fn due_batches<'e>(
-    ex: impl SqliteExecutor<'e>,
+    ex: impl AnyExecutor<'e>,
     now: DateTime<Utc>,
     limit: u32,
 ) -> Result<Vec<(TicketId, i64)>, sqlx::Error> {
@@ -252,7 +251,7 @@ pub(crate) async fn due_batches<'e>(
 
 /// Ends the notification of `ticket` (it is queued, or there was no one to tell).
 pub(crate) async fn delete_batch(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     ticket: TicketId,
 ) -> Result<(), sqlx::Error> {
     sqlx::query("DELETE FROM mail_batches WHERE ticket_id = ?")
@@ -272,7 +271,7 @@ pub(crate) struct Recipient {
 
 /// Operators with "receive ticket e-mails" on who can still sign in.
 pub(crate) async fn recipients<'e>(
-    ex: impl SqliteExecutor<'e>,
+    ex: impl AnyExecutor<'e>,
 ) -> Result<Vec<Recipient>, sqlx::Error> {
     let rows: Vec<(OperatorId, String, String)> = sqlx::query_as(
         "SELECT id, name, email FROM operators \

@@ -5,8 +5,8 @@ use deskterm_api::{
     ChatMessage, ContactId, Direction, HistoryKind, OperatorId, OperatorRef, TicketId,
 };
 use serde_json::json;
-use sqlx::sqlite::SqliteRow;
-use sqlx::{Row, SqliteConnection, SqliteExecutor};
+use sqlx::any::AnyRow;
+use sqlx::{Row, AnyConnection, AnyExecutor};
 
 use super::history::{self, Actor, Record};
 use crate::time;
@@ -27,7 +27,7 @@ fn direction_to_db(d: Direction) -> &'static str {
     }
 }
 
-fn from_row(row: &SqliteRow) -> Result<ChatMessage, sqlx::Error> {
+fn from_row(row: &AnyRow) -> Result<ChatMessage, sqlx::Error> {
     let direction = match row.try_get::<&str, _>("direction")? {
         "inbound" => Direction::Inbound,
         "outbound" => Direction::Outbound,
@@ -58,7 +58,7 @@ fn from_row(row: &SqliteRow) -> Result<ChatMessage, sqlx::Error> {
 
 /// Messages of a contact with an id above `after`, oldest first.
 pub(crate) async fn of_contact<'e>(
-    ex: impl SqliteExecutor<'e>,
+    ex: impl AnyExecutor<'e>,
     contact: ContactId,
     after: i64,
     limit: u32,
@@ -77,7 +77,7 @@ pub(crate) async fn of_contact<'e>(
 
 /// The newest `limit` messages of a contact, oldest first.
 pub(crate) async fn last_of_contact<'e>(
-    ex: impl SqliteExecutor<'e>,
+    ex: impl AnyExecutor<'e>,
     contact: ContactId,
     limit: u32,
 ) -> Result<Vec<ChatMessage>, sqlx::Error> {
@@ -114,12 +114,12 @@ pub(crate) struct NewMessageRow<'a> {
 /// recorded in its history: an inbound one by its channel, an outbound one
 /// by its operator.
 pub(crate) async fn insert(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     m: &NewMessageRow<'_>,
 ) -> Result<ChatMessage, sqlx::Error> {
-    let id = sqlx::query(
+    let id = sqlx::query_scalar::<_, i64>(
         "INSERT INTO messages (contact_id, ticket_id, direction, operator_id, body, channel, \
-             created_at, channel_token_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+             created_at, channel_token_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
     )
     .bind(m.contact_id)
     .bind(m.ticket_id)
@@ -129,9 +129,8 @@ pub(crate) async fn insert(
     .bind(m.channel)
     .bind(time::to_db(m.created_at))
     .bind(m.channel_token_id)
-    .execute(&mut *conn)
-    .await?
-    .last_insert_rowid();
+    .fetch_one(&mut *conn)
+    .await?;
     if let Some(ticket) = m.ticket_id {
         let actor = match (m.direction, m.operator_id, m.automation) {
             (Direction::Outbound, _, Some(name)) => Actor::Automation(name.to_owned()),

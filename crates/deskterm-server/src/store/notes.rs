@@ -3,8 +3,8 @@
 use chrono::{DateTime, Utc};
 use deskterm_api::{HistoryKind, Note, OperatorRef, TicketId};
 use serde_json::json;
-use sqlx::sqlite::SqliteRow;
-use sqlx::{Row, SqliteConnection, SqliteExecutor};
+use sqlx::any::AnyRow;
+use sqlx::{Row, AnyConnection, AnyExecutor};
 
 use super::history::{self, Actor, Record};
 use crate::time;
@@ -18,7 +18,7 @@ macro_rules! select_notes {
     };
 }
 
-fn from_row(row: &SqliteRow) -> Result<Note, sqlx::Error> {
+fn from_row(row: &AnyRow) -> Result<Note, sqlx::Error> {
     Ok(Note {
         id: row.try_get("id")?,
         ticket_id: row.try_get("ticket_id")?,
@@ -33,7 +33,7 @@ fn from_row(row: &SqliteRow) -> Result<Note, sqlx::Error> {
 
 /// The notes of a ticket, oldest first.
 pub(crate) async fn of_ticket<'e>(
-    ex: impl SqliteExecutor<'e>,
+    ex: impl AnyExecutor<'e>,
     ticket: TicketId,
 ) -> Result<Vec<Note>, sqlx::Error> {
     let rows = sqlx::query(concat!(
@@ -49,22 +49,21 @@ pub(crate) async fn of_ticket<'e>(
 /// Adds a note, records it in the ticket's history by its author, and
 /// returns it as stored.
 pub(crate) async fn insert(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     ticket: TicketId,
     author: i64,
     body: &str,
     at: DateTime<Utc>,
 ) -> Result<Note, sqlx::Error> {
-    let id = sqlx::query(
-        "INSERT INTO notes (ticket_id, operator_id, body, created_at) VALUES (?, ?, ?, ?)",
+    let id = sqlx::query_scalar::<_, i64>(
+        "INSERT INTO notes (ticket_id, operator_id, body, created_at) VALUES (?, ?, ?, ?) RETURNING id",
     )
     .bind(ticket)
     .bind(author)
     .bind(body)
     .bind(time::to_db(at))
-    .execute(&mut *conn)
-    .await?
-    .last_insert_rowid();
+    .fetch_one(&mut *conn)
+    .await?;
     let added = Record {
         kind: HistoryKind::NoteAdded,
         field: None,

@@ -1,10 +1,10 @@
 //! Operators as the API shows them.
 
 use deskterm_api::{Me, OperatorId, OperatorRef};
-use sqlx::SqliteExecutor;
+use sqlx::AnyExecutor;
 
 /// Every operator, by name.
-pub(crate) async fn all<'e>(ex: impl SqliteExecutor<'e>) -> Result<Vec<OperatorRef>, sqlx::Error> {
+pub(crate) async fn all<'e>(ex: impl AnyExecutor<'e>) -> Result<Vec<OperatorRef>, sqlx::Error> {
     let rows: Vec<(i64, String)> =
         sqlx::query_as("SELECT id, name FROM operators ORDER BY name_folded, id")
             .fetch_all(ex)
@@ -17,7 +17,7 @@ pub(crate) async fn all<'e>(ex: impl SqliteExecutor<'e>) -> Result<Vec<OperatorR
 
 /// Whether operator `id` exists.
 pub(crate) async fn exists<'e>(
-    ex: impl SqliteExecutor<'e>,
+    ex: impl AnyExecutor<'e>,
     id: OperatorId,
 ) -> Result<bool, sqlx::Error> {
     let found: Option<i64> = sqlx::query_scalar("SELECT id FROM operators WHERE id = ?")
@@ -29,10 +29,10 @@ pub(crate) async fn exists<'e>(
 
 /// The profile of operator `id`.
 pub(crate) async fn me<'e>(
-    ex: impl SqliteExecutor<'e>,
+    ex: impl AnyExecutor<'e>,
     id: OperatorId,
 ) -> Result<Option<Me>, sqlx::Error> {
-    let row: Option<(i64, String, String, bool)> =
+    let row: Option<(i64, String, String, crate::db::Flag)> =
         sqlx::query_as("SELECT id, name, email, receive_ticket_emails FROM operators WHERE id = ?")
             .bind(id)
             .fetch_optional(ex)
@@ -41,13 +41,13 @@ pub(crate) async fn me<'e>(
         id,
         name,
         email,
-        receive_ticket_emails,
+        receive_ticket_emails: receive_ticket_emails.0,
     }))
 }
 
 /// Sets the "receive ticket e-mails" option of operator `id`.
 pub(crate) async fn set_receive_ticket_emails<'e>(
-    ex: impl SqliteExecutor<'e>,
+    ex: impl AnyExecutor<'e>,
     id: OperatorId,
     on: bool,
 ) -> Result<(), sqlx::Error> {

@@ -10,7 +10,7 @@ use deskterm_api::{
     CategoryShare, CategoryTime, DayCount, MacroStatus, Priority, PriorityCount, ResponseTime,
     Stats, StatusCount,
 };
-use sqlx::{Row, SqlitePool};
+use sqlx::{Row, AnyPool};
 
 use super::{categories, statuses};
 
@@ -43,7 +43,7 @@ impl Filter {
 
 /// Everything `GET /stats` answers, for `[from, to)`.
 pub(crate) async fn compute(
-    pool: &SqlitePool,
+    pool: &AnyPool,
     from: NaiveDate,
     to: NaiveDate,
     filter: Filter,

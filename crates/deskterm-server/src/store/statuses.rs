@@ -1,7 +1,7 @@
 //! Ticket statuses: the built-in ones (seeded by the migration) and custom ones.
 
 use deskterm_api::{MacroStatus, StatusDef};
-use sqlx::{Row, SqliteConnection, SqliteExecutor};
+use sqlx::{Row, AnyConnection, AnyExecutor};
 
 fn macro_from_db(text: &str) -> Result<MacroStatus, sqlx::Error> {
     match text {
@@ -14,7 +14,7 @@ fn macro_from_db(text: &str) -> Result<MacroStatus, sqlx::Error> {
 }
 
 /// Every status, in display order.
-pub(crate) async fn all<'e>(ex: impl SqliteExecutor<'e>) -> Result<Vec<StatusDef>, sqlx::Error> {
+pub(crate) async fn all<'e>(ex: impl AnyExecutor<'e>) -> Result<Vec<StatusDef>, sqlx::Error> {
     let rows = sqlx::query("SELECT key, label, macro, builtin FROM statuses ORDER BY position")
         .fetch_all(ex)
         .await?;
@@ -24,7 +24,7 @@ pub(crate) async fn all<'e>(ex: impl SqliteExecutor<'e>) -> Result<Vec<StatusDef
                 key: row.try_get("key")?,
                 label: row.try_get("label")?,
                 macro_status: macro_from_db(row.try_get("macro")?)?,
-                builtin: row.try_get("builtin")?,
+                builtin: row.try_get::<crate::db::Flag, _>("builtin")?.0,
             })
         })
         .collect()
@@ -32,7 +32,7 @@ pub(crate) async fn all<'e>(ex: impl SqliteExecutor<'e>) -> Result<Vec<StatusDef
 
 /// The macro-status of status `key`, if the status exists.
 pub(crate) async fn macro_of<'e>(
-    ex: impl SqliteExecutor<'e>,
+    ex: impl AnyExecutor<'e>,
     key: &str,
 ) -> Result<Option<MacroStatus>, sqlx::Error> {
     let text: Option<String> = sqlx::query_scalar("SELECT macro FROM statuses WHERE key = ?")
@@ -44,7 +44,7 @@ pub(crate) async fn macro_of<'e>(
 
 /// Adds a custom status after the others; `false` when the key is taken.
 pub(crate) async fn insert(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     status: &StatusDef,
 ) -> Result<bool, sqlx::Error> {
     let taken: Option<String> = sqlx::query_scalar("SELECT key FROM statuses WHERE key = ?")

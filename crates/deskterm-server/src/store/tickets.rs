@@ -6,8 +6,8 @@ use deskterm_api::{
     Channel, ContactId, ContactRef, HistoryKind, OperatorId, OperatorRef, Priority, Ticket,
     TicketId,
 };
-use sqlx::sqlite::SqliteRow;
-use sqlx::{Row, SqliteConnection, SqliteExecutor};
+use sqlx::any::AnyRow;
+use sqlx::{Row, AnyConnection, AnyExecutor};
 
 use serde_json::{Value, json};
 
@@ -88,7 +88,7 @@ pub(crate) const TICKET_JSON: &str = ticket_json!();
 /// [`ticket_joins!`] for queries built at run time.
 pub(crate) const TICKET_JOINS: &str = ticket_joins!();
 
-fn priority_from_row(row: &SqliteRow) -> Result<Priority, sqlx::Error> {
+fn priority_from_row(row: &AnyRow) -> Result<Priority, sqlx::Error> {
     let rank: i64 = row.try_get("priority")?;
     usize::try_from(rank)
         .ok()
@@ -96,14 +96,14 @@ fn priority_from_row(row: &SqliteRow) -> Result<Priority, sqlx::Error> {
         .ok_or_else(|| sqlx::Error::Decode(format!("bad stored priority {rank}").into()))
 }
 
-fn tags_from_row(row: &SqliteRow) -> Result<Vec<String>, sqlx::Error> {
+fn tags_from_row(row: &AnyRow) -> Result<Vec<String>, sqlx::Error> {
     let tags: String = row.try_get("tags")?;
     serde_json::from_str(&tags)
         .map_err(|e| sqlx::Error::Decode(format!("bad stored tags: {e}").into()))
 }
 
 /// A ticket from a row of [`select_tickets!`].
-pub(crate) fn from_row(row: &SqliteRow) -> Result<Ticket, sqlx::Error> {
+pub(crate) fn from_row(row: &AnyRow) -> Result<Ticket, sqlx::Error> {
     let priority = priority_from_row(row)?;
     let tags = tags_from_row(row)?;
     let operator = match row.try_get::<Option<OperatorId>, _>("operator_id")? {
@@ -122,7 +122,7 @@ pub(crate) fn from_row(row: &SqliteRow) -> Result<Ticket, sqlx::Error> {
         priority,
         category: row.try_get("category_name")?,
         tags,
-        important: row.try_get("important")?,
+        important: row.try_get::<crate::db::Flag, _>("important")?.0,
         contact: ContactRef {
             id: row.try_get("contact_id")?,
             name: row.try_get("contact_name")?,
@@ -143,7 +143,7 @@ pub(crate) fn from_row(row: &SqliteRow) -> Result<Ticket, sqlx::Error> {
 
 /// The ticket `id`, if it exists.
 pub(crate) async fn get<'e>(
-    ex: impl SqliteExecutor<'e>,
+    ex: impl AnyExecutor<'e>,
     id: TicketId,
 ) -> Result<Option<Ticket>, sqlx::Error> {
     sqlx::query(concat!(select_tickets!(), "WHERE t.id = ?"))
@@ -209,7 +209,7 @@ macro_rules! json_lines_query {
 /// With `closed_since` (in the database's time format), tickets closed
 /// before it are left out.
 pub(crate) async fn json_lines_after(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     after: Option<&ExportCursor>,
     closed_since: Option<&str>,
     limit: u32,
@@ -264,7 +264,7 @@ pub(crate) struct TicketFields {
 
 /// The stored fields of ticket `id`, for a patch to change.
 pub(crate) async fn fields(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     id: TicketId,
 ) -> Result<Option<TicketFields>, sqlx::Error> {
     let Some(row) = sqlx::query(
@@ -287,7 +287,7 @@ pub(crate) async fn fields(
         priority: priority_from_row(&row)?,
         category_id: row.try_get("category_id")?,
         tags: tags_from_row(&row)?,
-        important: row.try_get("important")?,
+        important: row.try_get::<crate::db::Flag, _>("important")?.0,
         contact_id: row.try_get("contact_id")?,
         operator_id: row.try_get("operator_id")?,
         channel: row.try_get("channel")?,
@@ -306,11 +306,11 @@ fn tags_json(tags: &[String]) -> Result<String, sqlx::Error> {
 /// Inserts a ticket at version 1 and records its creation by `actor` in
 /// its history; returns its id.
 pub(crate) async fn insert(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     f: &TicketFields,
     actor: &Actor,
 ) -> Result<TicketId, sqlx::Error> {
-    let id = sqlx::query(concat!(
+    let id = sqlx::query_scalar::<_, i64>(concat!(
         "INSERT INTO tickets (reference, reference_folded, title, title_folded, description, \
                  status, priority, category_id, tags, important, contact_id, operator_id, channel, \
                  sla_due_at, pending_until, created_at, updated_at, closed_at, version, \
@@ -318,6 +318,8 @@ pub(crate) async fn insert(
              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ",
         sort_keys!(),
         ")"
+    ,
+        " RETURNING id"
     ))
     .bind(&f.reference)
     .bind(fold(&f.reference))
@@ -341,9 +343,8 @@ pub(crate) async fn insert(
     .bind(f.category_id)
     .bind(f.operator_id)
     .bind(f.contact_id)
-    .execute(&mut *conn)
-    .await?
-    .last_insert_rowid();
+    .fetch_one(&mut *conn)
+    .await?;
     let created = Record {
         kind: HistoryKind::Created,
         field: None,
@@ -365,7 +366,7 @@ fn wire<T: serde::Serialize>(v: &T) -> Result<Value, sqlx::Error> {
 
 /// A category as its history shows it: its name, or `null`.
 async fn category_value(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     id: Option<i64>,
 ) -> Result<Value, sqlx::Error> {
     let Some(id) = id else {
@@ -380,7 +381,7 @@ async fn category_value(
 
 /// An operator as its history shows it: `{"id", "name"}`, or `null`.
 async fn operator_value(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     id: Option<OperatorId>,
 ) -> Result<Value, sqlx::Error> {
     let Some(id) = id else {
@@ -394,7 +395,7 @@ async fn operator_value(
 }
 
 /// A contact as its history shows it: `{"id", "name"}`.
-async fn contact_value(conn: &mut SqliteConnection, id: ContactId) -> Result<Value, sqlx::Error> {
+async fn contact_value(conn: &mut AnyConnection, id: ContactId) -> Result<Value, sqlx::Error> {
     let name: Option<String> = sqlx::query_scalar("SELECT name FROM contacts WHERE id = ?")
         .bind(id)
         .fetch_optional(&mut *conn)
@@ -406,7 +407,7 @@ async fn contact_value(conn: &mut SqliteConnection, id: ContactId) -> Result<Val
 /// values as the history shows them (named as in [`Ticket`]). `closed_at`
 /// and `updated_at` follow the others and are not listed.
 async fn changed_fields(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     before: &TicketFields,
     after: &TicketFields,
 ) -> Result<Vec<(&'static str, Value, Value)>, sqlx::Error> {
@@ -480,7 +481,7 @@ async fn changed_fields(
 /// those of `f`, sets its version, and records each changed field in its
 /// history, by `actor` at `f.updated_at`.
 pub(crate) async fn update(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     id: TicketId,
     before: &TicketFields,
     f: &TicketFields,
@@ -535,7 +536,7 @@ pub(crate) async fn update(
 /// Deletes ticket `id` with its notes; its messages stay, detached, and its
 /// history stays, ending with the deletion by `actor` at `at`.
 pub(crate) async fn delete(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     id: TicketId,
     at: DateTime<Utc>,
     actor: &Actor,
@@ -559,7 +560,7 @@ pub(crate) async fn delete(
 
 /// Whether a reference is taken, ignoring case.
 pub(crate) async fn reference_taken(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     reference: &str,
 ) -> Result<bool, sqlx::Error> {
     let found: Option<i64> =
@@ -571,7 +572,7 @@ pub(crate) async fn reference_taken(
 }
 
 /// The next generated reference (`HD-000123`), skipping numbers typed by hand.
-pub(crate) async fn next_reference(conn: &mut SqliteConnection) -> Result<String, sqlx::Error> {
+pub(crate) async fn next_reference(conn: &mut AnyConnection) -> Result<String, sqlx::Error> {
     loop {
         let n: i64 = sqlx::query_scalar(
             "UPDATE reference_counter SET value = value + 1 WHERE id = 1 RETURNING value",
@@ -587,7 +588,7 @@ pub(crate) async fn next_reference(conn: &mut SqliteConnection) -> Result<String
 
 /// The newest in-progress ticket of a contact, where a customer's message belongs.
 pub(crate) async fn newest_in_progress(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     contact: ContactId,
 ) -> Result<Option<TicketId>, sqlx::Error> {
     sqlx::query_scalar(
@@ -602,7 +603,7 @@ pub(crate) async fn newest_in_progress(
 
 /// Tickets of a contact, newest first.
 pub(crate) async fn of_contact<'e>(
-    ex: impl SqliteExecutor<'e>,
+    ex: impl AnyExecutor<'e>,
     contact: ContactId,
     limit: u32,
 ) -> Result<Vec<Ticket>, sqlx::Error> {
