@@ -88,7 +88,7 @@ enum CacheCmd {
 enum OperatorCmd {
     /// Create an operator and print its bearer token (only the token, on stdout).
     Add {
-        /// SQLite database file of the server.
+        /// The server's database: SQLite file or `postgres://` URL.
         #[arg(long)]
         db: PathBuf,
         /// Display name.
@@ -105,13 +105,13 @@ enum OperatorCmd {
     },
     /// List the operators: id, name, e-mail, role, active or revoked, token count (never tokens).
     List {
-        /// SQLite database file of the server.
+        /// The server's database: SQLite file or `postgres://` URL.
         #[arg(long)]
         db: PathBuf,
     },
     /// Revoke an operator: every token of theirs stops working at once.
     Revoke {
-        /// SQLite database file of the server.
+        /// The server's database: SQLite file or `postgres://` URL.
         #[arg(long)]
         db: PathBuf,
         /// The operator's id or e-mail address.
@@ -140,7 +140,7 @@ enum DemoCmd {
 enum TokenCmd {
     /// Replace every token of an operator with a new one, printed alone on stdout.
     Rotate {
-        /// SQLite database file of the server.
+        /// The server's database: SQLite file or `postgres://` URL.
         #[arg(long)]
         db: PathBuf,
         /// The operator's id or e-mail address.
@@ -153,7 +153,7 @@ enum ChannelCmd {
     /// Add a channel and print its token (only the token, on stdout): the
     /// credential of `POST /api/v1/channels/NAME/inbound`.
     Add {
-        /// SQLite database file of the server.
+        /// The server's database: SQLite file or `postgres://` URL.
         #[arg(long)]
         db: PathBuf,
         /// Channel name, e.g. `whatsapp`.
@@ -320,7 +320,8 @@ struct ServeArgs {
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:8080")]
     listen: SocketAddr,
-    /// SQLite database file (created if missing).
+    /// SQLite database file (created if missing), or a PostgreSQL database
+    /// as `postgres://user:password@host/name` (shareable by several servers).
     #[arg(long, default_value = "./helpdesk.db")]
     db: PathBuf,
     /// The server's configuration file (TOML; see config.server.example.toml).
@@ -430,11 +431,17 @@ fn run_server(args: ServeArgs) -> anyhow::Result<()> {
         "http"
     };
     let (listen, db_path) = (args.listen, args.db);
-    deskterm_server::check_mail(&db_path, &options.settings)?;
+    let target = db_path.to_string_lossy().into_owned();
+    deskterm_server::check_mail(&target, &options.settings)?;
     runtime()?.block_on(async move {
-        let db = deskterm_server::Db::open(&db_path)
+        let db = deskterm_server::Db::open_target(&target)
             .await
-            .map_err(|e| anyhow::anyhow!("cannot open {}: {e:#}", db_path.display()))?;
+            .map_err(|e| {
+                anyhow::anyhow!(
+                    "cannot open {}: {e:#}",
+                    deskterm_server::describe_target(&target)
+                )
+            })?;
         if args.demo && deskterm_server::is_empty(&db).await? {
             let data: deskterm_server::demo::DemoData =
                 serde_json::from_str(embedded::DEMO_DATA)
@@ -586,9 +593,15 @@ fn with_server_db<T>(
     work: impl AsyncFnOnce(&deskterm_server::Db) -> anyhow::Result<T>,
 ) -> anyhow::Result<T> {
     runtime()?.block_on(async move {
-        let db = deskterm_server::Db::open(db_path)
+        let target = db_path.to_string_lossy();
+        let db = deskterm_server::Db::open_target(&target)
             .await
-            .map_err(|e| anyhow::anyhow!("cannot open {}: {e:#}", db_path.display()))?;
+            .map_err(|e| {
+                anyhow::anyhow!(
+                    "cannot open {}: {e:#}",
+                    deskterm_server::describe_target(&target)
+                )
+            })?;
         work(&db).await
     })
 }

@@ -32,13 +32,14 @@ pub struct OperatorSummary {
 
 /// Every operator, revoked ones included, by id.
 pub async fn list_operators(db: &Db) -> anyhow::Result<Vec<OperatorSummary>> {
-    let rows: Vec<(i64, String, String, String, crate::db::Flag, i64)> = sqlx::query_as(
-        "SELECT o.id, o.name, o.email, o.role, o.revoked_at IS NOT NULL, \
+    let rows: Vec<(i64, String, String, String, crate::sql::Flag, i64)> =
+        sqlx::query_as(crate::sql::sql(
+            "SELECT o.id, o.name, o.email, o.role, o.revoked_at IS NOT NULL, \
              (SELECT COUNT(*) FROM tokens t WHERE t.operator_id = o.id) \
          FROM operators o ORDER BY o.id",
-    )
-    .fetch_all(db.pool())
-    .await?;
+        ))
+        .fetch_all(db.pool())
+        .await?;
     rows.into_iter()
         .map(|(id, name, email, role, revoked, tokens)| {
             Ok(OperatorSummary {
@@ -60,16 +61,18 @@ async fn find_operator(conn: &mut AnyConnection, who: &str) -> anyhow::Result<Op
     let who = who.trim();
     let found: Option<i64> = match who.parse::<i64>() {
         Ok(id) => {
-            sqlx::query_scalar("SELECT id FROM operators WHERE id = ?")
+            sqlx::query_scalar(crate::sql::sql("SELECT id FROM operators WHERE id = ?"))
                 .bind(id)
                 .fetch_optional(conn)
                 .await?
         }
         Err(_) => {
-            sqlx::query_scalar("SELECT id FROM operators WHERE email_folded = ?")
-                .bind(fold(who))
-                .fetch_optional(conn)
-                .await?
+            sqlx::query_scalar(crate::sql::sql(
+                "SELECT id FROM operators WHERE email_folded = ?",
+            ))
+            .bind(fold(who))
+            .fetch_optional(conn)
+            .await?
         }
     };
     found.ok_or_else(|| anyhow::anyhow!("there is no operator {who:?} (give an id or an e-mail)"))
@@ -81,15 +84,17 @@ async fn find_operator(conn: &mut AnyConnection, who: &str) -> anyhow::Result<Op
 pub async fn revoke_operator(db: &Db, who: &str) -> anyhow::Result<OperatorId> {
     let mut tx = db.write().await?;
     let id = find_operator(tx.conn(), who).await?;
-    sqlx::query("DELETE FROM tokens WHERE operator_id = ?")
+    sqlx::query(crate::sql::sql("DELETE FROM tokens WHERE operator_id = ?"))
         .bind(id)
         .execute(tx.conn())
         .await?;
-    sqlx::query("UPDATE operators SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ?")
-        .bind(time::to_db(time::now()))
-        .bind(id)
-        .execute(tx.conn())
-        .await?;
+    sqlx::query(crate::sql::sql(
+        "UPDATE operators SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ?",
+    ))
+    .bind(time::to_db(time::now()))
+    .bind(id)
+    .execute(tx.conn())
+    .await?;
     tx.commit().await?;
     tracing::info!("operator {id} revoked");
     Ok(id)
@@ -100,15 +105,16 @@ pub async fn revoke_operator(db: &Db, who: &str) -> anyhow::Result<OperatorId> {
 pub async fn rotate_token(db: &Db, who: &str) -> anyhow::Result<String> {
     let mut tx = db.write().await?;
     let id = find_operator(tx.conn(), who).await?;
-    let crate::db::Flag(revoked) =
-        sqlx::query_scalar("SELECT revoked_at IS NOT NULL FROM operators WHERE id = ?")
-            .bind(id)
-            .fetch_one(tx.conn())
-            .await?;
+    let crate::sql::Flag(revoked) = sqlx::query_scalar(crate::sql::sql(
+        "SELECT revoked_at IS NOT NULL FROM operators WHERE id = ?",
+    ))
+    .bind(id)
+    .fetch_one(tx.conn())
+    .await?;
     if revoked {
         anyhow::bail!("operator {id} is revoked; add them again to give them access");
     }
-    sqlx::query("DELETE FROM tokens WHERE operator_id = ?")
+    sqlx::query(crate::sql::sql("DELETE FROM tokens WHERE operator_id = ?"))
         .bind(id)
         .execute(tx.conn())
         .await?;
@@ -159,33 +165,35 @@ fn channel_name(name: &str) -> anyhow::Result<String> {
 }
 
 async fn channel_id(conn: &mut AnyConnection, name: &str) -> anyhow::Result<Option<i64>> {
-    Ok(
-        sqlx::query_scalar("SELECT id FROM channels WHERE name_folded = ?")
-            .bind(fold(name))
-            .fetch_optional(conn)
-            .await?,
-    )
+    Ok(sqlx::query_scalar(crate::sql::sql(
+        "SELECT id FROM channels WHERE name_folded = ?",
+    ))
+    .bind(fold(name))
+    .fetch_optional(conn)
+    .await?)
 }
 
 async fn insert_channel(conn: &mut AnyConnection, name: &str) -> anyhow::Result<i64> {
     let now = time::to_db(time::now());
-    Ok(
-        sqlx::query_scalar::<_, i64>("INSERT INTO channels (name, name_folded, created_at) VALUES (?, ?, ?) RETURNING id")
-            .bind(name)
-            .bind(fold(name))
-            .bind(&now)
-            .fetch_one(conn)
-            .await?,
-    )
+    Ok(sqlx::query_scalar::<_, i64>(crate::sql::sql(
+        "INSERT INTO channels (name, name_folded, created_at) VALUES (?, ?, ?) RETURNING id",
+    ))
+    .bind(name)
+    .bind(fold(name))
+    .bind(&now)
+    .fetch_one(conn)
+    .await?)
 }
 
 async fn insert_channel_token(conn: &mut AnyConnection, channel: i64) -> anyhow::Result<String> {
     let token = new_token(CHANNEL_TOKEN_PREFIX)?;
-    sqlx::query("INSERT INTO channel_tokens (channel_id, hash, created_at) VALUES (?, ?, ?)")
-        .bind(channel)
-        .bind(token_hash(&token).as_slice())
-        .bind(time::to_db(time::now()))
-        .execute(conn)
-        .await?;
+    sqlx::query(crate::sql::sql(
+        "INSERT INTO channel_tokens (channel_id, hash, created_at) VALUES (?, ?, ?)",
+    ))
+    .bind(channel)
+    .bind(token_hash(&token).as_slice())
+    .bind(time::to_db(time::now()))
+    .execute(conn)
+    .await?;
     Ok(token)
 }

@@ -48,12 +48,14 @@ pub(crate) async fn store_token(
     operator_id: OperatorId,
 ) -> anyhow::Result<String> {
     let token = new_token(TOKEN_PREFIX)?;
-    sqlx::query("INSERT INTO tokens (operator_id, hash, created_at) VALUES (?, ?, ?)")
-        .bind(operator_id)
-        .bind(token_hash(&token).as_slice())
-        .bind(time::to_db(time::now()))
-        .execute(conn)
-        .await?;
+    sqlx::query(crate::sql::sql(
+        "INSERT INTO tokens (operator_id, hash, created_at) VALUES (?, ?, ?)",
+    ))
+    .bind(operator_id)
+    .bind(token_hash(&token).as_slice())
+    .bind(time::to_db(time::now()))
+    .execute(conn)
+    .await?;
     Ok(token)
 }
 
@@ -80,17 +82,19 @@ pub(crate) async fn insert_operator(
     email: &str,
     role: Role,
 ) -> anyhow::Result<OperatorRef> {
-    let taken: Option<i64> = sqlx::query_scalar("SELECT id FROM operators WHERE email_folded = ?")
-        .bind(fold(email))
-        .fetch_optional(&mut *conn)
-        .await?;
+    let taken: Option<i64> = sqlx::query_scalar(crate::sql::sql(
+        "SELECT id FROM operators WHERE email_folded = ?",
+    ))
+    .bind(fold(email))
+    .fetch_optional(&mut *conn)
+    .await?;
     if taken.is_some() {
         anyhow::bail!("an operator with the e-mail {email} already exists");
     }
-    let id = sqlx::query_scalar::<_, i64>(
+    let id = sqlx::query_scalar::<_, i64>(crate::sql::sql(
         "INSERT INTO operators (name, name_folded, email, email_folded, role, created_at) \
          VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
-    )
+    ))
     .bind(name)
     .bind(fold(name))
     .bind(email)
@@ -144,11 +148,12 @@ pub async fn add_operator_as(
 /// operator gets none.
 pub async fn issue_token(db: &Db, operator_id: OperatorId) -> anyhow::Result<String> {
     let mut tx = db.write().await?;
-    let revoked: Option<Option<String>> =
-        sqlx::query_scalar("SELECT revoked_at FROM operators WHERE id = ?")
-            .bind(operator_id)
-            .fetch_optional(tx.conn())
-            .await?;
+    let revoked: Option<Option<String>> = sqlx::query_scalar(crate::sql::sql(
+        "SELECT revoked_at FROM operators WHERE id = ?",
+    ))
+    .bind(operator_id)
+    .fetch_optional(tx.conn())
+    .await?;
     match revoked {
         None => anyhow::bail!("there is no operator with id {operator_id}"),
         Some(Some(_)) => anyhow::bail!("operator {operator_id} is revoked"),
@@ -204,11 +209,11 @@ fn bearer(parts: &Parts) -> Result<&str, ApiError> {
 
 /// Finds the active (not revoked) operator holding the token hashed to `presented`.
 async fn operator_by_token(db: &Db, presented: &TokenKey) -> Result<Option<Caller>, ApiError> {
-    let row: Option<(Vec<u8>, i64, String, String)> = sqlx::query_as(
+    let row: Option<(Vec<u8>, i64, String, String)> = sqlx::query_as(crate::sql::sql(
         "SELECT t.hash, o.id, o.name, o.role FROM tokens t \
          JOIN operators o ON o.id = t.operator_id \
          WHERE t.hash = ? AND o.revoked_at IS NULL",
-    )
+    ))
     .bind(presented.as_slice())
     .fetch_optional(db.pool())
     .await?;
@@ -229,10 +234,10 @@ async fn channel_by_token(
     db: &Db,
     presented: &TokenKey,
 ) -> Result<Option<ChannelCaller>, ApiError> {
-    let row: Option<(Vec<u8>, i64, i64, String)> = sqlx::query_as(
+    let row: Option<(Vec<u8>, i64, i64, String)> = sqlx::query_as(crate::sql::sql(
         "SELECT t.hash, t.id, c.id, c.name FROM channel_tokens t \
          JOIN channels c ON c.id = t.channel_id WHERE t.hash = ?",
-    )
+    ))
     .bind(presented.as_slice())
     .fetch_optional(db.pool())
     .await?;

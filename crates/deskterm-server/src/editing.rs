@@ -341,10 +341,11 @@ pub(crate) async fn patch(
         });
     }
     after.updated_at = now;
-    let version: i64 = sqlx::query_scalar("SELECT version FROM tickets WHERE id = ?")
-        .bind(id)
-        .fetch_one(&mut *conn)
-        .await?;
+    let version: i64 =
+        sqlx::query_scalar(crate::sql::sql("SELECT version FROM tickets WHERE id = ?"))
+            .bind(id)
+            .fetch_one(&mut *conn)
+            .await?;
     tickets::update(conn, id, &before, &after, version + 1, actor).await?;
     Ok(Outcome {
         ticket: stored(conn, id).await?,

@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use deskterm_api::{Change, ChangeKind};
-use sqlx::{Row, AnyConnection, AnyPool};
+use sqlx::{AnyConnection, AnyPool, Row};
 
 use crate::time;
 
@@ -40,11 +40,15 @@ impl Bounds {
 /// Reads the ends of the feed.
 pub(crate) async fn bounds(pool: &AnyPool) -> Result<Bounds, sqlx::Error> {
     // sqlite_sequence remembers the last seq even if every row were pruned.
-    let (latest, oldest): (i64, Option<i64>) = sqlx::query_as(
+    // PostgreSQL's sequence does the same.
+    let (latest, oldest): (i64, Option<i64>) = sqlx::query_as(crate::sql::pick(
         "SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'changes'), \
                          (SELECT MAX(seq) FROM changes), 0), \
                 (SELECT MIN(seq) FROM changes)",
-    )
+        "SELECT COALESCE((SELECT last_value FROM changes_seq_seq WHERE is_called), \
+                         (SELECT MAX(seq) FROM changes), 0), \
+                (SELECT MIN(seq) FROM changes)",
+    ))
     .fetch_one(pool)
     .await?;
     Ok(Bounds { latest, oldest })
@@ -56,7 +60,7 @@ pub(crate) async fn prune(
     conn: &mut AnyConnection,
     before: DateTime<Utc>,
 ) -> Result<u64, sqlx::Error> {
-    let done = sqlx::query("DELETE FROM changes WHERE at < ?")
+    let done = sqlx::query(crate::sql::sql("DELETE FROM changes WHERE at < ?"))
         .bind(time::to_db(before))
         .execute(conn)
         .await?;
@@ -69,12 +73,13 @@ pub(crate) async fn after(
     since: i64,
     limit: u32,
 ) -> Result<Vec<Change>, sqlx::Error> {
-    let rows =
-        sqlx::query("SELECT seq, payload, at FROM changes WHERE seq > ? ORDER BY seq LIMIT ?")
-            .bind(since)
-            .bind(i64::from(limit))
-            .fetch_all(pool)
-            .await?;
+    let rows = sqlx::query(crate::sql::sql(
+        "SELECT seq, payload, at FROM changes WHERE seq > ? ORDER BY seq LIMIT ?",
+    ))
+    .bind(since)
+    .bind(i64::from(limit))
+    .fetch_all(pool)
+    .await?;
     rows.iter()
         .map(|row| {
             let payload: String = row.try_get("payload")?;

@@ -15,7 +15,7 @@
 
 use chrono::{DateTime, Duration, SubsecRound, Utc};
 use deskterm_api::{OperatorRef, Priority, Role};
-use sqlx::{QueryBuilder, Any, AnyConnection};
+use sqlx::{Any, AnyConnection, QueryBuilder};
 
 use crate::db::Db;
 use crate::text::{contact_search, fold, phone_digits};
@@ -875,10 +875,7 @@ async fn insert_notes(conn: &mut AnyConnection, notes: &[Remark]) -> Result<(), 
     Ok(())
 }
 
-async fn insert_messages(
-    conn: &mut AnyConnection,
-    messages: &[Remark],
-) -> Result<(), sqlx::Error> {
+async fn insert_messages(conn: &mut AnyConnection, messages: &[Remark]) -> Result<(), sqlx::Error> {
     for chunk in messages.chunks(BATCH) {
         let mut q: QueryBuilder<Any> = QueryBuilder::new(
             "INSERT INTO messages (contact_id, ticket_id, direction, operator_id, body, channel, \
@@ -925,22 +922,22 @@ pub async fn generate(db: &Db, spec: &Spec) -> anyhow::Result<Generated> {
 
     let mut conn = db.pool().acquire().await?;
     // Nothing is worth keeping if generating fails half-way: no fsync until the end.
-    sqlx::query("PRAGMA synchronous = OFF")
+    sqlx::query(crate::sql::sql("PRAGMA synchronous = OFF"))
         .execute(&mut *conn)
         .await?;
-    sqlx::query("PRAGMA cache_size = -1048576")
+    sqlx::query(crate::sql::sql("PRAGMA cache_size = -1048576"))
         .execute(&mut *conn)
         .await?;
     let written = fill(&mut conn, spec, &mut rng, now, start, admin.id).await;
     // The connection goes back to the pool as the server opens them.
-    sqlx::query("PRAGMA synchronous = NORMAL")
+    sqlx::query(crate::sql::sql("PRAGMA synchronous = NORMAL"))
         .execute(&mut *conn)
         .await?;
-    sqlx::query("PRAGMA cache_size = -2000")
+    sqlx::query(crate::sql::sql("PRAGMA cache_size = -2000"))
         .execute(&mut *conn)
         .await?;
     let (contacts, operators, notes, messages) = written?;
-    sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+    sqlx::query(crate::sql::sql("PRAGMA wal_checkpoint(TRUNCATE)"))
         .execute(&mut *conn)
         .await?;
     tracing::info!(
@@ -976,10 +973,10 @@ async fn fill(
     let created_at = time::to_db(start);
     for (i, name) in OPERATORS.iter().enumerate().skip(1) {
         let email = format!("{}@example.com", ascii_slug(name));
-        let id = sqlx::query_scalar::<_, i64>(
+        let id = sqlx::query_scalar::<_, i64>(crate::sql::sql(
             "INSERT INTO operators (name, name_folded, email, email_folded, role, created_at) \
              VALUES (?, ?, ?, ?, 'agent', ?) RETURNING id",
-        )
+        ))
         .bind(*name)
         .bind(fold(name))
         .bind(&email)
@@ -996,11 +993,13 @@ async fn fill(
     for lang in LANGS {
         let mut ids = Vec::new();
         for name in lang.categories {
-            let id = sqlx::query_scalar::<_, i64>("INSERT INTO categories (name, folded) VALUES (?, ?) RETURNING id")
-                .bind(*name)
-                .bind(fold(name))
-                .fetch_one(&mut *tx)
-                .await?;
+            let id = sqlx::query_scalar::<_, i64>(crate::sql::sql(
+                "INSERT INTO categories (name, folded) VALUES (?, ?) RETURNING id",
+            ))
+            .bind(*name)
+            .bind(fold(name))
+            .fetch_one(&mut *tx)
+            .await?;
             ids.push(id);
         }
         categories.push(ids);
@@ -1008,16 +1007,16 @@ async fn fill(
 
     // Indexes are built once at the end, from the rows in place, instead of
     // row by row: the same definitions, read from the schema.
-    let indexes: Vec<(String, String)> = sqlx::query_as(
+    let indexes: Vec<(String, String)> = sqlx::query_as(crate::sql::sql(
         "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL \
          AND tbl_name IN ('contacts', 'tickets', 'notes', 'messages')",
-    )
+    ))
     .fetch_all(&mut *tx)
     .await?;
     for (name, _) in &indexes {
         // The names and definitions come from the schema itself.
         let drop = format!("DROP INDEX \"{}\"", name.replace('"', "\"\""));
-        sqlx::query(sqlx::AssertSqlSafe(drop))
+        sqlx::query(sqlx::AssertSqlSafe(crate::sql::sql_owned(drop)))
             .execute(&mut *tx)
             .await?;
     }
@@ -1057,15 +1056,17 @@ async fn fill(
     insert_notes(&mut tx, &notes).await?;
     insert_messages(&mut tx, &messages).await?;
     for (_, sql) in &indexes {
-        sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
+        sqlx::query(sqlx::AssertSqlSafe(crate::sql::sql_owned(sql.as_str())))
             .execute(&mut *tx)
             .await?;
     }
     // New tickets continue after the generated references.
-    sqlx::query("UPDATE reference_counter SET value = ? WHERE id = 1")
-        .bind(i64::try_from(spec.tickets)?)
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query(crate::sql::sql(
+        "UPDATE reference_counter SET value = ? WHERE id = 1",
+    ))
+    .bind(i64::try_from(spec.tickets)?)
+    .execute(&mut *tx)
+    .await?;
     tx.commit().await?;
     Ok((
         contact_count,

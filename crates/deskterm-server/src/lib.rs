@@ -42,6 +42,7 @@ mod server;
 mod settings;
 mod simulate;
 mod sla;
+mod sql;
 mod store;
 mod text;
 mod time;
@@ -51,7 +52,7 @@ pub use admin::{OperatorSummary, add_channel, list_operators, revoke_operator, r
 pub use auth::{add_operator, add_operator_as, issue_token};
 pub use auth_limit::AuthLimits;
 pub use automations::{Automation, Trigger};
-pub use db::{Db, is_empty};
+pub use db::{Db, describe_target, is_empty, is_postgres_url};
 pub use deskterm_api::Role;
 pub use limits::Limits;
 pub use mail::{MailSettings, Security, SmtpSettings};
@@ -60,6 +61,7 @@ pub use server::{Options, RunningServer, check_mail, serve, serve_with, spawn, s
 pub use settings::Settings;
 pub use simulate::Simulation;
 pub use sla::{SlaSettings, Span, Targets, parse_span};
+pub use sql::Dialect;
 pub use tls::Tls;
 
 /// Every route of the API under `/api/v1`, with `db` as its state. Live

@@ -27,10 +27,12 @@ use deskterm_api::{
     MacroStatus, PAGE_LIMIT_MAX, Priority, Sort, SortField, StatusDef, TicketQuery,
 };
 use serde::{Deserialize, Serialize};
-use sqlx::{QueryBuilder, Row, Any, AnyPool};
+use sqlx::{Any, AnyPool, Row};
+
+use crate::sql::Builder;
 
 use crate::problem::{ApiError, ApiResult, FieldErrors};
-use crate::store::tickets::{TICKET_JOINS, TICKET_JSON};
+use crate::store::tickets::{TICKET_JOINS, ticket_json};
 use crate::text::fold;
 
 /// Page size when none is asked for.
@@ -200,12 +202,12 @@ impl Listing {
             return Ok(n);
         }
         // Without a WHERE clause SQLite counts the smallest index's pages.
-        let mut qb = QueryBuilder::new("SELECT COUNT(*) FROM tickets t");
+        let mut qb = Builder::new("SELECT COUNT(*) FROM tickets t");
         if !self.filter.is_empty() {
             qb.push(" WHERE 1 = 1");
             self.filter.push(&mut qb);
         }
-        let n: i64 = qb.build_query_scalar().fetch_one(pool).await?;
+        let n: i64 = qb.build_query_scalar()?.fetch_one(pool).await?;
         Ok(u64::try_from(n).unwrap_or_default())
     }
 
@@ -235,7 +237,7 @@ impl Listing {
                 let mut qb = self.select(plan, true);
                 qb.push(format_args!(" AND {column} IS NOT NULL {order} LIMIT "));
                 qb.push_bind(want);
-                rows = qb.build().fetch_all(pool).await?;
+                rows = qb.build()?.fetch_all(pool).await?;
             }
             // Past the keyed tickets already: only tickets without a key are left.
             Some(Position { k: Key::Null, .. }) => {}
@@ -250,14 +252,14 @@ impl Listing {
                     .push_bind(after.i)
                     .push(format_args!(" ORDER BY t.id {dir} LIMIT "))
                     .push_bind(want);
-                rows = qb.build().fetch_all(pool).await?;
+                rows = qb.build()?.fetch_all(pool).await?;
                 if short(&rows) > 0 {
                     let mut qb = self.select(plan, true);
                     qb.push(format_args!(" AND {column} {cmp} "));
                     push_key(&mut qb, &after.k);
                     qb.push(format_args!("{order} LIMIT "))
                         .push_bind(short(&rows));
-                    rows.extend(qb.build().fetch_all(pool).await?);
+                    rows.extend(qb.build()?.fetch_all(pool).await?);
                 }
             }
         }
@@ -272,7 +274,7 @@ impl Listing {
             }
             qb.push(format_args!(" ORDER BY t.id {dir} LIMIT "))
                 .push_bind(short(&rows));
-            rows.extend(qb.build().fetch_all(pool).await?);
+            rows.extend(qb.build()?.fetch_all(pool).await?);
         }
         let int_key = matches!(self.sort.field, SortField::Status | SortField::Priority);
         let mut items = Vec::with_capacity(rows.len());
@@ -304,9 +306,10 @@ impl Listing {
             return Ok(Plan::Walk);
         }
         // Ids are never reused: the highest one bounds the number of tickets.
-        let highest: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) FROM tickets")
-            .fetch_one(pool)
-            .await?;
+        let highest: i64 =
+            sqlx::query_scalar(crate::sql::sql("SELECT COALESCE(MAX(id), 0) FROM tickets"))
+                .fetch_one(pool)
+                .await?;
         let tickets = u128::try_from(highest).unwrap_or_default();
         let (total, want) = (u128::from(total), u128::from(self.limit) + 1);
         Ok(if want * tickets <= READ_VS_STEP * total * total {
@@ -318,26 +321,24 @@ impl Listing {
 
     /// The start of a query of this listing's tickets with a sort key
     /// (`keyed`) or without one, read as `plan` says.
-    fn select(&self, plan: Plan, keyed: bool) -> QueryBuilder<Any> {
+    fn select(&self, plan: Plan, keyed: bool) -> Builder {
         let from = match plan {
             Plan::Walk => format!("tickets t INDEXED BY {}", sort_index(self.sort.field)),
             Plan::Filter => "tickets t".to_owned(),
         };
         let column = sort_column(self.sort.field);
-        let mut qb = QueryBuilder::new(format!(
-            "SELECT t.id AS id, {column} AS sort_key, {TICKET_JSON} AS line \
-             FROM {from} {TICKET_JOINS}WHERE 1 = 1"
+        let mut qb = Builder::new(format!(
+            "SELECT t.id AS id, {column} AS sort_key, {} AS line \
+             FROM {from} {TICKET_JOINS}WHERE 1 = 1",
+            ticket_json()
         ));
         self.filter.push(&mut qb);
         if keyed && self.sort.field == SortField::Operator && !self.filter.operators.is_empty() {
             // The operators' names too: the walk then seeks to them instead
             // of stepping over everyone else's tickets.
-            qb.push(" AND t.operator_folded IN (SELECT name_folded FROM operators WHERE id IN (");
-            let mut list = qb.separated(", ");
-            for id in &self.filter.operators {
-                list.push_bind(*id);
-            }
-            qb.push("))");
+            qb.push(" AND t.operator_folded IN (SELECT name_folded FROM operators WHERE id IN ")
+                .push_list(self.filter.operators.iter().copied())
+                .push(")");
         }
         qb
     }
@@ -361,20 +362,16 @@ impl Listing {
     }
 }
 
-fn push_in<T>(qb: &mut QueryBuilder<Any>, column: &str, values: &[T])
+fn push_in<T>(qb: &mut Builder, column: &str, values: &[T])
 where
-    T: Clone + for<'q> sqlx::Encode<'q, Any> + sqlx::Type<Any>,
+    T: Clone + for<'q> sqlx::Encode<'q, Any> + sqlx::Type<Any> + Send + 'static,
 {
     if values.is_empty() {
-        qb.push(" AND 0");
+        qb.push(" AND FALSE");
         return;
     }
-    qb.push(format_args!(" AND {column} IN ("));
-    let mut list = qb.separated(", ");
-    for v in values {
-        list.push_bind(v.clone());
-    }
-    qb.push(")");
+    qb.push(format_args!(" AND {column} IN "))
+        .push_list(values.iter().cloned());
 }
 
 /// Positions (places in display order) of the statuses for which `pick` holds.
@@ -419,7 +416,7 @@ impl Filter {
     }
 
     /// Appends the filter's conditions, on columns of `tickets t` only.
-    fn push(&self, qb: &mut QueryBuilder<Any>) {
+    fn push(&self, qb: &mut Builder) {
         if !self.statuses.is_empty() {
             push_in(qb, "t.status_position", &self.statuses);
         }
@@ -437,12 +434,8 @@ impl Filter {
         if !self.operators.is_empty() || self.unassigned {
             qb.push(" AND (");
             if !self.operators.is_empty() {
-                qb.push("t.operator_id IN (");
-                let mut list = qb.separated(", ");
-                for id in &self.operators {
-                    list.push_bind(*id);
-                }
-                qb.push(")");
+                qb.push("t.operator_id IN ")
+                    .push_list(self.operators.iter().copied());
                 if self.unassigned {
                     qb.push(" OR ");
                 }
@@ -468,7 +461,7 @@ impl Filter {
     }
 }
 
-fn push_key(qb: &mut QueryBuilder<Any>, key: &Key) {
+fn push_key(qb: &mut Builder, key: &Key) {
     match key {
         Key::Int(i) => qb.push_bind(*i),
         Key::Text(t) => qb.push_bind(t.clone()),
@@ -635,10 +628,10 @@ mod tests {
         let db = crate::db::Db::open(&dir.join("t.db")).await.unwrap();
         let pool = db.pool();
         for (name, email) in [("Ana", "a@x"), ("Bruno", "b@x"), ("bruno", "c@x")] {
-            sqlx::query(
+            sqlx::query(crate::sql::sql(
                 "INSERT INTO operators (name, name_folded, email, email_folded, created_at) \
                  VALUES (?, lower(?), ?, ?, '2026-01-01T00:00:00.000Z')",
-            )
+            ))
             .bind(name)
             .bind(name)
             .bind(email)
@@ -648,17 +641,17 @@ mod tests {
             .unwrap();
         }
         for name in ["Lucía", "lucía", "Zoe"] {
-            sqlx::query(
+            sqlx::query(crate::sql::sql(
                 "INSERT INTO contacts (name, name_folded, search, created_at) \
                  VALUES (?, ?, '', '2026-01-01T00:00:00.000Z')",
-            )
+            ))
             .bind(name)
             .bind(fold(name))
             .execute(pool)
             .await
             .unwrap();
         }
-        sqlx::query("INSERT INTO categories (name, folded) VALUES ('Soporte', 'soporte'), ('Ventas', 'ventas')")
+        sqlx::query(crate::sql::sql("INSERT INTO categories (name, folded) VALUES ('Soporte', 'soporte'), ('Ventas', 'ventas')"))
             .execute(pool)
             .await
             .unwrap();
@@ -669,10 +662,10 @@ mod tests {
                 format!("T{}", i % 9)
             };
             sqlx::query(
-                "INSERT INTO tickets (reference, reference_folded, title, title_folded, description, \
+                crate::sql::sql("INSERT INTO tickets (reference, reference_folded, title, title_folded, description, \
                      status, priority, category_id, operator_id, contact_id, channel, created_at, \
                      updated_at) \
-                 VALUES (?, ?, ?, ?, '', ?, ?, ?, ?, ?, 'web', ?, ?)",
+                 VALUES (?, ?, ?, ?, '', ?, ?, ?, ?, ?, 'web', ?, ?)"),
             )
             .bind(format!("HD-{i:06}"))
             .bind(format!("hd-{i:06}"))

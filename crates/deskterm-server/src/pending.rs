@@ -26,9 +26,9 @@ const AT_ONCE: i64 = 100;
 pub(crate) async fn run(db: Db, settings: Arc<Settings>, mut stopping: watch::Receiver<bool>) {
     let mut changes = db.subscribe();
     loop {
-        let next: Option<String> = match sqlx::query_scalar(
+        let next: Option<String> = match sqlx::query_scalar(crate::sql::sql(
             "SELECT min(pending_until) FROM tickets WHERE pending_until IS NOT NULL",
-        )
+        ))
         .fetch_one(db.pool())
         .await
         {
@@ -77,9 +77,9 @@ pub(crate) async fn run(db: Db, settings: Arc<Settings>, mut stopping: watch::Re
 async fn pass(db: &Db, settings: &Settings) -> anyhow::Result<()> {
     let now = time::now();
     let mut tx = db.write().await?;
-    let due: Vec<TicketId> = sqlx::query_scalar(
+    let due: Vec<TicketId> = sqlx::query_scalar(crate::sql::sql(
         "SELECT id FROM tickets WHERE pending_until <= ? ORDER BY pending_until LIMIT ?",
-    )
+    ))
     .bind(time::to_db(now))
     .bind(AT_ONCE)
     .fetch_all(tx.conn())

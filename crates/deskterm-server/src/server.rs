@@ -182,25 +182,33 @@ pub async fn serve_with(
 }
 
 /// Where the server's e-mail goes: the SMTP server of `[mail.smtp]`, else
-/// the maildir of `[mail]`, else `<database name>-mail` beside the database.
+/// the maildir of `[mail]`, else `<database name>-mail` beside an SQLite
+/// database (a PostgreSQL one has no directory: it must say).
 fn mail_transport(db: &Db, options: &Options) -> anyhow::Result<Transport> {
     mail_transport_for(db.path(), &options.settings)
 }
 
 /// Checks that e-mail can leave as `settings` say for a server on the
-/// database at `db_path` (the password and certificate files are readable,
-/// the maildir can be made), before the server starts listening.
-pub fn check_mail(db_path: &std::path::Path, settings: &Settings) -> anyhow::Result<()> {
-    mail_transport_for(db_path, settings).map(drop)
+/// database `target` (a file or a `postgres://` URL): the password and
+/// certificate files are readable, the maildir can be made. Run before the
+/// server starts listening.
+pub fn check_mail(target: &str, settings: &Settings) -> anyhow::Result<()> {
+    let file = (!crate::db::is_postgres_url(target)).then(|| std::path::Path::new(target));
+    mail_transport_for(file, settings).map(drop)
 }
 
-fn mail_transport_for(path: &std::path::Path, settings: &Settings) -> anyhow::Result<Transport> {
-    let stem = path
-        .file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "helpdesk".to_owned());
-    let default = path.with_file_name(format!("{stem}-mail"));
-    Transport::prepare(&settings.mail, &default)
+fn mail_transport_for(
+    file: Option<&std::path::Path>,
+    settings: &Settings,
+) -> anyhow::Result<Transport> {
+    let default = file.map(|path| {
+        let stem = path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "helpdesk".to_owned());
+        path.with_file_name(format!("{stem}-mail"))
+    });
+    Transport::prepare(&settings.mail, default.as_deref())
 }
 
 /// `https` when the server speaks TLS, else `http`.

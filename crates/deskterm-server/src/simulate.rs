@@ -232,27 +232,27 @@ type ContactRow = (i64, String, Option<String>, Option<String>, Option<String>);
 /// A customer the helpdesk knows, drawn evenly by id, with an address to
 /// write from.
 async fn known_customer(db: &Db, dice: &mut Dice) -> anyhow::Result<Option<Customer>> {
-    let max: Option<i64> = sqlx::query_scalar("SELECT max(id) FROM contacts")
+    let max: Option<i64> = sqlx::query_scalar(crate::sql::sql("SELECT max(id) FROM contacts"))
         .fetch_one(db.pool())
         .await?;
     let Some(max) = max.filter(|m| *m > 0) else {
         return Ok(None);
     };
     let from = i64::try_from(dice.below(max.unsigned_abs())).unwrap_or(0) + 1;
-    let row: Option<ContactRow> = sqlx::query_as(
+    let row: Option<ContactRow> = sqlx::query_as(crate::sql::sql(
         "SELECT id, name, phone, email, channel FROM contacts \
              WHERE id >= ? AND (phone IS NOT NULL OR email IS NOT NULL) ORDER BY id LIMIT 1",
-    )
+    ))
     .bind(from)
     .fetch_optional(db.pool())
     .await?;
     let Some((id, name, phone, email, channel)) = row else {
         return Ok(None);
     };
-    let in_progress: Option<i64> = sqlx::query_scalar(
+    let in_progress: Option<i64> = sqlx::query_scalar(crate::sql::sql(
         "SELECT t.id FROM tickets t JOIN statuses s ON s.key = t.status \
          WHERE t.contact_id = ? AND s.macro = 'in_progress' LIMIT 1",
-    )
+    ))
     .bind(id)
     .fetch_optional(db.pool())
     .await?;

@@ -24,7 +24,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use deskterm_api::{ChangeKind, Priority, SlaState, TicketId};
 use serde::Deserialize;
-use sqlx::{Row, AnyConnection};
+use sqlx::{AnyConnection, Row};
 use tokio::sync::watch;
 
 use crate::db::Db;
@@ -201,13 +201,13 @@ pub(crate) async fn refresh(
     settings: Option<&SlaSettings>,
     now: DateTime<Utc>,
 ) -> Result<bool, sqlx::Error> {
-    let Some(row) = sqlx::query(
+    let Some(row) = sqlx::query(crate::sql::sql(
         "SELECT t.status, t.priority, c.name AS category, t.created_at, t.first_response_at, \
                 t.closed_at, t.sla_due_at, t.sla_state, t.sla_target_seconds, \
                 t.sla_paused_since, t.sla_paused_seconds, s.macro \
          FROM tickets t LEFT JOIN categories c ON c.id = t.category_id \
          LEFT JOIN statuses s ON s.key = t.status WHERE t.id = ?",
-    )
+    ))
     .bind(id)
     .fetch_optional(&mut *conn)
     .await?
@@ -272,10 +272,10 @@ pub(crate) async fn refresh(
             (Some(state), next)
         }
     };
-    sqlx::query(
+    sqlx::query(crate::sql::sql(
         "UPDATE tickets SET sla_due_at = ?, sla_state = ?, sla_target_seconds = ?, \
              sla_paused_since = ?, sla_paused_seconds = ?, sla_next_at = ? WHERE id = ?",
-    )
+    ))
     .bind(due.map(time::to_db))
     .bind(state.map(SlaState::as_str))
     .bind(target)
@@ -307,9 +307,9 @@ pub(crate) async fn run(
     // Every change may have set an earlier next time: look again then.
     let mut changes = db.subscribe();
     loop {
-        let next: Option<String> = match sqlx::query_scalar(
+        let next: Option<String> = match sqlx::query_scalar(crate::sql::sql(
             "SELECT min(sla_next_at) FROM tickets WHERE sla_next_at IS NOT NULL",
-        )
+        ))
         .fetch_one(db.pool())
         .await
         {
@@ -352,7 +352,7 @@ async fn pass(db: &Db, settings: Option<&SlaSettings>) -> anyhow::Result<()> {
     let now = time::now();
     let mut tx = db.write().await?;
     let due: Vec<(TicketId, String)> = sqlx::query_as(
-        "SELECT id, sla_next_at FROM tickets WHERE sla_next_at <= ? ORDER BY sla_next_at LIMIT 1000",
+        crate::sql::sql("SELECT id, sla_next_at FROM tickets WHERE sla_next_at <= ? ORDER BY sla_next_at LIMIT 1000"),
     )
     .bind(time::to_db(now))
     .fetch_all(tx.conn())

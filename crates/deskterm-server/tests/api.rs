@@ -668,12 +668,9 @@ async fn delete_removes_the_ticket_and_its_notes_but_keeps_the_chat() {
     assert!(next["id"].as_i64().unwrap() > id);
 }
 
-/// Rows in a table, read straight from the database file.
+/// Rows in a table, read straight from the database.
 async fn count_rows(h: &Helpdesk, table: &str) -> i64 {
-    let path = h.dir.path().join("nested").join("helpdesk.db");
-    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", path.display()))
-        .await
-        .unwrap();
+    let pool = h.database().await;
     let sql = format!("SELECT COUNT(*) FROM {table}");
     let n: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
         .fetch_one(&pool)

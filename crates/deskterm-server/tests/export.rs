@@ -12,8 +12,8 @@ use deskterm_api::{
 };
 use reqwest::{Response, StatusCode};
 use serde_json::json;
+use sqlx::ConnectOptions;
 use sqlx::sqlite::SqliteConnectOptions;
-use sqlx::{ConnectOptions, SqliteConnection};
 use support::Helpdesk;
 
 /// A ticket description of about 19 KB: a thousand such tickets make an
@@ -23,56 +23,58 @@ fn long_text() -> String {
     "Una descripción larga del problema. ".repeat(500)
 }
 
-/// The server's database, opened beside it to ask for checkpoints.
-async fn database(h: &Helpdesk) -> SqliteConnection {
-    SqliteConnectOptions::new()
-        .filename(h.dir.path().join("nested").join("helpdesk.db"))
-        // Asked for a checkpoint, answer at once whether readers are in the way.
-        .busy_timeout(Duration::ZERO)
-        .connect()
-        .await
-        .expect("open the database")
-}
-
-/// The server's database, opened beside it to write: the server's own
-/// tasks write too (the mail cursor, its timers), so this waits for them as
-/// any other writer would.
-async fn writer(h: &Helpdesk) -> SqliteConnection {
-    SqliteConnectOptions::new()
-        .filename(h.dir.path().join("nested").join("helpdesk.db"))
-        .busy_timeout(Duration::from_secs(10))
-        .connect()
-        .await
-        .expect("open the database")
-}
-
 /// Adds `n` tickets of contact `contact` straight into the database, as a
 /// bulk import would: no change is recorded for them.
 async fn bulk_tickets(h: &Helpdesk, contact: i64, n: i64) {
-    let mut db = writer(h).await;
+    let db = h.database().await;
     sqlx::query(
-        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?) \
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $1) \
          INSERT INTO tickets (reference, reference_folded, title, title_folded, description, \
              status, priority, contact_id, channel, created_at, updated_at) \
-         SELECT 'BULK-' || i, 'bulk-' || i, 'Bulk ' || i, 'bulk ' || i, ?, 'open', 1, ?, 'web', \
+         SELECT 'BULK-' || i, 'bulk-' || i, 'Bulk ' || i, 'bulk ' || i, $2, 'open', 1, $3, 'web', \
              '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:00.000Z' FROM n",
     )
     .bind(n)
     .bind(long_text())
     .bind(contact)
-    .execute(&mut db)
+    .execute(&db)
     .await
     .expect("bulk insert");
 }
 
-/// Whether SQLite could move the whole log into the database: not while a
-/// reader still holds a snapshot older than the newest write.
-async fn checkpoint_completes(db: &mut SqliteConnection) -> bool {
-    let (busy, _, _): (i64, i64, i64) = sqlx::query_as("PRAGMA wal_checkpoint(TRUNCATE)")
-        .fetch_one(db)
-        .await
-        .expect("checkpoint");
-    busy == 0
+/// Whether a reader of the server's database still holds a snapshot older
+/// than the newest write: in SQLite, the log cannot be moved whole into the
+/// database then; in PostgreSQL, a transaction of the server is open.
+async fn snapshot_held(h: &Helpdesk) -> bool {
+    match h.db.path() {
+        Some(file) => {
+            let mut db = SqliteConnectOptions::new()
+                .filename(file)
+                // Asked for a checkpoint, answer at once whether readers are in the way.
+                .busy_timeout(Duration::ZERO)
+                .connect()
+                .await
+                .expect("open the database");
+            let (busy, _, _): (i64, i64, i64) = sqlx::query_as("PRAGMA wal_checkpoint(TRUNCATE)")
+                .fetch_one(&mut db)
+                .await
+                .expect("checkpoint");
+            busy != 0
+        }
+        None => {
+            let db = h.database().await;
+            let open: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM pg_stat_activity \
+                 WHERE datname = current_database() AND pid <> pg_backend_pid() \
+                   AND xact_start IS NOT NULL",
+            )
+            .fetch_one(&db)
+            .await
+            .expect("transactions");
+            db.close().await;
+            open > 0
+        }
+    }
 }
 
 fn assert_ndjson(response: &Response) {
@@ -262,7 +264,6 @@ async fn an_export_whose_client_stops_reading_holds_nothing_once_it_leaves() {
     let h = Helpdesk::start().await;
     let contact = h.contact("Elena", None, None).await;
     bulk_tickets(&h, contact, 1000).await;
-    let mut db = database(&h).await;
 
     // Two exports (as many as run at once) whose clients read the header and stop.
     let mut stalled = Vec::new();
@@ -277,14 +278,14 @@ async fn an_export_whose_client_stops_reading_holds_nothing_once_it_leaves() {
     h.ticket(json!({"title": "Written during the exports", "contact_id": contact}))
         .await;
     assert!(
-        !checkpoint_completes(&mut db).await,
+        snapshot_held(&h).await,
         "the stalled exports still read their snapshot"
     );
 
     drop(stalled);
     let mut released = false;
     for _ in 0..100 {
-        if checkpoint_completes(&mut db).await {
+        if !snapshot_held(&h).await {
             released = true;
             break;
         }
@@ -350,10 +351,10 @@ async fn an_export_may_leave_out_what_was_closed_long_ago() {
     }
     // Three closed long ago and one closed just now.
     bulk_tickets(&h, contact, 4).await;
-    let mut db = writer(&h).await;
+    let db = h.database().await;
     sqlx::query(
         "UPDATE tickets SET status = 'closed', \
-             closed_at = CASE WHEN reference = 'BULK-4' THEN ? ELSE '2025-01-01T00:00:00.000Z' END \
+             closed_at = CASE WHEN reference = 'BULK-4' THEN $1 ELSE '2025-01-01T00:00:00.000Z' END \
          WHERE reference LIKE 'BULK-%'",
     )
     .bind(
@@ -361,7 +362,7 @@ async fn an_export_may_leave_out_what_was_closed_long_ago() {
             .format("%Y-%m-%dT%H:%M:%S%.3fZ")
             .to_string(),
     )
-    .execute(&mut db)
+    .execute(&db)
     .await
     .expect("close them");
 

@@ -111,10 +111,10 @@ async fn a_key_reused_for_a_different_request_is_422_on_every_endpoint() {
 /// Restarts the helpdesk's server on the same database with `retention`.
 async fn restart(h: &mut Helpdesk, retention: Retention) {
     h.server.take().unwrap().shutdown().await;
-    let options = Options {
+    let options = h.options(Options {
         retention,
         ..Options::default()
-    };
+    });
     h.server = Some(
         deskterm_server::spawn_with(h.db.clone(), "127.0.0.1:0".parse().unwrap(), options)
             .await

@@ -88,15 +88,10 @@ async fn the_message_records_the_channel_token_that_brought_it() {
         .await;
     assert_eq!(r.status(), StatusCode::CREATED);
     let m: Value = r.json().await.unwrap();
-    let pool = sqlx::SqlitePool::connect(&format!(
-        "sqlite://{}",
-        h.dir.path().join("nested").join("helpdesk.db").display()
-    ))
-    .await
-    .unwrap();
+    let pool = h.database().await;
     let (channel,): (String,) = sqlx::query_as(
         "SELECT c.name FROM messages m JOIN channel_tokens t ON t.id = m.channel_token_id \
-         JOIN channels c ON c.id = t.channel_id WHERE m.id = ?",
+         JOIN channels c ON c.id = t.channel_id WHERE m.id = $1",
     )
     .bind(m["id"].as_i64().unwrap())
     .fetch_one(&pool)
@@ -217,9 +212,13 @@ async fn simulated_customers_write_in_through_the_channel_endpoint_until_the_ser
     // (read through a second server on it, without customers).
     h.server.take().unwrap().shutdown().await;
     h.server = Some(
-        deskterm_server::spawn(h.db.clone(), "127.0.0.1:0".parse().unwrap())
-            .await
-            .unwrap(),
+        deskterm_server::spawn_with(
+            h.db.clone(),
+            "127.0.0.1:0".parse().unwrap(),
+            h.options(deskterm_server::Options::default()),
+        )
+        .await
+        .unwrap(),
     );
     let before = h.get_json("/changes?since=0&limit=1000").await["changes"].clone();
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;

@@ -9,7 +9,7 @@ mod support;
 
 use std::time::Duration;
 
-use deskterm_server::{Db, Limits, Options};
+use deskterm_server::{Limits, Options};
 use reqwest::StatusCode;
 use support::Helpdesk;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -20,26 +20,11 @@ const CUT_WITHIN: Duration = Duration::from_secs(20);
 
 /// A helpdesk served with `limits`.
 async fn helpdesk(limits: Limits) -> Helpdesk {
-    let dir = tempfile::tempdir().unwrap();
-    let db = Db::open(&dir.path().join("helpdesk.db")).await.unwrap();
-    let (operator, token) = deskterm_server::add_operator(&db, "Ana Test", "ana@example.com")
-        .await
-        .unwrap();
-    let options = Options {
+    Helpdesk::start_with_options(Options {
         limits,
         ..Options::default()
-    };
-    let server = deskterm_server::spawn_with(db.clone(), "127.0.0.1:0".parse().unwrap(), options)
-        .await
-        .unwrap();
-    Helpdesk {
-        dir,
-        db,
-        server: Some(server),
-        operator,
-        token,
-        http: reqwest::Client::builder().no_proxy().build().unwrap(),
-    }
+    })
+    .await
 }
 
 /// Limits with everything long but `change`.

@@ -236,7 +236,9 @@ async fn shutdown_ends_live_streams_and_kill_frees_the_port() {
         .expect("a graceful shutdown does not wait for live streams");
     assert_eq!(events.next(WAIT).await, None, "the stream ended");
 
-    let again = deskterm_server::spawn(h.db.clone(), addr).await.unwrap();
+    let again = deskterm_server::spawn_with(h.db.clone(), addr, h.options(Default::default()))
+        .await
+        .unwrap();
     assert_eq!(again.addr, addr);
     h.server = Some(again);
     assert_eq!(h.get_json("/me").await["name"], "Ana Test");
@@ -247,7 +249,9 @@ async fn shutdown_ends_live_streams_and_kill_frees_the_port() {
         .expect("kill");
     let r = h.http.get(format!("http://{addr}/api/v1/me")).send().await;
     assert!(r.is_err(), "nothing listens after a kill");
-    let third = deskterm_server::spawn(h.db.clone(), addr).await.unwrap();
+    let third = deskterm_server::spawn_with(h.db.clone(), addr, h.options(Default::default()))
+        .await
+        .unwrap();
     third.shutdown().await;
 }
 
@@ -390,9 +394,7 @@ fn demo() -> Value {
 #[tokio::test]
 async fn demo_data_loads_in_one_piece() {
     let dir = tempfile::tempdir().unwrap();
-    let db = deskterm_server::Db::open(&dir.path().join("demo.db"))
-        .await
-        .unwrap();
+    let (db, _) = support::open_database(dir.path()).await;
     assert!(deskterm_server::is_empty(&db).await.unwrap());
     let data: deskterm_server::demo::DemoData = serde_json::from_value(demo()).unwrap();
     let now = chrono::Utc::now();
@@ -403,9 +405,20 @@ async fn demo_data_loads_in_one_piece() {
     let token = deskterm_server::issue_token(&db, operator.id)
         .await
         .unwrap();
-    let server = deskterm_server::spawn(db.clone(), "127.0.0.1:0".parse().unwrap())
-        .await
-        .unwrap();
+    let server = deskterm_server::spawn_with(
+        db.clone(),
+        "127.0.0.1:0".parse().unwrap(),
+        deskterm_server::Options {
+            settings: deskterm_server::Settings::from_toml(&format!(
+                "[mail]\nmaildir = {:?}\n",
+                dir.path().join("mail")
+            ))
+            .unwrap(),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
     let http = reqwest::Client::builder().no_proxy().build().unwrap();
     let get = |path: &str| {
         http.get(format!("{}/api/v1{path}", server.url()))
@@ -473,9 +486,7 @@ async fn demo_data_loads_in_one_piece() {
 #[tokio::test]
 async fn bad_demo_data_is_refused_whole() {
     let dir = tempfile::tempdir().unwrap();
-    let db = deskterm_server::Db::open(&dir.path().join("demo.db"))
-        .await
-        .unwrap();
+    let (db, _) = support::open_database(dir.path()).await;
     // (JSON pointer, value put there, what the error must name)
     let cases = [
         ("/tickets/1/contact", json!(7), "tickets[1].contact"),

@@ -292,10 +292,8 @@ async fn operators_get_one_e_mail_per_ticket_per_window_and_not_for_their_own_ch
 }
 
 /// The queued e-mails' attempts and errors, read from the database file.
-async fn queue(db_path: &std::path::Path) -> Vec<(i64, Option<String>, Option<String>)> {
-    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", db_path.display()))
-        .await
-        .unwrap();
+async fn queue(h: &Helpdesk) -> Vec<(i64, Option<String>, Option<String>)> {
+    let pool = h.database().await;
     let rows = sqlx::query_as("SELECT attempts, last_error, sent_at FROM mail_queue ORDER BY id")
         .fetch_all(&pool)
         .await
@@ -304,10 +302,10 @@ async fn queue(db_path: &std::path::Path) -> Vec<(i64, Option<String>, Option<St
     rows
 }
 
-async fn wait_until_tried(db_path: &std::path::Path) -> String {
+async fn wait_until_tried(h: &Helpdesk) -> String {
     let start = Instant::now();
     loop {
-        if let Some((attempts, Some(error), None)) = queue(db_path).await.first().cloned()
+        if let Some((attempts, Some(error), None)) = queue(h).await.first().cloned()
             && attempts >= 1
         {
             return error;
@@ -315,7 +313,7 @@ async fn wait_until_tried(db_path: &std::path::Path) -> String {
         assert!(
             start.elapsed() < BUDGET,
             "no attempt recorded: {:?}",
-            queue(db_path).await
+            queue(h).await
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
@@ -334,11 +332,10 @@ async fn mail_waits_while_the_smtp_server_is_down_and_survives_a_restart() {
          timeout_seconds = 5\n"
     );
     let mut h = Helpdesk::start_configured(&settings).await;
-    let db_path = h.dir.path().join("nested").join("helpdesk.db");
     let ticket = ticket_with_chat(&h, "Sin servidor").await;
     let r = escalate(&h, &ticket, &json!({"to": ["vendor-down@example.com"]})).await;
     assert_eq!(r.status(), StatusCode::ACCEPTED);
-    let error = wait_until_tried(&db_path).await;
+    let error = wait_until_tried(&h).await;
     assert!(error.to_lowercase().contains("connect"), "{error}");
 
     // The server stops as in a crash; the SMTP server comes up; the next
@@ -363,7 +360,7 @@ async fn mail_waits_while_the_smtp_server_is_down_and_survives_a_restart() {
         .remove(0);
     assert!(!mail.tls);
     assert!(mail.subject.contains("Escalated: Sin servidor"));
-    let rows = queue(&db_path).await;
+    let rows = queue(&h).await;
     assert_eq!(rows.len(), 1);
     assert!(rows[0].2.is_some(), "not marked sent: {rows:?}");
 }
@@ -372,11 +369,10 @@ async fn mail_waits_while_the_smtp_server_is_down_and_survives_a_restart() {
 async fn a_refused_password_keeps_the_mail_queued_with_the_reason() {
     let (_, sink) = shared();
     let h = Helpdesk::start_configured(&config(60, "wrong-password")).await;
-    let db_path = h.dir.path().join("nested").join("helpdesk.db");
     let ticket = ticket_with_chat(&h, "Contraseña").await;
     let r = escalate(&h, &ticket, &json!({"to": ["vendor-auth@example.com"]})).await;
     assert_eq!(r.status(), StatusCode::ACCEPTED);
-    let error = wait_until_tried(&db_path).await;
+    let error = wait_until_tried(&h).await;
     assert!(error.contains("535"), "{error}");
     assert!(
         !error.contains("battery"),
@@ -391,12 +387,12 @@ async fn without_smtp_mail_is_written_to_a_maildir_beside_the_database() {
     let ticket = ticket_with_chat(&h, "Al maildir").await;
     let r = escalate(&h, &ticket, &json!({"to": ["vendor-maildir@example.com"]})).await;
     assert_eq!(r.status(), StatusCode::ACCEPTED);
-    let new = h
-        .dir
-        .path()
-        .join("nested")
-        .join("helpdesk-mail")
-        .join("new");
+    // Beside an SQLite file; a PostgreSQL database's is named in `[mail]`.
+    let maildir = match h.db.path() {
+        Some(file) => file.with_file_name("helpdesk-mail"),
+        None => h.dir.path().join("mail"),
+    };
+    let new = maildir.join("new");
     let start = Instant::now();
     let text = loop {
         let files: Vec<_> = std::fs::read_dir(&new)

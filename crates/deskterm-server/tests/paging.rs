@@ -6,13 +6,10 @@ mod support;
 
 use std::cmp::Ordering;
 use std::collections::HashSet;
-use std::time::Duration;
 
 use deskterm_api::{Priority, Sort, SortField, Ticket};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use sqlx::sqlite::SqliteConnectOptions;
-use sqlx::{ConnectOptions, SqliteConnection};
 use support::Helpdesk;
 
 /// The status keys in display order.
@@ -250,16 +247,6 @@ async fn delete(h: &Helpdesk, id: i64) {
     assert_eq!(r.status(), StatusCode::NO_CONTENT);
 }
 
-/// The server's database, opened beside it.
-async fn database(h: &Helpdesk) -> SqliteConnection {
-    SqliteConnectOptions::new()
-        .filename(h.dir.path().join("nested").join("helpdesk.db"))
-        .busy_timeout(Duration::from_secs(5))
-        .connect()
-        .await
-        .expect("open the database")
-}
-
 /// Titles in the order of `sort`.
 async fn titles(h: &Helpdesk, sort: &str) -> Vec<String> {
     h.all_tickets(sort, 2)
@@ -278,16 +265,16 @@ async fn sort_keys_follow_any_writer_and_renames() {
         .await;
     // Another program writes a ticket straight into the database, knowing
     // nothing of the copied sort keys.
-    let mut db = database(&h).await;
+    let db = h.database().await;
     sqlx::query(
         "INSERT INTO tickets (reference, reference_folded, title, title_folded, description, \
              status, priority, category_id, operator_id, contact_id, channel, created_at, updated_at) \
-         VALUES ('X-1', 'x-1', 'Via SQL', 'via sql', '', 'new', 1, NULL, ?, ?, 'web', \
+         VALUES ('X-1', 'x-1', 'Via SQL', 'via sql', '', 'new', 1, NULL, $1, $2, 'web', \
              '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:00.000Z')",
     )
     .bind(h.operator.id)
     .bind(adam)
-    .execute(&mut db)
+    .execute(&db)
     .await
     .expect("insert");
     assert_eq!(titles(&h, "contact").await, ["Via SQL", "Via the API"]);
@@ -299,15 +286,15 @@ async fn sort_keys_follow_any_writer_and_renames() {
     );
 
     // A contact renamed, a ticket moved to another contact, by hand.
-    sqlx::query("UPDATE contacts SET name = 'Zulu', name_folded = 'zulu' WHERE id = ?")
+    sqlx::query("UPDATE contacts SET name = 'Zulu', name_folded = 'zulu' WHERE id = $1")
         .bind(adam)
-        .execute(&mut db)
+        .execute(&db)
         .await
         .expect("rename");
     assert_eq!(titles(&h, "contact").await, ["Via the API", "Via SQL"]);
-    sqlx::query("UPDATE tickets SET contact_id = ?, status = 'closed' WHERE reference = 'X-1'")
+    sqlx::query("UPDATE tickets SET contact_id = $1, status = 'closed' WHERE reference = 'X-1'")
         .bind(zoe)
-        .execute(&mut db)
+        .execute(&db)
         .await
         .expect("move");
     assert_eq!(titles(&h, "status").await, ["Via the API", "Via SQL"]);

@@ -160,10 +160,11 @@ impl Task {
         let window = Duration::from_secs(self.settings.batch_seconds);
         // Most wake-ups (a change with no history, an SLA state) find nothing
         // new: that is known from a read, without taking the write lock.
-        let known: Option<i64> =
-            sqlx::query_scalar("SELECT history_id FROM mail_cursor WHERE id = 1")
-                .fetch_optional(self.db.pool())
-                .await?;
+        let known: Option<i64> = sqlx::query_scalar(crate::sql::sql(
+            "SELECT history_id FROM mail_cursor WHERE id = 1",
+        ))
+        .fetch_optional(self.db.pool())
+        .await?;
         if let Some(cursor) = known
             && mail::history_after(self.db.pool(), cursor, 1)
                 .await?
@@ -343,9 +344,9 @@ async fn told(
     let mut more = 0;
     if entries.len() > ENTRIES_PER_MAIL as usize {
         entries.truncate(ENTRIES_PER_MAIL as usize);
-        let counted: i64 = sqlx::query_scalar(
+        let counted: i64 = sqlx::query_scalar(crate::sql::sql(
             "SELECT COUNT(*) FROM ticket_history WHERE ticket_id = ? AND id >= ? AND id <= ?",
-        )
+        ))
         .bind(ticket)
         .bind(first)
         .bind(cursor)

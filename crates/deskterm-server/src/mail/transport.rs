@@ -47,15 +47,19 @@ impl Transport {
     /// certificate file that is not one, a maildir that cannot be made.
     pub(crate) fn prepare(
         settings: &MailSettings,
-        default_maildir: &Path,
+        default_maildir: Option<&Path>,
     ) -> anyhow::Result<Transport> {
         match &settings.smtp {
             Some(smtp) => smtp_transport(smtp),
             None => {
-                let dir = settings
-                    .maildir
-                    .clone()
-                    .unwrap_or_else(|| default_maildir.to_path_buf());
+                let dir = match (&settings.maildir, default_maildir) {
+                    (Some(dir), _) => dir.clone(),
+                    (None, Some(dir)) => dir.to_path_buf(),
+                    (None, None) => anyhow::bail!(
+                        "say where the server's e-mail goes: `[mail.smtp]`, or `maildir` under \
+                         `[mail]` (a PostgreSQL database has no directory to keep it beside)"
+                    ),
+                };
                 make_maildir(&dir).map_err(|e| {
                     anyhow::anyhow!("cannot make the maildir {}: {e}", dir.display())
                 })?;
@@ -219,7 +223,7 @@ mod tests {
     async fn a_maildir_gets_whole_messages_in_new() {
         let dir = tempfile::tempdir().unwrap();
         let maildir = dir.path().join("mail");
-        let transport = Transport::prepare(&MailSettings::default(), &maildir).unwrap();
+        let transport = Transport::prepare(&MailSettings::default(), Some(&maildir)).unwrap();
         let message = Message::builder()
             .from("Desk <desk@example.com>".parse().unwrap())
             .to("ana@example.com".parse().unwrap())
@@ -245,11 +249,26 @@ mod tests {
             "[smtp]\nhost = \"mx\"\nusername = \"u\"\npassword_env = \"DESKTERM_TEST_UNSET_PW\"\n",
         )
         .unwrap();
-        let err = Transport::prepare(&settings, Path::new("/nonexistent")).unwrap_err();
+        let err = Transport::prepare(&settings, Some(Path::new("/nonexistent"))).unwrap_err();
         assert!(err.to_string().contains("DESKTERM_TEST_UNSET_PW"), "{err}");
         let settings: MailSettings =
             toml::from_str("[smtp]\nhost = \"mx\"\nca_file = \"/nonexistent/ca.pem\"\n").unwrap();
-        let err = Transport::prepare(&settings, Path::new("/nonexistent")).unwrap_err();
+        let err = Transport::prepare(&settings, Some(Path::new("/nonexistent"))).unwrap_err();
         assert!(err.to_string().contains("ca_file"), "{err}");
+    }
+
+    #[test]
+    fn without_a_directory_to_keep_it_beside_mail_must_be_told_where_to_go() {
+        let err = Transport::prepare(&MailSettings::default(), None).unwrap_err();
+        assert!(err.to_string().contains("maildir"), "{err}");
+        let dir = tempfile::tempdir().unwrap();
+        let settings = MailSettings {
+            maildir: Some(dir.path().join("m")),
+            ..MailSettings::default()
+        };
+        assert!(matches!(
+            Transport::prepare(&settings, None),
+            Ok(Transport::Maildir(_))
+        ));
     }
 }

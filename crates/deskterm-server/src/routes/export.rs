@@ -77,12 +77,17 @@ pub(super) async fn export(
     };
     // The first read fixes the snapshot, so the cursor and the count are the
     // ones of the tickets that follow.
-    let (since, total): (i64, i64) = sqlx::query_as(
+    // (The latest `seq` as `feed::bounds` reads it.)
+    let (since, total): (i64, i64) = sqlx::query_as(crate::sql::sql(crate::sql::pick(
         "SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'changes'), \
                          (SELECT MAX(seq) FROM changes), 0), \
                 (SELECT COUNT(*) FROM tickets \
                  WHERE ?1 IS NULL OR closed_at IS NULL OR closed_at >= ?1)",
-    )
+        "SELECT COALESCE((SELECT last_value FROM changes_seq_seq WHERE is_called), \
+                         (SELECT MAX(seq) FROM changes), 0), \
+                (SELECT COUNT(*) FROM tickets \
+                 WHERE ?1::text IS NULL OR closed_at IS NULL OR closed_at >= ?1)",
+    )))
     .bind(closed_since.as_deref())
     .fetch_one(&mut *snapshot)
     .await?;

@@ -77,12 +77,20 @@ macro_rules! distinct_values {
 /// Every tag of some ticket, sorted: the tags of each distinct tag list
 /// (tickets keep them as a JSON array, through `tickets_by_tags`).
 async fn tags_in_use(pool: &sqlx::AnyPool) -> Result<Vec<String>, sqlx::Error> {
-    sqlx::query_scalar(concat!(
-        "WITH RECURSIVE ",
-        distinct_values!("lists", "tickets", "tags"),
-        " SELECT DISTINCT j.value FROM lists, json_each(lists.v) j \
-         WHERE lists.v IS NOT NULL ORDER BY 1"
-    ))
+    sqlx::query_scalar(crate::sql::sql(crate::sql::pick(
+        concat!(
+            "WITH RECURSIVE ",
+            distinct_values!("lists", "tickets", "tags"),
+            " SELECT DISTINCT j.value FROM lists, json_each(lists.v) j \
+             WHERE lists.v IS NOT NULL ORDER BY 1"
+        ),
+        concat!(
+            "WITH RECURSIVE ",
+            distinct_values!("lists", "tickets", "tags"),
+            " SELECT DISTINCT j.value FROM lists, json_array_elements_text(lists.v::json) j \
+             WHERE lists.v IS NOT NULL ORDER BY 1"
+        ),
+    )))
     .fetch_all(pool)
     .await
 }
@@ -90,7 +98,7 @@ async fn tags_in_use(pool: &sqlx::AnyPool) -> Result<Vec<String>, sqlx::Error> {
 /// Every channel of some ticket, contact or message, sorted (through their
 /// `*_by_channel` indexes).
 async fn channels_in_use(pool: &sqlx::AnyPool) -> Result<Vec<String>, sqlx::Error> {
-    sqlx::query_scalar(concat!(
+    sqlx::query_scalar(crate::sql::sql(concat!(
         "WITH RECURSIVE ",
         distinct_values!("a", "tickets", "channel"),
         ", ",
@@ -99,7 +107,7 @@ async fn channels_in_use(pool: &sqlx::AnyPool) -> Result<Vec<String>, sqlx::Erro
         distinct_values!("c", "messages", "channel"),
         " SELECT v FROM a WHERE v IS NOT NULL UNION SELECT v FROM b WHERE v IS NOT NULL \
          UNION SELECT v FROM c WHERE v IS NOT NULL ORDER BY 1"
-    ))
+    )))
     .fetch_all(pool)
     .await
 }
@@ -172,16 +180,16 @@ mod tests {
         let walk = |pool: &sqlx::AnyPool| {
             let pool = pool.clone();
             async move {
-                let tags: Vec<String> = sqlx::query_scalar(
+                let tags: Vec<String> = sqlx::query_scalar(crate::sql::sql(
                     "SELECT DISTINCT j.value FROM tickets t, json_each(t.tags) j ORDER BY 1",
-                )
+                ))
                 .fetch_all(&pool)
                 .await
                 .unwrap();
-                let channels: Vec<String> = sqlx::query_scalar(
+                let channels: Vec<String> = sqlx::query_scalar(crate::sql::sql(
                     "SELECT channel FROM tickets UNION SELECT channel FROM contacts \
                      WHERE channel IS NOT NULL UNION SELECT channel FROM messages ORDER BY 1",
-                )
+                ))
                 .fetch_all(&pool)
                 .await
                 .unwrap();
@@ -198,11 +206,11 @@ mod tests {
             }
         };
         assert_eq!(ours(pool).await, (vec![], vec![]), "nothing in use yet");
-        sqlx::query(
+        sqlx::query(crate::sql::sql(
             "INSERT INTO contacts (name, name_folded, channel, search, created_at) VALUES \
              ('Ana', 'ana', NULL, '', '2026-01-01T00:00:00.000Z'), \
              ('Bo', 'bo', 'telegram', '', '2026-01-01T00:00:00.000Z')",
-        )
+        ))
         .execute(pool)
         .await
         .unwrap();
@@ -215,13 +223,13 @@ mod tests {
         ];
         let channels = ["web", "email", "whatsapp"];
         for i in 0..40_usize {
-            sqlx::query(
+            sqlx::query(crate::sql::sql(
                 "INSERT INTO tickets (reference, reference_folded, title, title_folded, \
                      description, status, priority, tags, contact_id, channel, created_at, \
                      updated_at) \
                  VALUES (?, ?, 't', 't', '', 'open', 1, ?, 1, ?, \
                      '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:00.000Z')",
-            )
+            ))
             .bind(format!("HD-{i}"))
             .bind(format!("hd-{i}"))
             .bind(lists[i % lists.len()])
@@ -230,10 +238,10 @@ mod tests {
             .await
             .unwrap();
         }
-        sqlx::query(
+        sqlx::query(crate::sql::sql(
             "INSERT INTO messages (contact_id, direction, body, channel, created_at) \
              VALUES (2, 'inbound', 'hola', 'sms', '2026-01-01T00:00:00.000Z')",
-        )
+        ))
         .execute(pool)
         .await
         .unwrap();

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use deskterm_api::{Contact, ContactId};
 use sqlx::any::AnyRow;
-use sqlx::{Row, AnyConnection, AnyExecutor};
+use sqlx::{AnyConnection, AnyExecutor, Row};
 
 use crate::text::{contact_search, fold, phone_digits};
 use crate::time;
@@ -25,13 +25,15 @@ pub(crate) async fn get<'e>(
     ex: impl AnyExecutor<'e>,
     id: ContactId,
 ) -> Result<Option<Contact>, sqlx::Error> {
-    sqlx::query("SELECT id, name, phone, email, channel, created_at FROM contacts WHERE id = ?")
-        .bind(id)
-        .fetch_optional(ex)
-        .await?
-        .as_ref()
-        .map(from_row)
-        .transpose()
+    sqlx::query(crate::sql::sql(
+        "SELECT id, name, phone, email, channel, created_at FROM contacts WHERE id = ?",
+    ))
+    .bind(id)
+    .fetch_optional(ex)
+    .await?
+    .as_ref()
+    .map(from_row)
+    .transpose()
 }
 
 /// Contacts whose name, phone or e-mail contains `q` (any case), by name.
@@ -40,11 +42,11 @@ pub(crate) async fn search<'e>(
     q: Option<&str>,
     limit: u32,
 ) -> Result<Vec<Contact>, sqlx::Error> {
-    let rows = sqlx::query(
+    let rows = sqlx::query(crate::sql::sql(
         "SELECT id, name, phone, email, channel, created_at FROM contacts \
          WHERE ?1 IS NULL OR instr(search, ?1) > 0 \
          ORDER BY name_folded, id LIMIT ?2",
-    )
+    ))
     .bind(q.map(fold))
     .bind(i64::from(limit))
     .fetch_all(ex)
@@ -67,11 +69,11 @@ pub(crate) async fn insert(
     conn: &mut AnyConnection,
     c: &NewContactRow<'_>,
 ) -> Result<ContactId, sqlx::Error> {
-    Ok(sqlx::query_scalar::<_, i64>(
+    Ok(sqlx::query_scalar::<_, i64>(crate::sql::sql(
         "INSERT INTO contacts (name, name_folded, phone, phone_digits, email, email_folded, \
              channel, search, created_at) \
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-    )
+    ))
     .bind(c.name)
     .bind(fold(c.name))
     .bind(c.phone)
@@ -92,9 +94,9 @@ pub(crate) async fn find_by_address(
     email: Option<&str>,
 ) -> Result<Option<ContactId>, sqlx::Error> {
     if let Some(digits) = phone.map(phone_digits).filter(|d| !d.is_empty()) {
-        let found: Option<ContactId> = sqlx::query_scalar(
+        let found: Option<ContactId> = sqlx::query_scalar(crate::sql::sql(
             "SELECT id FROM contacts WHERE phone_digits = ? ORDER BY id LIMIT 1",
-        )
+        ))
         .bind(digits)
         .fetch_optional(&mut *conn)
         .await?;
@@ -103,9 +105,9 @@ pub(crate) async fn find_by_address(
         }
     }
     if let Some(email) = email {
-        return sqlx::query_scalar(
+        return sqlx::query_scalar(crate::sql::sql(
             "SELECT id FROM contacts WHERE email_folded = ? ORDER BY id LIMIT 1",
-        )
+        ))
         .bind(fold(email))
         .fetch_optional(conn)
         .await;

@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use deskterm_api::{ActorKind, HistoryActor, HistoryEntry, HistoryKind, OperatorId, TicketId};
 use serde_json::Value;
 use sqlx::any::AnyRow;
-use sqlx::{Row, AnyConnection, AnyExecutor};
+use sqlx::{AnyConnection, AnyExecutor, Row};
 
 use crate::time;
 
@@ -101,12 +101,12 @@ pub(crate) async fn record(
         Actor::System(name) => ("system", None, Some(name)),
         Actor::Automation(name) => ("automation", None, Some(name)),
     };
-    sqlx::query(
+    sqlx::query(crate::sql::sql(
         "INSERT INTO ticket_history (ticket_id, at, actor_kind, actor_operator_id, actor_name, \
              kind, field, old_value, new_value) \
          VALUES (?, ?, ?, ?, \
              COALESCE(?, (SELECT name FROM operators WHERE id = ?), ''), ?, ?, ?, ?)",
-    )
+    ))
     .bind(ticket)
     .bind(time::to_db(at))
     .bind(kind)
@@ -147,11 +147,11 @@ pub(crate) async fn of_ticket<'e>(
     after: i64,
     limit: u32,
 ) -> Result<Vec<HistoryEntry>, sqlx::Error> {
-    let rows = sqlx::query(
+    let rows = sqlx::query(crate::sql::sql(
         "SELECT id, ticket_id, at, actor_kind, actor_operator_id, actor_name, kind, field, \
              old_value, new_value \
          FROM ticket_history WHERE ticket_id = ? AND id > ? ORDER BY id LIMIT ?",
-    )
+    ))
     .bind(ticket)
     .bind(after)
     .bind(i64::from(limit))
@@ -165,15 +165,15 @@ pub(crate) async fn known<'e>(
     ex: impl AnyExecutor<'e>,
     ticket: TicketId,
 ) -> Result<bool, sqlx::Error> {
-    sqlx::query_scalar(
+    sqlx::query_scalar(crate::sql::sql(
         "SELECT EXISTS (SELECT 1 FROM tickets WHERE id = ?) \
              OR EXISTS (SELECT 1 FROM ticket_history WHERE ticket_id = ?)",
-    )
+    ))
     .bind(ticket)
     .bind(ticket)
     .fetch_one(ex)
     .await
-    .map(|crate::db::Flag(known)| known)
+    .map(|crate::sql::Flag(known)| known)
 }
 
 #[cfg(test)]
@@ -209,10 +209,10 @@ mod tests {
     async fn history_is_written_and_undone_with_the_change() {
         let dir = tempfile::tempdir().unwrap();
         let db = crate::db::Db::open(&dir.path().join("t.db")).await.unwrap();
-        sqlx::query(
+        sqlx::query(crate::sql::sql(
             "INSERT INTO contacts (name, name_folded, search, created_at) \
              VALUES ('Eva', 'eva', '', '2026-01-01T00:00:00.000Z')",
-        )
+        ))
         .execute(db.pool())
         .await
         .unwrap();

@@ -143,10 +143,10 @@ pub(crate) async fn find(
         return Ok(None);
     };
     type Row = (i64, String, Option<String>, Option<String>, Option<String>);
-    let row: Option<Row> = sqlx::query_as(
+    let row: Option<Row> = sqlx::query_as(crate::sql::sql(
         "SELECT status, body, location, etag, request_hash FROM idempotency_keys \
          WHERE owner = ? AND scope = ? AND key = ?",
-    )
+    ))
     .bind(scope.owner.as_db())
     .bind(&scope.route)
     .bind(&scope.key)
@@ -192,10 +192,10 @@ async fn remember(
     let Some(scope) = scope else {
         return Ok(());
     };
-    sqlx::query(
+    sqlx::query(crate::sql::sql(
         "INSERT INTO idempotency_keys (owner, scope, key, request_hash, status, body, \
              location, etag, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-    )
+    ))
     .bind(scope.owner.as_db())
     .bind(&scope.route)
     .bind(&scope.key)
@@ -216,9 +216,11 @@ pub(crate) async fn prune(
     conn: &mut AnyConnection,
     before: DateTime<Utc>,
 ) -> Result<u64, sqlx::Error> {
-    let done = sqlx::query("DELETE FROM idempotency_keys WHERE created_at < ?")
-        .bind(time::to_db(before))
-        .execute(conn)
-        .await?;
+    let done = sqlx::query(crate::sql::sql(
+        "DELETE FROM idempotency_keys WHERE created_at < ?",
+    ))
+    .bind(time::to_db(before))
+    .execute(conn)
+    .await?;
     Ok(done.rows_affected())
 }

@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Utc};
 use deskterm_api::{OperatorId, TicketId};
-use sqlx::{Row, AnyConnection, AnyExecutor};
+use sqlx::{AnyConnection, AnyExecutor, Row};
 
 use crate::time;
 
@@ -52,18 +52,15 @@ pub(crate) struct Queued {
 }
 
 /// Queues `mail`, to be sent at once; returns its id.
-pub(crate) async fn enqueue(
-    conn: &mut AnyConnection,
-    mail: &NewMail,
-) -> Result<i64, sqlx::Error> {
+pub(crate) async fn enqueue(conn: &mut AnyConnection, mail: &NewMail) -> Result<i64, sqlx::Error> {
     let recipients = serde_json::to_string(&mail.recipients)
         .map_err(|e| sqlx::Error::Encode(format!("recipients not serializable: {e}").into()))?;
     let at = time::to_db(mail.created_at);
-    Ok(sqlx::query_scalar::<_, i64>(
+    Ok(sqlx::query_scalar::<_, i64>(crate::sql::sql(
         "INSERT INTO mail_queue (kind, ticket_id, recipients, reply_to, subject, body, \
              created_at, next_attempt_at) \
          VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-    )
+    ))
     .bind(mail.kind.to_db())
     .bind(mail.ticket_id)
     .bind(recipients)
@@ -82,10 +79,10 @@ pub(crate) async fn due<'e>(
     now: DateTime<Utc>,
     limit: u32,
 ) -> Result<Vec<Queued>, sqlx::Error> {
-    let rows = sqlx::query(
+    let rows = sqlx::query(crate::sql::sql(
         "SELECT id, recipients, reply_to, subject, body, created_at, attempts FROM mail_queue \
          WHERE sent_at IS NULL AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?",
-    )
+    ))
     .bind(time::to_db(now))
     .bind(i64::from(limit))
     .fetch_all(ex)
@@ -114,11 +111,13 @@ pub(crate) async fn mark_sent<'e>(
     id: i64,
     at: DateTime<Utc>,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE mail_queue SET sent_at = ?, attempts = attempts + 1 WHERE id = ?")
-        .bind(time::to_db(at))
-        .bind(id)
-        .execute(ex)
-        .await?;
+    sqlx::query(crate::sql::sql(
+        "UPDATE mail_queue SET sent_at = ?, attempts = attempts + 1 WHERE id = ?",
+    ))
+    .bind(time::to_db(at))
+    .bind(id)
+    .execute(ex)
+    .await?;
     Ok(())
 }
 
@@ -129,10 +128,10 @@ pub(crate) async fn mark_failed<'e>(
     reason: &str,
     next: DateTime<Utc>,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    sqlx::query(crate::sql::sql(
         "UPDATE mail_queue SET attempts = attempts + 1, last_error = ?, next_attempt_at = ? \
          WHERE id = ?",
-    )
+    ))
     .bind(reason)
     .bind(time::to_db(next))
     .bind(id)
@@ -146,13 +145,13 @@ pub(crate) async fn prune_sent<'e>(
     ex: impl AnyExecutor<'e>,
     before: DateTime<Utc>,
 ) -> Result<u64, sqlx::Error> {
-    Ok(
-        sqlx::query("DELETE FROM mail_queue WHERE sent_at IS NOT NULL AND sent_at < ?")
-            .bind(time::to_db(before))
-            .execute(ex)
-            .await?
-            .rows_affected(),
-    )
+    Ok(sqlx::query(crate::sql::sql(
+        "DELETE FROM mail_queue WHERE sent_at IS NOT NULL AND sent_at < ?",
+    ))
+    .bind(time::to_db(before))
+    .execute(ex)
+    .await?
+    .rows_affected())
 }
 
 /// When something is next due: a ticket's notification or a queued
@@ -160,12 +159,12 @@ pub(crate) async fn prune_sent<'e>(
 pub(crate) async fn next_due<'e>(
     ex: impl AnyExecutor<'e>,
 ) -> Result<Option<DateTime<Utc>>, sqlx::Error> {
-    let next: Option<String> = sqlx::query_scalar(
+    let next: Option<String> = sqlx::query_scalar(crate::sql::sql(
         "SELECT MIN(t) FROM ( \
              SELECT MIN(due_at) AS t FROM mail_batches \
              UNION ALL \
-             SELECT MIN(next_attempt_at) FROM mail_queue WHERE sent_at IS NULL)",
-    )
+             SELECT MIN(next_attempt_at) FROM mail_queue WHERE sent_at IS NULL) AS due",
+    ))
     .fetch_one(ex)
     .await?;
     time::from_db_opt(next.as_deref())
@@ -174,24 +173,28 @@ pub(crate) async fn next_due<'e>(
 /// How far the history has been read; starts it at the newest entry the
 /// first time.
 pub(crate) async fn cursor(conn: &mut AnyConnection) -> Result<i64, sqlx::Error> {
-    sqlx::query(
+    sqlx::query(crate::sql::sql(
         "INSERT INTO mail_cursor (id, history_id) \
          SELECT 1, COALESCE((SELECT MAX(id) FROM ticket_history), 0) \
          WHERE NOT EXISTS (SELECT 1 FROM mail_cursor)",
-    )
+    ))
     .execute(&mut *conn)
     .await?;
-    sqlx::query_scalar("SELECT history_id FROM mail_cursor WHERE id = 1")
-        .fetch_one(conn)
-        .await
+    sqlx::query_scalar(crate::sql::sql(
+        "SELECT history_id FROM mail_cursor WHERE id = 1",
+    ))
+    .fetch_one(conn)
+    .await
 }
 
 /// Moves the cursor to history entry `id`.
 pub(crate) async fn set_cursor(conn: &mut AnyConnection, id: i64) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE mail_cursor SET history_id = ? WHERE id = 1")
-        .bind(id)
-        .execute(conn)
-        .await?;
+    sqlx::query(crate::sql::sql(
+        "UPDATE mail_cursor SET history_id = ? WHERE id = 1",
+    ))
+    .bind(id)
+    .execute(conn)
+    .await?;
     Ok(())
 }
 
@@ -201,9 +204,9 @@ pub(crate) async fn history_after<'e>(
     after: i64,
     limit: u32,
 ) -> Result<Vec<(i64, TicketId, DateTime<Utc>)>, sqlx::Error> {
-    let rows: Vec<(i64, TicketId, String)> = sqlx::query_as(
+    let rows: Vec<(i64, TicketId, String)> = sqlx::query_as(crate::sql::sql(
         "SELECT id, ticket_id, at FROM ticket_history WHERE id > ? ORDER BY id LIMIT ?",
-    )
+    ))
     .bind(after)
     .bind(i64::from(limit))
     .fetch_all(ex)
@@ -221,10 +224,10 @@ pub(crate) async fn add_batch(
     first: i64,
     due: DateTime<Utc>,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    sqlx::query(crate::sql::sql(
         "INSERT INTO mail_batches (ticket_id, first_history_id, due_at) VALUES (?, ?, ?) \
          ON CONFLICT (ticket_id) DO NOTHING",
-    )
+    ))
     .bind(ticket)
     .bind(first)
     .bind(time::to_db(due))
@@ -239,10 +242,10 @@ pub(crate) async fn due_batches<'e>(
     now: DateTime<Utc>,
     limit: u32,
 ) -> Result<Vec<(TicketId, i64)>, sqlx::Error> {
-    sqlx::query_as(
+    sqlx::query_as(crate::sql::sql(
         "SELECT ticket_id, first_history_id FROM mail_batches WHERE due_at <= ? \
          ORDER BY due_at LIMIT ?",
-    )
+    ))
     .bind(time::to_db(now))
     .bind(i64::from(limit))
     .fetch_all(ex)
@@ -254,10 +257,12 @@ pub(crate) async fn delete_batch(
     conn: &mut AnyConnection,
     ticket: TicketId,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("DELETE FROM mail_batches WHERE ticket_id = ?")
-        .bind(ticket)
-        .execute(conn)
-        .await?;
+    sqlx::query(crate::sql::sql(
+        "DELETE FROM mail_batches WHERE ticket_id = ?",
+    ))
+    .bind(ticket)
+    .execute(conn)
+    .await?;
     Ok(())
 }
 
@@ -273,10 +278,10 @@ pub(crate) struct Recipient {
 pub(crate) async fn recipients<'e>(
     ex: impl AnyExecutor<'e>,
 ) -> Result<Vec<Recipient>, sqlx::Error> {
-    let rows: Vec<(OperatorId, String, String)> = sqlx::query_as(
+    let rows: Vec<(OperatorId, String, String)> = sqlx::query_as(crate::sql::sql(
         "SELECT id, name, email FROM operators \
-         WHERE receive_ticket_emails = 1 AND revoked_at IS NULL AND email <> '' ORDER BY id",
-    )
+         WHERE receive_ticket_emails = TRUE AND revoked_at IS NULL AND email <> '' ORDER BY id",
+    ))
     .fetch_all(ex)
     .await?;
     Ok(rows

@@ -6,7 +6,7 @@ use deskterm_api::{
 };
 use serde_json::json;
 use sqlx::any::AnyRow;
-use sqlx::{Row, AnyConnection, AnyExecutor};
+use sqlx::{AnyConnection, AnyExecutor, Row};
 
 use super::history::{self, Actor, Record};
 use crate::time;
@@ -63,10 +63,10 @@ pub(crate) async fn of_contact<'e>(
     after: i64,
     limit: u32,
 ) -> Result<Vec<ChatMessage>, sqlx::Error> {
-    let rows = sqlx::query(concat!(
+    let rows = sqlx::query(crate::sql::sql(concat!(
         select_messages!(),
         "WHERE m.contact_id = ? AND m.id > ? ORDER BY m.id LIMIT ?"
-    ))
+    )))
     .bind(contact)
     .bind(after)
     .bind(i64::from(limit))
@@ -81,10 +81,10 @@ pub(crate) async fn last_of_contact<'e>(
     contact: ContactId,
     limit: u32,
 ) -> Result<Vec<ChatMessage>, sqlx::Error> {
-    let rows = sqlx::query(concat!(
+    let rows = sqlx::query(crate::sql::sql(concat!(
         select_messages!(),
         "WHERE m.contact_id = ? ORDER BY m.id DESC LIMIT ?"
-    ))
+    )))
     .bind(contact)
     .bind(i64::from(limit))
     .fetch_all(ex)
@@ -117,10 +117,10 @@ pub(crate) async fn insert(
     conn: &mut AnyConnection,
     m: &NewMessageRow<'_>,
 ) -> Result<ChatMessage, sqlx::Error> {
-    let id = sqlx::query_scalar::<_, i64>(
+    let id = sqlx::query_scalar::<_, i64>(crate::sql::sql(
         "INSERT INTO messages (contact_id, ticket_id, direction, operator_id, body, channel, \
              created_at, channel_token_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-    )
+    ))
     .bind(m.contact_id)
     .bind(m.ticket_id)
     .bind(direction_to_db(m.direction))
@@ -149,9 +149,12 @@ pub(crate) async fn insert(
         };
         history::record(conn, ticket, m.created_at, &actor, &added).await?;
     }
-    let row = sqlx::query(concat!(select_messages!(), "WHERE m.id = ?"))
-        .bind(id)
-        .fetch_one(conn)
-        .await?;
+    let row = sqlx::query(crate::sql::sql(concat!(
+        select_messages!(),
+        "WHERE m.id = ?"
+    )))
+    .bind(id)
+    .fetch_one(conn)
+    .await?;
     from_row(&row)
 }

@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use deskterm_api::{HistoryKind, Note, OperatorRef, TicketId};
 use serde_json::json;
 use sqlx::any::AnyRow;
-use sqlx::{Row, AnyConnection, AnyExecutor};
+use sqlx::{AnyConnection, AnyExecutor, Row};
 
 use super::history::{self, Actor, Record};
 use crate::time;
@@ -36,10 +36,10 @@ pub(crate) async fn of_ticket<'e>(
     ex: impl AnyExecutor<'e>,
     ticket: TicketId,
 ) -> Result<Vec<Note>, sqlx::Error> {
-    let rows = sqlx::query(concat!(
+    let rows = sqlx::query(crate::sql::sql(concat!(
         select_notes!(),
         "WHERE n.ticket_id = ? ORDER BY n.id"
-    ))
+    )))
     .bind(ticket)
     .fetch_all(ex)
     .await?;
@@ -56,7 +56,7 @@ pub(crate) async fn insert(
     at: DateTime<Utc>,
 ) -> Result<Note, sqlx::Error> {
     let id = sqlx::query_scalar::<_, i64>(
-        "INSERT INTO notes (ticket_id, operator_id, body, created_at) VALUES (?, ?, ?, ?) RETURNING id",
+        crate::sql::sql("INSERT INTO notes (ticket_id, operator_id, body, created_at) VALUES (?, ?, ?, ?) RETURNING id"),
     )
     .bind(ticket)
     .bind(author)
@@ -71,7 +71,7 @@ pub(crate) async fn insert(
         new: Some(json!({ "id": id, "body": body })),
     };
     history::record(conn, ticket, at, &Actor::Operator(author), &added).await?;
-    let row = sqlx::query(concat!(select_notes!(), "WHERE n.id = ?"))
+    let row = sqlx::query(crate::sql::sql(concat!(select_notes!(), "WHERE n.id = ?")))
         .bind(id)
         .fetch_one(conn)
         .await?;

@@ -10,7 +10,7 @@ use deskterm_api::{
     CategoryShare, CategoryTime, DayCount, MacroStatus, Priority, PriorityCount, ResponseTime,
     Stats, StatusCount,
 };
-use sqlx::{Row, AnyPool};
+use sqlx::{AnyPool, Row};
 
 use super::{categories, statuses};
 
@@ -61,12 +61,14 @@ pub(crate) async fn compute(
     // Open now, from the counters.
     let (conditions, values) = filter.on_counts();
     let sql = format!(
-        "SELECT c.status, c.priority, c.category_key, sum(c.count) FROM ticket_counts c \
+        "SELECT c.status, c.priority, c.category_key, CAST(sum(c.count) AS BIGINT) FROM ticket_counts c \
          JOIN statuses s ON s.key = c.status \
          WHERE s.macro = 'in_progress' AND c.count > 0{conditions} \
          GROUP BY c.status, c.priority, c.category_key"
     );
-    let mut query = sqlx::query_as::<_, (String, i64, i64, i64)>(sqlx::AssertSqlSafe(sql));
+    let mut query = sqlx::query_as::<_, (String, i64, i64, i64)>(sqlx::AssertSqlSafe(
+        crate::sql::sql_owned(sql),
+    ));
     for v in values.clone() {
         query = query.bind(v);
     }
@@ -120,7 +122,7 @@ pub(crate) async fn compute(
         )
     };
     let bound = |sql: String| {
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql))
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(crate::sql::sql_owned(sql)))
             .bind(from_day.clone())
             .bind(to_day.clone());
         for v in &values {
@@ -131,7 +133,7 @@ pub(crate) async fn compute(
 
     // Closed in the period: how long each category's took.
     let rows = bound(period(
-        "c.category_key, sum(c.closed), sum(c.close_seconds)",
+        "c.category_key, CAST(sum(c.closed) AS BIGINT), sum(c.close_seconds)",
         "GROUP BY c.category_key HAVING sum(c.closed) > 0",
     ))
     .fetch_all(&mut *tx)
@@ -150,7 +152,7 @@ pub(crate) async fn compute(
 
     // Opened in the period: how soon an operator first answered in the chat.
     let row = bound(period(
-        "coalesce(sum(c.opened), 0), coalesce(sum(c.answered), 0), coalesce(sum(c.response_seconds), 0.0)",
+        "CAST(coalesce(sum(c.opened), 0) AS BIGINT), CAST(coalesce(sum(c.answered), 0) AS BIGINT), coalesce(sum(c.response_seconds), 0.0)",
         "",
     ))
     .fetch_one(&mut *tx)
@@ -171,7 +173,7 @@ pub(crate) async fn compute(
         day = day.succ_opt().unwrap_or(to);
     }
     let rows = bound(period(
-        "c.day, sum(c.opened), sum(c.closed)",
+        "c.day, CAST(sum(c.opened) AS BIGINT), CAST(sum(c.closed) AS BIGINT)",
         "GROUP BY c.day",
     ))
     .fetch_all(&mut *tx)

@@ -1,7 +1,7 @@
 //! Ticket statuses: the built-in ones (seeded by the migration) and custom ones.
 
 use deskterm_api::{MacroStatus, StatusDef};
-use sqlx::{Row, AnyConnection, AnyExecutor};
+use sqlx::{AnyConnection, AnyExecutor, Row};
 
 fn macro_from_db(text: &str) -> Result<MacroStatus, sqlx::Error> {
     match text {
@@ -15,16 +15,18 @@ fn macro_from_db(text: &str) -> Result<MacroStatus, sqlx::Error> {
 
 /// Every status, in display order.
 pub(crate) async fn all<'e>(ex: impl AnyExecutor<'e>) -> Result<Vec<StatusDef>, sqlx::Error> {
-    let rows = sqlx::query("SELECT key, label, macro, builtin FROM statuses ORDER BY position")
-        .fetch_all(ex)
-        .await?;
+    let rows = sqlx::query(crate::sql::sql(
+        "SELECT key, label, macro, builtin FROM statuses ORDER BY position",
+    ))
+    .fetch_all(ex)
+    .await?;
     rows.iter()
         .map(|row| {
             Ok(StatusDef {
                 key: row.try_get("key")?,
                 label: row.try_get("label")?,
                 macro_status: macro_from_db(row.try_get("macro")?)?,
-                builtin: row.try_get::<crate::db::Flag, _>("builtin")?.0,
+                builtin: row.try_get::<crate::sql::Flag, _>("builtin")?.0,
             })
         })
         .collect()
@@ -35,10 +37,11 @@ pub(crate) async fn macro_of<'e>(
     ex: impl AnyExecutor<'e>,
     key: &str,
 ) -> Result<Option<MacroStatus>, sqlx::Error> {
-    let text: Option<String> = sqlx::query_scalar("SELECT macro FROM statuses WHERE key = ?")
-        .bind(key)
-        .fetch_optional(ex)
-        .await?;
+    let text: Option<String> =
+        sqlx::query_scalar(crate::sql::sql("SELECT macro FROM statuses WHERE key = ?"))
+            .bind(key)
+            .fetch_optional(ex)
+            .await?;
     text.as_deref().map(macro_from_db).transpose()
 }
 
@@ -47,17 +50,18 @@ pub(crate) async fn insert(
     conn: &mut AnyConnection,
     status: &StatusDef,
 ) -> Result<bool, sqlx::Error> {
-    let taken: Option<String> = sqlx::query_scalar("SELECT key FROM statuses WHERE key = ?")
-        .bind(&status.key)
-        .fetch_optional(&mut *conn)
-        .await?;
+    let taken: Option<String> =
+        sqlx::query_scalar(crate::sql::sql("SELECT key FROM statuses WHERE key = ?"))
+            .bind(&status.key)
+            .fetch_optional(&mut *conn)
+            .await?;
     if taken.is_some() {
         return Ok(false);
     }
-    sqlx::query(
+    sqlx::query(crate::sql::sql(
         "INSERT INTO statuses (key, label, macro, builtin, position) \
-         SELECT ?, ?, ?, 0, COALESCE(MAX(position), -1) + 1 FROM statuses",
-    )
+         SELECT ?, ?, ?, FALSE, COALESCE(MAX(position), -1) + 1 FROM statuses",
+    ))
     .bind(&status.key)
     .bind(&status.label)
     .bind(status.macro_status.as_str())

@@ -7,7 +7,7 @@ use deskterm_api::{
     TicketId,
 };
 use sqlx::any::AnyRow;
-use sqlx::{Row, AnyConnection, AnyExecutor};
+use sqlx::{AnyConnection, AnyExecutor, Row};
 
 use serde_json::{Value, json};
 
@@ -63,6 +63,26 @@ macro_rules! ticket_json {
     };
 }
 
+/// [`ticket_json!`] in PostgreSQL's SQL, as text.
+macro_rules! ticket_json_postgres {
+    () => {
+        "json_build_object(\
+            'id', t.id, 'reference', t.reference, 'title', t.title, \
+            'description', t.description, 'status', t.status, \
+            'priority', CASE t.priority WHEN 0 THEN 'low' WHEN 1 THEN 'normal' \
+                WHEN 2 THEN 'high' WHEN 3 THEN 'urgent' END, \
+            'category', c.name, 'tags', t.tags::json, 'important', t.important, \
+            'contact', json_build_object('id', ct.id, 'name', ct.name, 'phone', ct.phone, \
+                'email', ct.email), \
+            'operator', CASE WHEN o.id IS NULL THEN NULL \
+                ELSE json_build_object('id', o.id, 'name', o.name) END, \
+            'channel', t.channel, 'sla_due_at', t.sla_due_at, 'sla_state', t.sla_state, \
+            'pending_until', t.pending_until, \
+            'created_at', t.created_at, \
+            'updated_at', t.updated_at, 'closed_at', t.closed_at, 'version', t.version)::text"
+    };
+}
+
 /// The query of whole tickets, as a literal to `concat!` a `WHERE`/`ORDER BY` onto.
 macro_rules! select_tickets {
     () => {
@@ -83,8 +103,11 @@ macro_rules! sort_keys {
     };
 }
 
-/// [`ticket_json!`] for queries built at run time.
-pub(crate) const TICKET_JSON: &str = ticket_json!();
+/// [`ticket_json!`] for queries built at run time, in the SQL of the
+/// database this process serves.
+pub(crate) fn ticket_json() -> &'static str {
+    crate::sql::pick(ticket_json!(), ticket_json_postgres!())
+}
 /// [`ticket_joins!`] for queries built at run time.
 pub(crate) const TICKET_JOINS: &str = ticket_joins!();
 
@@ -122,7 +145,7 @@ pub(crate) fn from_row(row: &AnyRow) -> Result<Ticket, sqlx::Error> {
         priority,
         category: row.try_get("category_name")?,
         tags,
-        important: row.try_get::<crate::db::Flag, _>("important")?.0,
+        important: row.try_get::<crate::sql::Flag, _>("important")?.0,
         contact: ContactRef {
             id: row.try_get("contact_id")?,
             name: row.try_get("contact_name")?,
@@ -146,13 +169,16 @@ pub(crate) async fn get<'e>(
     ex: impl AnyExecutor<'e>,
     id: TicketId,
 ) -> Result<Option<Ticket>, sqlx::Error> {
-    sqlx::query(concat!(select_tickets!(), "WHERE t.id = ?"))
-        .bind(id)
-        .fetch_optional(ex)
-        .await?
-        .as_ref()
-        .map(from_row)
-        .transpose()
+    sqlx::query(crate::sql::sql(concat!(
+        select_tickets!(),
+        "WHERE t.id = ?"
+    )))
+    .bind(id)
+    .fetch_optional(ex)
+    .await?
+    .as_ref()
+    .map(from_row)
+    .transpose()
 }
 
 /// Where an export stands: the last ticket sent, by the order it sends in
@@ -182,9 +208,15 @@ pub(crate) struct JsonLines {
 /// the count, and the lines joined.
 macro_rules! json_lines_query {
     ($range:literal) => {
+        crate::sql::pick(
+            json_lines_query!(ticket_json!(), $range),
+            json_lines_query!(ticket_json_postgres!(), $range),
+        )
+    };
+    ($json:expr, $range:literal) => {
         concat!(
             "WITH page AS MATERIALIZED (SELECT t.id AS id, t.updated_at AS updated_at, ",
-            ticket_json!(),
+            $json,
             " AS line FROM tickets t ",
             ticket_joins!(),
             $range,
@@ -215,19 +247,19 @@ pub(crate) async fn json_lines_after(
     limit: u32,
 ) -> Result<Option<JsonLines>, sqlx::Error> {
     let query = match (after, closed_since) {
-        (None, None) => sqlx::query_as(json_lines_query!("")),
-        (None, Some(since)) => sqlx::query_as(json_lines_query!(
+        (None, None) => sqlx::query_as(crate::sql::sql(json_lines_query!(""))),
+        (None, Some(since)) => sqlx::query_as(crate::sql::sql(json_lines_query!(
             "WHERE (t.closed_at IS NULL OR t.closed_at >= ?)"
-        ))
+        )))
         .bind(since),
-        (Some(after), None) => {
-            sqlx::query_as(json_lines_query!("WHERE (t.updated_at, t.id) < (?, ?)"))
-                .bind(after.updated_at.as_str())
-                .bind(after.id)
-        }
-        (Some(after), Some(since)) => sqlx::query_as(json_lines_query!(
+        (Some(after), None) => sqlx::query_as(crate::sql::sql(json_lines_query!(
+            "WHERE (t.updated_at, t.id) < (?, ?)"
+        )))
+        .bind(after.updated_at.as_str())
+        .bind(after.id),
+        (Some(after), Some(since)) => sqlx::query_as(crate::sql::sql(json_lines_query!(
             "WHERE (t.updated_at, t.id) < (?, ?) AND (t.closed_at IS NULL OR t.closed_at >= ?)"
-        ))
+        )))
         .bind(after.updated_at.as_str())
         .bind(after.id)
         .bind(since),
@@ -267,12 +299,12 @@ pub(crate) async fn fields(
     conn: &mut AnyConnection,
     id: TicketId,
 ) -> Result<Option<TicketFields>, sqlx::Error> {
-    let Some(row) = sqlx::query(
+    let Some(row) = sqlx::query(crate::sql::sql(
         "SELECT reference, title, description, status, priority, category_id, tags, important, \
              contact_id, operator_id, channel, sla_due_at, pending_until, created_at, updated_at, \
              closed_at \
          FROM tickets WHERE id = ?",
-    )
+    ))
     .bind(id)
     .fetch_optional(conn)
     .await?
@@ -287,7 +319,7 @@ pub(crate) async fn fields(
         priority: priority_from_row(&row)?,
         category_id: row.try_get("category_id")?,
         tags: tags_from_row(&row)?,
-        important: row.try_get::<crate::db::Flag, _>("important")?.0,
+        important: row.try_get::<crate::sql::Flag, _>("important")?.0,
         contact_id: row.try_get("contact_id")?,
         operator_id: row.try_get("operator_id")?,
         channel: row.try_get("channel")?,
@@ -310,17 +342,16 @@ pub(crate) async fn insert(
     f: &TicketFields,
     actor: &Actor,
 ) -> Result<TicketId, sqlx::Error> {
-    let id = sqlx::query_scalar::<_, i64>(concat!(
+    let id = sqlx::query_scalar::<_, i64>(crate::sql::sql(concat!(
         "INSERT INTO tickets (reference, reference_folded, title, title_folded, description, \
                  status, priority, category_id, tags, important, contact_id, operator_id, channel, \
                  sla_due_at, pending_until, created_at, updated_at, closed_at, version, \
                  status_position, category_folded, operator_folded, contact_folded) \
              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ",
         sort_keys!(),
-        ")"
-    ,
+        ")",
         " RETURNING id"
-    ))
+    )))
     .bind(&f.reference)
     .bind(fold(&f.reference))
     .bind(&f.title)
@@ -365,17 +396,15 @@ fn wire<T: serde::Serialize>(v: &T) -> Result<Value, sqlx::Error> {
 }
 
 /// A category as its history shows it: its name, or `null`.
-async fn category_value(
-    conn: &mut AnyConnection,
-    id: Option<i64>,
-) -> Result<Value, sqlx::Error> {
+async fn category_value(conn: &mut AnyConnection, id: Option<i64>) -> Result<Value, sqlx::Error> {
     let Some(id) = id else {
         return Ok(Value::Null);
     };
-    let name: Option<String> = sqlx::query_scalar("SELECT name FROM categories WHERE id = ?")
-        .bind(id)
-        .fetch_optional(conn)
-        .await?;
+    let name: Option<String> =
+        sqlx::query_scalar(crate::sql::sql("SELECT name FROM categories WHERE id = ?"))
+            .bind(id)
+            .fetch_optional(conn)
+            .await?;
     Ok(name.map_or(Value::Null, Value::String))
 }
 
@@ -387,19 +416,21 @@ async fn operator_value(
     let Some(id) = id else {
         return Ok(Value::Null);
     };
-    let name: Option<String> = sqlx::query_scalar("SELECT name FROM operators WHERE id = ?")
-        .bind(id)
-        .fetch_optional(conn)
-        .await?;
+    let name: Option<String> =
+        sqlx::query_scalar(crate::sql::sql("SELECT name FROM operators WHERE id = ?"))
+            .bind(id)
+            .fetch_optional(conn)
+            .await?;
     Ok(json!({ "id": id, "name": name }))
 }
 
 /// A contact as its history shows it: `{"id", "name"}`.
 async fn contact_value(conn: &mut AnyConnection, id: ContactId) -> Result<Value, sqlx::Error> {
-    let name: Option<String> = sqlx::query_scalar("SELECT name FROM contacts WHERE id = ?")
-        .bind(id)
-        .fetch_optional(&mut *conn)
-        .await?;
+    let name: Option<String> =
+        sqlx::query_scalar(crate::sql::sql("SELECT name FROM contacts WHERE id = ?"))
+            .bind(id)
+            .fetch_optional(&mut *conn)
+            .await?;
     Ok(json!({ "id": id, "name": name }))
 }
 
@@ -497,7 +528,7 @@ pub(crate) async fn update(
         };
         history::record(conn, id, f.updated_at, actor, &change).await?;
     }
-    sqlx::query(
+    sqlx::query(crate::sql::sql(
         "UPDATE tickets SET title = ?, title_folded = ?, description = ?, status = ?, \
              priority = ?, category_id = ?, tags = ?, important = ?, operator_id = ?, \
              sla_due_at = ?, pending_until = ?, updated_at = ?, closed_at = ?, version = ?, \
@@ -506,7 +537,7 @@ pub(crate) async fn update(
              category_folded = (SELECT folded FROM categories WHERE id = ?), \
              operator_folded = (SELECT name_folded FROM operators WHERE id = ?) \
          WHERE id = ?",
-    )
+    ))
     .bind(&f.title)
     .bind(fold(&f.title))
     .bind(&f.description)
@@ -541,11 +572,12 @@ pub(crate) async fn delete(
     at: DateTime<Utc>,
     actor: &Actor,
 ) -> Result<(), sqlx::Error> {
-    let gone: Option<(String, String)> =
-        sqlx::query_as("DELETE FROM tickets WHERE id = ? RETURNING reference, title")
-            .bind(id)
-            .fetch_optional(&mut *conn)
-            .await?;
+    let gone: Option<(String, String)> = sqlx::query_as(crate::sql::sql(
+        "DELETE FROM tickets WHERE id = ? RETURNING reference, title",
+    ))
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await?;
     if let Some((reference, title)) = gone {
         let deleted = Record {
             kind: HistoryKind::Deleted,
@@ -563,20 +595,21 @@ pub(crate) async fn reference_taken(
     conn: &mut AnyConnection,
     reference: &str,
 ) -> Result<bool, sqlx::Error> {
-    let found: Option<i64> =
-        sqlx::query_scalar("SELECT id FROM tickets WHERE reference_folded = ?")
-            .bind(fold(reference))
-            .fetch_optional(conn)
-            .await?;
+    let found: Option<i64> = sqlx::query_scalar(crate::sql::sql(
+        "SELECT id FROM tickets WHERE reference_folded = ?",
+    ))
+    .bind(fold(reference))
+    .fetch_optional(conn)
+    .await?;
     Ok(found.is_some())
 }
 
 /// The next generated reference (`HD-000123`), skipping numbers typed by hand.
 pub(crate) async fn next_reference(conn: &mut AnyConnection) -> Result<String, sqlx::Error> {
     loop {
-        let n: i64 = sqlx::query_scalar(
+        let n: i64 = sqlx::query_scalar(crate::sql::sql(
             "UPDATE reference_counter SET value = value + 1 WHERE id = 1 RETURNING value",
-        )
+        ))
         .fetch_one(&mut *conn)
         .await?;
         let reference = format!("HD-{n:06}");
@@ -591,11 +624,11 @@ pub(crate) async fn newest_in_progress(
     conn: &mut AnyConnection,
     contact: ContactId,
 ) -> Result<Option<TicketId>, sqlx::Error> {
-    sqlx::query_scalar(
+    sqlx::query_scalar(crate::sql::sql(
         "SELECT t.id FROM tickets t JOIN statuses s ON s.key = t.status \
          WHERE t.contact_id = ? AND s.macro = 'in_progress' \
          ORDER BY t.updated_at DESC, t.id DESC LIMIT 1",
-    )
+    ))
     .bind(contact)
     .fetch_optional(conn)
     .await
@@ -607,10 +640,10 @@ pub(crate) async fn of_contact<'e>(
     contact: ContactId,
     limit: u32,
 ) -> Result<Vec<Ticket>, sqlx::Error> {
-    let rows = sqlx::query(concat!(
+    let rows = sqlx::query(crate::sql::sql(concat!(
         select_tickets!(),
         "WHERE t.contact_id = ? ORDER BY t.created_at DESC, t.id DESC LIMIT ?"
-    ))
+    )))
     .bind(contact)
     .bind(i64::from(limit))
     .fetch_all(ex)
@@ -642,34 +675,36 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let db = crate::db::Db::open(&dir.path().join("t.db")).await.unwrap();
         let pool = db.pool();
-        sqlx::query(
+        sqlx::query(crate::sql::sql(
             "INSERT INTO operators (name, name_folded, email, email_folded, created_at) \
              VALUES ('Ana \"la\" jefa', 'ana', 'a@x', 'a@x', '2026-01-01T00:00:00.000Z')",
-        )
+        ))
         .execute(pool)
         .await
         .unwrap();
-        sqlx::query(
+        sqlx::query(crate::sql::sql(
             "INSERT INTO contacts (name, name_folded, phone, email, search, created_at) VALUES \
              ('Lucía', 'lucía', '+34 600', NULL, '', '2026-01-01T00:00:00.000Z'), \
              ('Zoe\u{1b}[2J', 'zoe', NULL, 'z@x', '', '2026-01-01T00:00:00.000Z')",
-        )
+        ))
         .execute(pool)
         .await
         .unwrap();
-        sqlx::query("INSERT INTO categories (name, folded) VALUES ('Soporte', 'soporte')")
-            .execute(pool)
-            .await
-            .unwrap();
+        sqlx::query(crate::sql::sql(
+            "INSERT INTO categories (name, folded) VALUES ('Soporte', 'soporte')",
+        ))
+        .execute(pool)
+        .await
+        .unwrap();
         // Every priority; with and without category, operator, tags, times.
         for i in 0..8_i64 {
-            sqlx::query(
+            sqlx::query(crate::sql::sql(
                 "INSERT INTO tickets (reference, reference_folded, title, title_folded, \
                      description, status, priority, category_id, tags, important, contact_id, \
                      operator_id, channel, sla_due_at, created_at, updated_at, closed_at, version) \
                  VALUES (?, ?, ?, '', ?, ?, ?, ?, ?, ?, ?, ?, 'web', ?, \
                      '2026-01-01T00:00:00.000Z', ?, ?, ?)",
-            )
+            ))
             .bind(format!("HD-{i}"))
             .bind(format!("hd-{i}"))
             .bind(format!("Título \"{i}\"\t\u{7}"))

@@ -10,10 +10,54 @@ use deskterm_server::{Db, RunningServer};
 use reqwest::{Method, RequestBuilder, Response, StatusCode};
 use serde_json::{Value, json};
 
+/// With `DESKTERM_TEST_POSTGRES` set (the URL of a PostgreSQL server's
+/// `postgres` database, as `scripts/postgres.sh start` prints it), a new
+/// empty database on that server for one test; else `None` (SQLite).
+pub async fn postgres_database() -> Option<String> {
+    use sqlx::Connection;
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let admin = std::env::var("DESKTERM_TEST_POSTGRES").ok()?;
+    let name = format!(
+        "test_{}_{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    );
+    let mut conn = sqlx::PgConnection::connect(&admin)
+        .await
+        .expect("connect to DESKTERM_TEST_POSTGRES");
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&mut conn)
+        .await
+        .expect("create the test database");
+    let (base, query) = admin.split_once('?').unwrap_or((&admin, ""));
+    let (server, _) = base.rsplit_once('/').expect("a database in the URL");
+    Some(if query.is_empty() {
+        format!("{server}/{name}")
+    } else {
+        format!("{server}/{name}?{query}")
+    })
+}
+
+/// A new empty database for a test, and its URL: on the PostgreSQL server
+/// of `DESKTERM_TEST_POSTGRES` when set, else an SQLite file under `dir`.
+pub async fn open_database(dir: &std::path::Path) -> (Db, String) {
+    match postgres_database().await {
+        Some(url) => (Db::open_postgres(&url).await.expect("open db"), url),
+        None => {
+            let path = dir.join("nested").join("helpdesk.db");
+            let db = Db::open(&path).await.expect("open db");
+            (db, format!("sqlite://{}", path.display()))
+        }
+    }
+}
+
 /// A running server with one operator signed in.
 pub struct Helpdesk {
     pub dir: tempfile::TempDir,
     pub db: Db,
+    /// The database's URL (`sqlite://…` or `postgres://…`), for tests that read it directly.
+    pub db_url: String,
     pub server: Option<RunningServer>,
     pub operator: OperatorRef,
     pub token: String,
@@ -48,11 +92,16 @@ impl Helpdesk {
     }
 
     /// A fresh helpdesk with the admin "Ana Test", served as `options` say.
-    pub async fn start_with_options(options: deskterm_server::Options) -> Helpdesk {
+    pub async fn start_with_options(mut options: deskterm_server::Options) -> Helpdesk {
         let dir = tempfile::tempdir().expect("temp dir");
-        let db = Db::open(&dir.path().join("nested").join("helpdesk.db"))
-            .await
-            .expect("open db");
+        let (db, db_url) = open_database(dir.path()).await;
+        if db.path().is_none() {
+            // A PostgreSQL database has no directory for the default maildir.
+            let mail = &mut options.settings.mail;
+            if mail.smtp.is_none() && mail.maildir.is_none() {
+                mail.maildir = Some(dir.path().join("mail"));
+            }
+        }
         let (operator, token) = deskterm_server::add_operator_as(
             &db,
             "Ana Test",
@@ -68,6 +117,7 @@ impl Helpdesk {
         Helpdesk {
             dir,
             db,
+            db_url,
             server: Some(server),
             operator,
             token,
@@ -76,6 +126,25 @@ impl Helpdesk {
                 .build()
                 .expect("client"),
         }
+    }
+
+    /// `options` as this helpdesk's server is given them: with a
+    /// PostgreSQL database, a maildir is named (it has no directory of its own).
+    pub fn options(&self, mut options: deskterm_server::Options) -> deskterm_server::Options {
+        let mail = &mut options.settings.mail;
+        if self.db.path().is_none() && mail.smtp.is_none() && mail.maildir.is_none() {
+            mail.maildir = Some(self.dir.path().join("mail"));
+        }
+        options
+    }
+
+    /// A connection pool to the server's database, to read it directly.
+    /// Queries number their parameters (`$1`), which both databases read.
+    pub async fn database(&self) -> sqlx::AnyPool {
+        sqlx::any::install_default_drivers();
+        sqlx::AnyPool::connect(&self.db_url)
+            .await
+            .expect("open the server's database")
     }
 
     pub fn base(&self) -> String {
