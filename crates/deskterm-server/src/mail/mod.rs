@@ -46,6 +46,9 @@ const KEEP_SENT: Duration = Duration::from_secs(7 * 24 * 60 * 60);
 const FIRST_RETRY: Duration = Duration::from_secs(10);
 /// …up to this.
 const LONGEST_RETRY: Duration = Duration::from_secs(15 * 60);
+/// How long an e-mail taken for sending is left to the server process that
+/// took it: far longer than a send may take (the SMTP timeout).
+const CLAIM: Duration = Duration::from_secs(10 * 60);
 /// How long the task waits after its own database work failed.
 const AFTER_DB_ERROR: Duration = Duration::from_secs(5);
 
@@ -260,7 +263,19 @@ impl Task {
             .from
             .parse()
             .map_err(|e| anyhow::anyhow!("[mail] from: {e}"))?;
-        let due = mail::due(self.db.pool(), time::now(), SENDS_AT_ONCE).await?;
+        let now = time::now();
+        let mut due = mail::due(self.db.pool(), now, SENDS_AT_ONCE).await?;
+        if due.is_empty() {
+            return Ok(());
+        }
+        // Taken first, so that of several server processes on one database
+        // one sends each e-mail. A process that stops while sending leaves
+        // them to be taken again after the claim.
+        let mut tx = self.db.write().await?;
+        let ids: Vec<i64> = due.iter().map(|q| q.id).collect();
+        let taken = mail::claim(tx.conn(), &ids, now, later(now, CLAIM)).await?;
+        tx.commit().await?;
+        due.retain(|q| taken.contains(&q.id));
         for queued in due {
             let message = match message(&from, &queued) {
                 Ok(message) => message,

@@ -105,6 +105,33 @@ pub(crate) async fn due<'e>(
         .collect()
 }
 
+/// Takes e-mails `ids` for sending until `until`: their next attempt moves
+/// there, so no other server process on the database sends them meanwhile.
+/// Only those still unsent and due at `now` are taken; returns their ids.
+pub(crate) async fn claim(
+    conn: &mut AnyConnection,
+    ids: &[i64],
+    now: DateTime<Utc>,
+    until: DateTime<Utc>,
+) -> Result<Vec<i64>, sqlx::Error> {
+    let mut taken = Vec::with_capacity(ids.len());
+    for &id in ids {
+        let done = sqlx::query(crate::sql::sql(
+            "UPDATE mail_queue SET next_attempt_at = ? \
+             WHERE id = ? AND sent_at IS NULL AND next_attempt_at <= ?",
+        ))
+        .bind(time::to_db(until))
+        .bind(id)
+        .bind(time::to_db(now))
+        .execute(&mut *conn)
+        .await?;
+        if done.rows_affected() == 1 {
+            taken.push(id);
+        }
+    }
+    Ok(taken)
+}
+
 /// Marks e-mail `id` sent at `at`.
 pub(crate) async fn mark_sent<'e>(
     ex: impl AnyExecutor<'e>,
@@ -288,4 +315,38 @@ pub(crate) async fn recipients<'e>(
         .into_iter()
         .map(|(id, name, email)| Recipient { id, name, email })
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_due_e_mail_is_taken_once_and_is_not_due_while_taken() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = crate::db::Db::open(&dir.path().join("t.db")).await.unwrap();
+        let now = time::now();
+        let mut tx = db.write().await.unwrap();
+        let id = enqueue(
+            tx.conn(),
+            &NewMail {
+                kind: MailKind::Escalation,
+                ticket_id: None,
+                recipients: vec!["a@example.com".into()],
+                reply_to: None,
+                subject: "s".into(),
+                body: "b".into(),
+                created_at: now,
+            },
+        )
+        .await
+        .unwrap();
+        let until = now + chrono::Duration::minutes(10);
+        assert_eq!(claim(tx.conn(), &[id], now, until).await.unwrap(), [id]);
+        // Another process, reading the same due list, takes nothing.
+        assert!(claim(tx.conn(), &[id], now, until).await.unwrap().is_empty());
+        tx.commit().await.unwrap();
+        assert!(due(db.pool(), now, 10).await.unwrap().is_empty());
+        assert_eq!(due(db.pool(), until, 10).await.unwrap()[0].id, id);
+    }
 }
