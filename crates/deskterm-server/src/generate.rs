@@ -15,9 +15,10 @@
 
 use chrono::{DateTime, Duration, SubsecRound, Utc};
 use deskterm_api::{OperatorRef, Priority, Role};
-use sqlx::{Any, AnyConnection, QueryBuilder};
+use sqlx::AnyConnection;
 
 use crate::db::Db;
+use crate::sql::{Builder, Dialect, dialect};
 use crate::text::{contact_search, fold, phone_digits};
 use crate::time;
 
@@ -798,16 +799,46 @@ fn draw_ticket(rng: &mut Rng, w: &World<'_>, id: i64, n: u64) -> Drawn {
     }
 }
 
+/// Appends `(…), (…)` to `q`: one parenthesised group of values per row,
+/// each bound by `row` through [`Values::push_bind`].
+fn values<T>(q: &mut Builder, rows: &[T], mut row: impl FnMut(&mut Values<'_>, &T)) {
+    for (i, r) in rows.iter().enumerate() {
+        q.push(if i == 0 { "(" } else { ", (" });
+        row(&mut Values { q, first: true }, r);
+        q.push(")");
+    }
+}
+
+/// The values of one row of a multi-row insert, separated by commas.
+struct Values<'a> {
+    q: &'a mut Builder,
+    first: bool,
+}
+
+impl Values<'_> {
+    fn push_bind<T>(&mut self, value: T) -> &mut Self
+    where
+        T: sqlx::Encode<'static, sqlx::Any> + sqlx::Type<sqlx::Any> + Send + 'static,
+    {
+        if !self.first {
+            self.q.push(", ");
+        }
+        self.first = false;
+        self.q.push_bind(value);
+        self
+    }
+}
+
 async fn insert_contacts(
     conn: &mut AnyConnection,
     contacts: &[ContactRow],
 ) -> Result<(), sqlx::Error> {
     for chunk in contacts.chunks(BATCH) {
-        let mut q: QueryBuilder<Any> = QueryBuilder::new(
+        let mut q = Builder::new(
             "INSERT INTO contacts (name, name_folded, phone, phone_digits, email, email_folded, \
-             channel, search, created_at) ",
+             channel, search, created_at) VALUES ",
         );
-        q.push_values(chunk, |mut b, c| {
+        values(&mut q, chunk, |b, c| {
             b.push_bind(c.name.clone())
                 .push_bind(fold(&c.name))
                 .push_bind(c.phone.clone())
@@ -822,7 +853,7 @@ async fn insert_contacts(
                 ))
                 .push_bind(c.created_at.clone());
         });
-        q.build().execute(&mut *conn).await?;
+        q.build()?.execute(&mut *conn).await?;
     }
     Ok(())
 }
@@ -831,12 +862,12 @@ async fn insert_tickets(
     conn: &mut AnyConnection,
     tickets: &[TicketRow],
 ) -> Result<(), sqlx::Error> {
-    let mut q: QueryBuilder<Any> = QueryBuilder::new(
+    let mut q = Builder::new(
         "INSERT INTO tickets (reference, reference_folded, title, title_folded, description, \
          status, priority, category_id, tags, important, contact_id, operator_id, channel, \
-         sla_due_at, created_at, updated_at, closed_at, version) ",
+         sla_due_at, created_at, updated_at, closed_at, version) VALUES ",
     );
-    q.push_values(tickets, |mut b, t| {
+    values(&mut q, tickets, |b, t| {
         b.push_bind(t.reference.clone())
             .push_bind(fold(&t.reference))
             .push_bind(t.title.clone())
@@ -856,32 +887,32 @@ async fn insert_tickets(
             .push_bind(t.closed_at.clone())
             .push_bind(1i64);
     });
-    q.build().execute(conn).await?;
+    q.build()?.execute(conn).await?;
     Ok(())
 }
 
 async fn insert_notes(conn: &mut AnyConnection, notes: &[Remark]) -> Result<(), sqlx::Error> {
     for chunk in notes.chunks(BATCH) {
-        let mut q: QueryBuilder<Any> =
-            QueryBuilder::new("INSERT INTO notes (ticket_id, operator_id, body, created_at) ");
-        q.push_values(chunk, |mut b, n| {
+        let mut q =
+            Builder::new("INSERT INTO notes (ticket_id, operator_id, body, created_at) VALUES ");
+        values(&mut q, chunk, |b, n| {
             b.push_bind(n.ticket_id)
                 .push_bind(n.operator_id)
                 .push_bind(n.body.clone())
                 .push_bind(time::to_db(n.at));
         });
-        q.build().execute(&mut *conn).await?;
+        q.build()?.execute(&mut *conn).await?;
     }
     Ok(())
 }
 
 async fn insert_messages(conn: &mut AnyConnection, messages: &[Remark]) -> Result<(), sqlx::Error> {
     for chunk in messages.chunks(BATCH) {
-        let mut q: QueryBuilder<Any> = QueryBuilder::new(
+        let mut q = Builder::new(
             "INSERT INTO messages (contact_id, ticket_id, direction, operator_id, body, channel, \
-             created_at) ",
+             created_at) VALUES ",
         );
-        q.push_values(chunk, |mut b, m| {
+        values(&mut q, chunk, |b, m| {
             let direction = if m.operator_id.is_some() {
                 "outbound"
             } else {
@@ -895,7 +926,7 @@ async fn insert_messages(conn: &mut AnyConnection, messages: &[Remark]) -> Resul
                 .push_bind(m.channel)
                 .push_bind(time::to_db(m.at));
         });
-        q.build().execute(&mut *conn).await?;
+        q.build()?.execute(&mut *conn).await?;
     }
     Ok(())
 }
@@ -921,25 +952,35 @@ pub async fn generate(db: &Db, spec: &Spec) -> anyhow::Result<Generated> {
     .await?;
 
     let mut conn = db.pool().acquire().await?;
-    // Nothing is worth keeping if generating fails half-way: no fsync until the end.
-    sqlx::query(crate::sql::sql("PRAGMA synchronous = OFF"))
-        .execute(&mut *conn)
-        .await?;
-    sqlx::query(crate::sql::sql("PRAGMA cache_size = -1048576"))
-        .execute(&mut *conn)
-        .await?;
+    let sqlite = dialect() == Dialect::Sqlite;
+    if sqlite {
+        // Nothing is worth keeping if generating fails half-way: no fsync until the end.
+        sqlx::query("PRAGMA synchronous = OFF")
+            .execute(&mut *conn)
+            .await?;
+        sqlx::query("PRAGMA cache_size = -1048576")
+            .execute(&mut *conn)
+            .await?;
+    }
     let written = fill(&mut conn, spec, &mut rng, now, start, admin.id).await;
-    // The connection goes back to the pool as the server opens them.
-    sqlx::query(crate::sql::sql("PRAGMA synchronous = NORMAL"))
-        .execute(&mut *conn)
-        .await?;
-    sqlx::query(crate::sql::sql("PRAGMA cache_size = -2000"))
-        .execute(&mut *conn)
-        .await?;
+    if sqlite {
+        // The connection goes back to the pool as the server opens them.
+        sqlx::query("PRAGMA synchronous = NORMAL")
+            .execute(&mut *conn)
+            .await?;
+        sqlx::query("PRAGMA cache_size = -2000")
+            .execute(&mut *conn)
+            .await?;
+    }
     let (contacts, operators, notes, messages) = written?;
-    sqlx::query(crate::sql::sql("PRAGMA wal_checkpoint(TRUNCATE)"))
-        .execute(&mut *conn)
-        .await?;
+    if sqlite {
+        sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+            .execute(&mut *conn)
+            .await?;
+    } else {
+        // Fresh statistics for the planner, as after any bulk load.
+        sqlx::query("ANALYZE").execute(&mut *conn).await?;
+    }
     tracing::info!(
         "generated {} tickets, {contacts} contacts, {operators} operators, {notes} notes, \
          {messages} messages",
@@ -1007,9 +1048,14 @@ async fn fill(
 
     // Indexes are built once at the end, from the rows in place, instead of
     // row by row: the same definitions, read from the schema.
-    let indexes: Vec<(String, String)> = sqlx::query_as(crate::sql::sql(
+    // (Indexes that back a constraint, a key or a unique column, stay.)
+    let indexes: Vec<(String, String)> = sqlx::query_as(crate::sql::pick(
         "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL \
          AND tbl_name IN ('contacts', 'tickets', 'notes', 'messages')",
+        "SELECT indexname::text, indexdef FROM pg_indexes \
+         WHERE schemaname = current_schema() \
+           AND tablename IN ('contacts', 'tickets', 'notes', 'messages') \
+           AND indexname NOT IN (SELECT conname FROM pg_constraint)",
     ))
     .fetch_all(&mut *tx)
     .await?;

@@ -364,7 +364,7 @@ impl Listing {
 
 fn push_in<T>(qb: &mut Builder, column: &str, values: &[T])
 where
-    T: Clone + for<'q> sqlx::Encode<'q, Any> + sqlx::Type<Any> + Send + 'static,
+    T: Clone + sqlx::Encode<'static, Any> + sqlx::Type<Any> + Send + 'static,
 {
     if values.is_empty() {
         qb.push(" AND FALSE");

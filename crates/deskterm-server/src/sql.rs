@@ -207,7 +207,7 @@ impl Builder {
     /// Appends a parameter with `value`.
     pub(crate) fn push_bind<T>(&mut self, value: T) -> &mut Builder
     where
-        T: for<'q> sqlx::Encode<'q, Any> + sqlx::Type<Any> + Send + 'static,
+        T: sqlx::Encode<'static, Any> + sqlx::Type<Any> + Send + 'static,
     {
         if let Err(e) = self.args.add(value)
             && self.error.is_none()
@@ -221,7 +221,7 @@ impl Builder {
     /// Appends `(?, ?, …)` with `values`.
     pub(crate) fn push_list<T>(&mut self, values: impl IntoIterator<Item = T>) -> &mut Builder
     where
-        T: for<'q> sqlx::Encode<'q, Any> + sqlx::Type<Any> + Send + 'static,
+        T: sqlx::Encode<'static, Any> + sqlx::Type<Any> + Send + 'static,
     {
         self.text.push('(');
         for (i, value) in values.into_iter().enumerate() {

@@ -75,7 +75,11 @@ async fn a_change_through_one_server_reaches_the_streams_of_another() {
     let seen = next_change(&mut on_b).await;
     assert_eq!(seen.seq, since + 1);
     assert!(matches!(&seen.kind, ChangeKind::TicketUpserted(t) if t.title == "Written on A"));
-    assert_eq!(next_change(&mut on_a).await, seen, "A tells its own clients too");
+    assert_eq!(
+        next_change(&mut on_a).await,
+        seen,
+        "A tells its own clients too"
+    );
 
     let id = ticket["id"].as_i64().unwrap();
     let r = b

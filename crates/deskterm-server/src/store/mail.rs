@@ -344,7 +344,12 @@ mod tests {
         let until = now + chrono::Duration::minutes(10);
         assert_eq!(claim(tx.conn(), &[id], now, until).await.unwrap(), [id]);
         // Another process, reading the same due list, takes nothing.
-        assert!(claim(tx.conn(), &[id], now, until).await.unwrap().is_empty());
+        assert!(
+            claim(tx.conn(), &[id], now, until)
+                .await
+                .unwrap()
+                .is_empty()
+        );
         tx.commit().await.unwrap();
         assert!(due(db.pool(), now, 10).await.unwrap().is_empty());
         assert_eq!(due(db.pool(), until, 10).await.unwrap()[0].id, id);
