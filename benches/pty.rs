@@ -114,7 +114,9 @@ struct Args {
     #[arg(long, default_value_t = 100_000)]
     tickets: u64,
     /// Server database to use; generated (and kept) when missing. Without it
-    /// a temporary one is generated and deleted at the end.
+    /// a temporary one is generated and deleted at the end. A PostgreSQL URL
+    /// names an empty database, generated into on every run (the parts
+    /// `search` and `fzf` read an SQLite file, and need one).
     #[arg(long)]
     db: Option<PathBuf>,
     /// Seed of the generated helpdesk.
@@ -814,8 +816,15 @@ fn setup(args: &Args, report: &mut Report) -> anyhow::Result<Setup> {
         Some(db) => db.clone(),
         None => work.path().join("helpdesk.db"),
     };
-    let token_file = PathBuf::from(format!("{}.token", db.display()));
-    let token = if db.exists() {
+    // A PostgreSQL database (`--db postgres://…`, empty) is generated into
+    // on every run; its token is kept in the run's directory.
+    let postgres = db.to_string_lossy().starts_with("postgres");
+    let token_file = if postgres {
+        work.path().join("token")
+    } else {
+        PathBuf::from(format!("{}.token", db.display()))
+    };
+    let token = if !postgres && db.exists() {
         eprintln!("reusing {}", db.display());
         match std::fs::read_to_string(&token_file) {
             Ok(t) => t.trim().to_owned(),
@@ -857,6 +866,16 @@ fn setup(args: &Args, report: &mut Report) -> anyhow::Result<Setup> {
         .stderr(Stdio::from(
             std::fs::File::create(work.path().join("server.log")).context("server log")?,
         ));
+    if postgres {
+        // A PostgreSQL database has no directory for the server's e-mail.
+        let config = work.path().join("server.toml");
+        std::fs::write(
+            &config,
+            format!("[mail]\nmaildir = {:?}\n", work.path().join("mail")),
+        )
+        .context("server config")?;
+        cmd.arg("--config").arg(config);
+    }
     let mut child = Guarded(cmd.spawn().context("cannot start deskterm serve")?);
     let stdout = child.0.stdout.take().context("server stdout")?;
     let (tx, rx) = std::sync::mpsc::channel();

@@ -182,12 +182,16 @@ impl Db {
             .max_lifetime(None)
             .connect_lazy_with(options);
         let (feed, _) = broadcast::channel(FEED_CAPACITY);
-        let since = crate::feed::bounds(&pool).await?.latest;
-        let listener = sqlx::postgres::PgListener::connect(url)
+        // Listening first: what is committed after `since` is read is told.
+        let mut listener = sqlx::postgres::PgListener::connect(url)
             .await
             .map_err(|e| {
                 anyhow::anyhow!("cannot connect to the PostgreSQL database {name}: {e}")
             })?;
+        listener.listen(CHANGES_CHANNEL).await.map_err(|e| {
+            anyhow::anyhow!("cannot listen for changes on the PostgreSQL database {name}: {e}")
+        })?;
+        let since = crate::feed::bounds(&pool).await?.latest;
         let announcer = tokio::spawn(announce(listener, pool.clone(), feed.clone(), since));
         Ok(Db {
             pool,
@@ -372,8 +376,9 @@ fn postgres_database_name(url: &str) -> String {
 
 /// Announces, in `seq` order, the changes committed to a PostgreSQL database
 /// by any server process, each time one of them says it committed some
-/// (`pg_notify` on [`CHANGES_CHANNEL`]). `since` is the last one announced.
-/// After the connection was lost it reads what was missed meanwhile.
+/// (`pg_notify` on [`CHANGES_CHANNEL`], which `listener` listens on). `since`
+/// is the last one announced. After the connection was lost it reads what
+/// was missed meanwhile.
 async fn announce(
     mut listener: sqlx::postgres::PgListener,
     pool: AnyPool,
@@ -382,17 +387,16 @@ async fn announce(
 ) {
     /// Changes read at once.
     const BATCH: u32 = 500;
-    if let Err(e) = listener.listen(CHANGES_CHANNEL).await {
-        tracing::error!("cannot listen for changes from other server processes: {e}");
-        return;
-    }
+    let mut first = true;
     loop {
-        // A notification, or `None` after a reconnection: either way, read on.
-        if let Err(e) = listener.try_recv().await {
+        // A notification, or `None` after a reconnection: either way, read
+        // on (at first too, for what was committed while starting).
+        if !first && let Err(e) = listener.try_recv().await {
             tracing::warn!("listening for changes: {e}; trying again");
             tokio::time::sleep(Duration::from_secs(1)).await;
             continue;
         }
+        first = false;
         loop {
             match crate::feed::after(&pool, since, BATCH).await {
                 Ok(changes) => {

@@ -39,15 +39,15 @@ impl Bounds {
 
 /// Reads the ends of the feed.
 pub(crate) async fn bounds(pool: &AnyPool) -> Result<Bounds, sqlx::Error> {
-    // sqlite_sequence remembers the last seq even if every row were pruned.
-    // PostgreSQL's sequence does the same.
+    // sqlite_sequence remembers the last seq even if every row were pruned;
+    // it changes with the transaction that takes a seq, so it is committed.
+    // PostgreSQL's sequence is not (it moves before the commit), so there the
+    // newest committed row is read, and pruning always keeps it.
     let (latest, oldest): (i64, Option<i64>) = sqlx::query_as(crate::sql::pick(
         "SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'changes'), \
                          (SELECT MAX(seq) FROM changes), 0), \
                 (SELECT MIN(seq) FROM changes)",
-        "SELECT COALESCE((SELECT last_value FROM changes_seq_seq WHERE is_called), \
-                         (SELECT MAX(seq) FROM changes), 0), \
-                (SELECT MIN(seq) FROM changes)",
+        "SELECT COALESCE((SELECT MAX(seq) FROM changes), 0), (SELECT MIN(seq) FROM changes)",
     ))
     .fetch_one(pool)
     .await?;
@@ -60,10 +60,14 @@ pub(crate) async fn prune(
     conn: &mut AnyConnection,
     before: DateTime<Utc>,
 ) -> Result<u64, sqlx::Error> {
-    let done = sqlx::query(crate::sql::sql("DELETE FROM changes WHERE at < ?"))
-        .bind(time::to_db(before))
-        .execute(conn)
-        .await?;
+    // PostgreSQL keeps the newest change: it is what says how far the feed went.
+    let done = sqlx::query(crate::sql::sql(crate::sql::pick(
+        "DELETE FROM changes WHERE at < ?",
+        "DELETE FROM changes WHERE at < ? AND seq < (SELECT MAX(seq) FROM changes)",
+    )))
+    .bind(time::to_db(before))
+    .execute(conn)
+    .await?;
     Ok(done.rows_affected())
 }
 

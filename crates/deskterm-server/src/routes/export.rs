@@ -83,8 +83,7 @@ pub(super) async fn export(
                          (SELECT MAX(seq) FROM changes), 0), \
                 (SELECT COUNT(*) FROM tickets \
                  WHERE ?1 IS NULL OR closed_at IS NULL OR closed_at >= ?1)",
-        "SELECT COALESCE((SELECT last_value FROM changes_seq_seq WHERE is_called), \
-                         (SELECT MAX(seq) FROM changes), 0), \
+        "SELECT COALESCE((SELECT MAX(seq) FROM changes), 0), \
                 (SELECT COUNT(*) FROM tickets \
                  WHERE ?1::text IS NULL OR closed_at IS NULL OR closed_at >= ?1)",
     )))

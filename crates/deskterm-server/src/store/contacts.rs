@@ -69,7 +69,7 @@ pub(crate) async fn insert(
     conn: &mut AnyConnection,
     c: &NewContactRow<'_>,
 ) -> Result<ContactId, sqlx::Error> {
-    Ok(sqlx::query_scalar::<_, i64>(crate::sql::sql(
+    sqlx::query_scalar::<_, i64>(crate::sql::sql(
         "INSERT INTO contacts (name, name_folded, phone, phone_digits, email, email_folded, \
              channel, search, created_at) \
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
@@ -84,7 +84,7 @@ pub(crate) async fn insert(
     .bind(contact_search(c.name, c.phone, c.email))
     .bind(time::to_db(c.created_at))
     .fetch_one(conn)
-    .await?)
+    .await
 }
 
 /// The oldest contact with this phone number (by digits) or, failing that, this e-mail.

@@ -56,7 +56,7 @@ pub(crate) async fn enqueue(conn: &mut AnyConnection, mail: &NewMail) -> Result<
     let recipients = serde_json::to_string(&mail.recipients)
         .map_err(|e| sqlx::Error::Encode(format!("recipients not serializable: {e}").into()))?;
     let at = time::to_db(mail.created_at);
-    Ok(sqlx::query_scalar::<_, i64>(crate::sql::sql(
+    sqlx::query_scalar::<_, i64>(crate::sql::sql(
         "INSERT INTO mail_queue (kind, ticket_id, recipients, reply_to, subject, body, \
              created_at, next_attempt_at) \
          VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
@@ -70,7 +70,7 @@ pub(crate) async fn enqueue(conn: &mut AnyConnection, mail: &NewMail) -> Result<
     .bind(&at)
     .bind(&at)
     .fetch_one(conn)
-    .await?)
+    .await
 }
 
 /// Up to `limit` unsent e-mails whose next attempt is due at `now`, oldest first.

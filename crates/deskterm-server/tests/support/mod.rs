@@ -17,7 +17,9 @@ pub async fn postgres_database() -> Option<String> {
     use sqlx::Connection;
     use std::sync::atomic::{AtomicU32, Ordering};
     static NEXT: AtomicU32 = AtomicU32::new(0);
-    let admin = std::env::var("DESKTERM_TEST_POSTGRES").ok()?;
+    let admin = std::env::var("DESKTERM_TEST_POSTGRES")
+        .ok()
+        .filter(|url| !url.is_empty())?;
     let name = format!(
         "test_{}_{}",
         std::process::id(),
