@@ -29,7 +29,7 @@ impl std::fmt::Display for Dialect {
     }
 }
 
-/// The kind of database this process serves, set by the first [`Db`] it
+/// The kind of database this process serves, set by the first [`Db`](crate::db::Db) it
 /// opens. One process serves one kind: the store's queries are written
 /// once, with `?` parameters, and numbered for PostgreSQL by [`sql`].
 static DIALECT: OnceLock<Dialect> = OnceLock::new();
