@@ -7,7 +7,7 @@ mod compiled;
 pub mod lang;
 mod sla;
 
-pub use sla::{AT_RISK_WITHIN, Sla, sla};
+pub use sla::{AT_RISK_WITHIN, Sla, sla, state_at as sla_state_at};
 
 use deskterm_api::{Sort, SortField};
 

@@ -9,7 +9,9 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use deskterm_api::{ContactId, ContactRef, OperatorId, OperatorRef, Priority, Ticket, TicketId};
+use deskterm_api::{
+    ContactId, ContactRef, OperatorId, OperatorRef, Priority, SlaState, Ticket, TicketId,
+};
 
 /// An interned name.
 pub type Sym = u32;
@@ -149,6 +151,8 @@ pub struct Row {
     pub channel: Sym,
     /// SLA due time, Unix seconds ([`NO_TIME`] for none).
     sla_due_at: i64,
+    /// The SLA state the server keeps, if it keeps one.
+    pub sla_state: Option<SlaState>,
     /// Creation time, Unix seconds.
     pub created_at: i64,
     /// Last change, Unix seconds.
@@ -183,6 +187,7 @@ impl Row {
                 .map_or(NO_SYM, |o| names.intern(&o.name)),
             channel: names.intern(&t.channel),
             sla_due_at: t.sla_due_at.map_or(NO_TIME, secs),
+            sla_state: t.sla_state,
             created_at: secs(t.created_at),
             updated_at: secs(t.updated_at),
             closed_at: t.closed_at.map_or(NO_TIME, secs),
@@ -406,7 +411,7 @@ impl Row {
             created_at: time(self.created_at),
             updated_at: time(self.updated_at),
             closed_at: self.closed_at().map(time),
-            sla_state: None,
+            sla_state: self.sla_state,
             pending_until: None,
             version: self.version,
         }

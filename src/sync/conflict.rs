@@ -225,6 +225,9 @@ pub fn apply(patch: &TicketPatch, ticket: &mut Ticket) {
     }
     if let Some(v) = patch.sla_due_at {
         ticket.sla_due_at = v;
+        // The server's state was for the old due time; until it answers,
+        // the state follows the new one by the client's rule.
+        ticket.sla_state = None;
     }
     if let Some(v) = &patch.reference {
         ticket.reference = v.clone();

@@ -17,8 +17,8 @@
 //!   accent-insensitively; an unknown name is not an error (nothing matches).
 //! - `contact:` matches the contact's name by word prefix.
 //! - `sla:` follows [`crate::query::sla`]: no SLA when there is no due time or
-//!   the ticket is closed; breached when due; at risk within
-//!   [`AT_RISK_WITHIN`].
+//!   the ticket is closed; breached when due; otherwise the state the server
+//!   keeps, or at risk within [`crate::query::AT_RISK_WITHIN`] when it keeps none.
 //! - `ref:` is the whole reference, case-insensitive.
 //! - phrases are exact substrings of the folded search text; free words match
 //!   it fuzzily (see [`super`]).
@@ -33,7 +33,7 @@ use super::names::{WordPrefix, loose_eq};
 use super::parse::{TermSpan, parse_spanned};
 use super::resolve::{Resolver, Rule};
 use super::time::{self, Bounds};
-use crate::query::{AT_RISK_WITHIN, Sla};
+use crate::query::{Sla, sla_state_at};
 use crate::store::{Interner, Listed, Row, Sym, fold};
 
 /// What a query is compiled against.
@@ -227,17 +227,8 @@ fn same_reference(reference: &str, folded: &str) -> bool {
 
 /// The SLA state of a row, by the rule of [`crate::query::sla`].
 fn sla_of(row: &Row, closed: &SymSet, now: i64) -> Option<Sla> {
-    let due = row.sla_due_at()?;
-    if row.closed_at().is_some() || closed.contains(row.status) {
-        return None;
-    }
-    Some(if due <= now {
-        Sla::Breached
-    } else if due - now <= AT_RISK_WITHIN.num_seconds() {
-        Sla::AtRisk
-    } else {
-        Sla::Ok
-    })
+    let is_closed = row.closed_at().is_some() || closed.contains(row.status);
+    sla_state_at(row.sla_due_at(), is_closed, row.sla_state, now)
 }
 
 fn sla_bit(s: Option<Sla>) -> u8 {
@@ -742,6 +733,19 @@ mod tests {
                 t.sla_due_at = due(-60);
                 t.closed_at = Some(at(NOW - 100));
             }),
+            // The server's state is believed before the due time.
+            with(8, |t| {
+                t.sla_due_at = due(7_200);
+                t.sla_state = Some(deskterm_api::SlaState::AtRisk);
+            }),
+            with(9, |t| {
+                t.sla_due_at = due(600);
+                t.sla_state = Some(deskterm_api::SlaState::Ok);
+            }),
+            with(10, |t| {
+                t.sla_due_at = due(-1);
+                t.sla_state = Some(deskterm_api::SlaState::Ok);
+            }),
         ];
         let meta_statuses = statuses();
         let meta = deskterm_api::Meta {
@@ -775,7 +779,8 @@ mod tests {
                 .collect();
             assert_eq!(hits(&format!("sla:{name}"), &t), expected, "{name}");
         }
-        assert_eq!(hits("sla:at_risk,breached", &t), vec![2, 3, 4]);
+        assert_eq!(hits("sla:at_risk,breached", &t), vec![2, 3, 4, 8, 10]);
+        assert_eq!(hits("sla:ok", &t), vec![1, 9]);
     }
 
     #[test]
