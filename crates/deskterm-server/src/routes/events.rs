@@ -29,7 +29,10 @@ use crate::problem::{ApiError, ApiResult};
 
 /// How often an idle stream sends a keep-alive comment.
 const KEEP_ALIVE: Duration = Duration::from_secs(15);
-/// How often a stream looks at the table for changes written by another process.
+/// How often a stream looks at the table for changes written by another
+/// process to an SQLite file (a command-line tool, a second server). On
+/// PostgreSQL every writer tells every server (`NOTIFY`), so streams do not
+/// look by themselves.
 const RECHECK: Duration = Duration::from_secs(5);
 /// Changes read from the table at a time.
 const BATCH: u32 = 500;
@@ -147,6 +150,7 @@ async fn follow(
         send(&events, event).await?;
     }
     catch_up(&db, &mut last, &events).await?;
+    let rechecks = crate::sql::dialect() != crate::sql::Dialect::Postgres;
     let mut recheck = tokio::time::interval(RECHECK);
     recheck.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     recheck.reset();
@@ -154,7 +158,7 @@ async fn follow(
         tokio::select! {
             _ = &mut stopped => return Err(Gone),
             _ = events.closed() => return Err(Gone),
-            _ = recheck.tick() => catch_up(&db, &mut last, &events).await?,
+            _ = recheck.tick(), if rechecks => catch_up(&db, &mut last, &events).await?,
             received = live.recv() => match received {
                 Ok(change) if change.seq <= last => {}
                 Ok(change) if change.seq == last + 1 => {
