@@ -268,7 +268,7 @@ fn catch_up_one_change(bencher: Bencher, n: usize) {
     let store = store(n);
     let order = order(&store, SortField::Updated);
     let mut view = View {
-        slots: order.sort_all(&read(&store)),
+        slots: order.sort_all(&read(&store)).into(),
         generation: read(&store).generation(),
     };
     let mut version = 1;
@@ -290,7 +290,7 @@ fn catch_up_a_load_batch(bencher: Bencher, n: usize) {
             let store = store(n);
             let order = order(&store, SortField::Updated);
             let view = View {
-                slots: order.sort_all(&read(&store)),
+                slots: order.sort_all(&read(&store)).into(),
                 generation: read(&store).generation(),
             };
             {

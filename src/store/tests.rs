@@ -242,7 +242,7 @@ proptest! {
             apply(&mut store, c);
         }
         let mut view = View {
-            slots: from_scratch(&store, &order, &early),
+            slots: from_scratch(&store, &order, &early).into(),
             generation: store.generation(),
         };
         for group in later.chunks(batch) {
@@ -252,7 +252,7 @@ proptest! {
             let mut keep = early.matcher();
             prop_assert!(view.catch_up(&store, &order, &mut *keep));
             drop(keep);
-            prop_assert_eq!(&view.slots, &from_scratch(&store, &order, &early));
+            prop_assert_eq!(&*view.slots, &from_scratch(&store, &order, &early));
         }
     }
 
@@ -277,7 +277,7 @@ proptest! {
         let view = evaluate(&store, &mut engine, &all);
         {
             let guard = worker::read(&store);
-            prop_assert_eq!(&view.slots, &from_scratch(&guard, &order, &Everything));
+            prop_assert_eq!(&*view.slots, &from_scratch(&guard, &order, &Everything));
         }
         if let Ok(mut guard) = store.write() {
             for c in &later {
@@ -287,7 +287,7 @@ proptest! {
         let narrower = Request { id: 2, predicate: early.clone(), order: order.clone(), narrows: true, typed: None, key: None };
         let view = evaluate(&store, &mut engine, &narrower);
         let guard = worker::read(&store);
-        prop_assert_eq!(&view.slots, &from_scratch(&guard, &order, early.as_ref()));
+        prop_assert_eq!(&*view.slots, &from_scratch(&guard, &order, early.as_ref()));
         prop_assert_eq!(view.generation, guard.generation());
     }
 }
@@ -340,7 +340,7 @@ proptest! {
                 Some(view) => {
                     let guard = worker::read(&store);
                     let expected = from_scratch(&guard, &order, &AllWords(words_of(&text)));
-                    prop_assert_eq!(&view.slots, &expected, "query {:?}", text);
+                    prop_assert_eq!(&*view.slots, &expected, "query {:?}", text);
                 }
             }
         }
@@ -406,7 +406,7 @@ fn a_view_older_than_the_log_asks_for_a_recompute() {
         None,
     );
     let mut view = View {
-        slots: vec![],
+        slots: Default::default(),
         generation: store.generation(),
     };
     for i in 0..(LOG_LIMIT as i64 + 10) {
@@ -415,12 +415,47 @@ fn a_view_older_than_the_log_asks_for_a_recompute() {
     assert!(!view.catch_up(&store, &order, |_| true));
     store.clear();
     let mut fresh = View {
-        slots: vec![],
+        slots: Default::default(),
         generation: store.generation(),
     };
     store.put(&ticket(1, 1));
     assert!(fresh.catch_up(&store, &order, |_| true));
     assert_eq!(fresh.slots.len(), 1);
+}
+
+#[test]
+fn a_shared_view_is_copied_only_by_the_one_that_changes() {
+    let mut store = Store::new();
+    let order = Order::new(
+        Sort {
+            field: SortField::Updated,
+            descending: true,
+        },
+        &mut store,
+        None,
+    );
+    for i in 1..=5 {
+        store.put(&ticket(i, i as u8));
+    }
+    let kept = View {
+        slots: order.sort_all(&store).into(),
+        generation: store.generation(),
+    };
+    let mut shown = kept.clone();
+    assert!(shown.catch_up(&store, &order, |_| true));
+    assert!(
+        Arc::ptr_eq(&shown.slots, &kept.slots),
+        "nothing changed, nothing copied"
+    );
+
+    let mut t = ticket(2, 2);
+    t.updated_at += chrono::Duration::days(1);
+    store.put(&t);
+    assert!(shown.catch_up(&store, &order, |_| true));
+    assert!(!Arc::ptr_eq(&shown.slots, &kept.slots));
+    assert_eq!(*shown.slots, order.sort_all(&store));
+    assert_eq!(kept.slots.len(), 5);
+    assert_ne!(*kept.slots, *shown.slots, "the kept view is as it was");
 }
 
 #[test]
@@ -507,7 +542,7 @@ fn the_worker_thread_answers_the_newest_query() {
     };
     let guard = worker::read(&store);
     assert_eq!(
-        newest.view.slots,
+        *newest.view.slots,
         from_scratch(&guard, &order, early.as_ref())
     );
 }
@@ -660,7 +695,7 @@ fn a_query_over_many_tickets_answers_like_a_fresh_sort() {
         let guard = worker::read(&store);
         assert!(!view.slots.is_empty());
         assert_eq!(
-            view.slots,
+            *view.slots,
             from_scratch(&guard, order, early.as_ref()),
             "{:?}",
             order.sort

@@ -330,7 +330,12 @@ impl Engine {
         let slots = if request.predicate.is_everything() {
             base.slots
         } else {
-            filter(store, &base.slots, request.predicate.as_ref(), stale)?
+            Arc::new(filter(
+                store,
+                &base.slots,
+                request.predicate.as_ref(),
+                stale,
+            )?)
         };
         let mut view = View {
             slots,
@@ -378,7 +383,7 @@ impl Engine {
         });
         let (mut ends, done) = resumed.unwrap_or_else(|| {
             let mut ends = vec![UNLISTED; slot_count];
-            for &s in &last.slots {
+            for &s in last.slots.iter() {
                 if let Some(end) = ends.get_mut(s as usize) {
                     *end = 0;
                 }
@@ -398,17 +403,14 @@ impl Engine {
                 *word |= 1 << (s % 64);
             }
         }
+        let mut slots = Vec::with_capacity(listed.iter().map(|w| w.count_ones() as usize).sum());
+        slots.extend(last.slots.iter().copied().filter(|&s| {
+            listed
+                .get(s as usize / 64)
+                .is_some_and(|word| word & (1 << (s % 64)) != 0)
+        }));
         let mut view = View {
-            slots: last
-                .slots
-                .iter()
-                .copied()
-                .filter(|&s| {
-                    listed
-                        .get(s as usize / 64)
-                        .is_some_and(|word| word & (1 << (s % 64)) != 0)
-                })
-                .collect(),
+            slots: slots.into(),
             generation,
         };
         let guard = read(store);
@@ -446,7 +448,7 @@ impl Engine {
             }
         }
         let view = View {
-            slots: order.sort_all(&guard),
+            slots: order.sort_all(&guard).into(),
             generation: guard.generation(),
         };
         if self.orders.len() == KEPT_ORDERS {
@@ -568,7 +570,12 @@ fn filter(
                 .get(s as usize / 64)
                 .is_some_and(|word| word & (1 << (s % 64)) != 0)
         };
-        return Some(base.iter().copied().filter(|&s| passes(s)).collect());
+        // At most as many as pass in the whole store: a view is kept, so
+        // it is not left with up to twice the room it needs.
+        let passing = marks.iter().map(|w| w.count_ones() as usize).sum();
+        let mut out = Vec::with_capacity(passing);
+        out.extend(base.iter().copied().filter(|&s| passes(s)));
+        return Some(out);
     }
     let chunks: Vec<&[Slot]> = base.chunks(CHUNK).collect();
     let results: Vec<Mutex<Vec<Slot>>> = chunks.iter().map(|_| Mutex::new(Vec::new())).collect();
@@ -593,9 +600,13 @@ fn filter(
     if !done {
         return None;
     }
-    let mut out = Vec::new();
-    for r in results {
-        out.extend(r.into_inner().unwrap_or_else(|e| e.into_inner()));
+    let found: Vec<Vec<Slot>> = results
+        .into_iter()
+        .map(|r| r.into_inner().unwrap_or_else(|e| e.into_inner()))
+        .collect();
+    let mut out = Vec::with_capacity(found.iter().map(Vec::len).sum());
+    for part in found {
+        out.extend(part);
     }
     Some(out)
 }

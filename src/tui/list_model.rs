@@ -406,7 +406,7 @@ impl ListModel {
             if !view.catch_up(&store, &asked.order, &mut *keep) {
                 drop(keep);
                 view = View {
-                    slots: asked.order.select(&store, asked.filter.as_ref()),
+                    slots: asked.order.select(&store, asked.filter.as_ref()).into(),
                     generation: store.generation(),
                 };
             }
