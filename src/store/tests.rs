@@ -424,6 +424,44 @@ fn a_view_older_than_the_log_asks_for_a_recompute() {
 }
 
 #[test]
+fn ties_go_by_id_also_for_ids_beyond_32_bits() {
+    for ids in [[7, 3, -2, 5], [5_000_000_000, 3, -2, 4_000_000_000]] {
+        let mut store = Store::new();
+        let order = Order::new(
+            Sort {
+                field: SortField::Created,
+                descending: true,
+            },
+            &mut store,
+            None,
+        );
+        for id in ids {
+            store.put(&ticket(id, 6));
+        }
+        let mut newer = ticket(100, 6);
+        newer.created_at += chrono::Duration::days(1);
+        store.put(&newer);
+        let sorted: Vec<i64> = order
+            .sort_all(&store)
+            .iter()
+            .filter_map(|&s| store.row(s).map(|r| r.id))
+            .collect();
+        let mut by_id = ids.to_vec();
+        by_id.sort_unstable();
+        assert_eq!(sorted[0], 100);
+        assert_eq!(sorted[1..], by_id[..], "{ids:?}");
+        let mut slots = order.sort_all(&store);
+        slots.reverse();
+        slots.sort_by(|&a, &b| order.cmp_slots(&store, a, b));
+        assert_eq!(
+            slots,
+            order.sort_all(&store),
+            "the same order as one by one"
+        );
+    }
+}
+
+#[test]
 fn a_shared_view_is_copied_only_by_the_one_that_changes() {
     let mut store = Store::new();
     let order = Order::new(
