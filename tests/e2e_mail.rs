@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use smtp::{SinkOptions, SmtpSink};
 use support::World;
-use support::pty::{Session, detail_reference, status_line};
+use support::pty::{detail_reference, status_line};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_escalation_typed_in_the_console_lands_in_the_smtp_server() {
@@ -24,12 +24,7 @@ async fn an_escalation_typed_in_the_console_lands_in_the_smtp_server() {
     .expect("settings");
     let world = World::with_settings(support::demo(3), settings).await;
     let data = tempfile::tempdir().expect("temp dir");
-    let url = world.url();
-    let vars = [
-        ("DESKTERM_SERVER_URL", url.as_str()),
-        ("DESKTERM_TOKEN", world.token.as_str()),
-    ];
-    let mut s = Session::start(data.path(), &vars);
+    let mut s = world.console(data.path());
     let screen = s.wait_for("the tickets", Duration::from_secs(30), |t| {
         t.contains("connected") && t.contains("Internal notes")
     });

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use serde_json::json;
 use support::World;
-use support::pty::{Session, status_line};
+use support::pty::status_line;
 
 /// `shown/total` from the header's `… │ 12/250 tickets`.
 fn listed(screen: &str) -> Option<(u64, u64)> {
@@ -47,12 +47,7 @@ async fn old_closed_tickets_stay_on_the_server_until_a_query_asks_for_them() {
     std::fs::create_dir_all(&config_dir).expect("config dir");
     std::fs::write(config_dir.join("config.toml"), "[sync]\nclosed_days = 30\n")
         .expect("config file");
-    let url = world.url();
-    let vars = [
-        ("DESKTERM_SERVER_URL", url.as_str()),
-        ("DESKTERM_TOKEN", world.token.as_str()),
-    ];
-    let mut s = Session::start(data.path(), &vars);
+    let mut s = world.console(data.path());
     s.wait_for("the tickets in scope", Duration::from_secs(30), |t| {
         t.contains("connected") && !t.contains("loading") && listed(t) == Some((7, 7))
     });

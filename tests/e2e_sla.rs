@@ -6,7 +6,6 @@ mod support;
 use std::time::Duration;
 
 use support::World;
-use support::pty::Session;
 
 /// The `SLA due` line of the detail pane.
 fn sla_line(screen: &str) -> Option<&str> {
@@ -26,11 +25,7 @@ async fn the_servers_sla_state_is_shown_and_its_push_moves_it() {
     let world = World::with_settings(support::demo(2), settings).await;
     let data_dir = tempfile::tempdir().expect("temp dir");
     let url = world.url();
-    let vars = [
-        ("DESKTERM_SERVER_URL", url.as_str()),
-        ("DESKTERM_TOKEN", world.token.as_str()),
-    ];
-    let mut s = Session::start(data_dir.path(), &vars);
+    let mut s = world.console(data_dir.path());
     s.wait_for("the tickets", Duration::from_secs(30), |t| {
         t.contains("connected") && t.contains("2/2 tickets")
     });

@@ -84,6 +84,11 @@ fn ticket(id: i64, v: u8) -> Ticket {
     }
 }
 
+/// The order of `field`, without statuses.
+fn order_by(store: &mut Store, field: SortField, descending: bool) -> Order {
+    Order::new(Sort { field, descending }, store, None)
+}
+
 /// Tickets whose status is one of the first two.
 struct EarlyStatus(Vec<Sym>);
 
@@ -350,14 +355,7 @@ proptest! {
 #[test]
 fn an_erase_whose_pass_stopped_is_not_taken_for_typing() {
     let mut store = Store::new();
-    let order = Order::new(
-        Sort {
-            field: SortField::Reference,
-            descending: false,
-        },
-        &mut store,
-        None,
-    );
+    let order = order_by(&mut store, SortField::Reference, false);
     store.put(&ticket(1, 0)); // hd-000001 ana pedido 0 ana
     store.put(&ticket(2, 4)); // hd-000002 bruno pedido 1 marco álvaro
     let store = shared(store);
@@ -397,14 +395,7 @@ fn apply(store: &mut Store, c: &Change) {
 #[test]
 fn a_view_older_than_the_log_asks_for_a_recompute() {
     let mut store = Store::new();
-    let order = Order::new(
-        Sort {
-            field: SortField::Updated,
-            descending: true,
-        },
-        &mut store,
-        None,
-    );
+    let order = order_by(&mut store, SortField::Updated, true);
     let mut view = View {
         slots: Default::default(),
         generation: store.generation(),
@@ -427,14 +418,7 @@ fn a_view_older_than_the_log_asks_for_a_recompute() {
 fn ties_go_by_id_also_for_ids_beyond_32_bits() {
     for ids in [[7, 3, -2, 5], [5_000_000_000, 3, -2, 4_000_000_000]] {
         let mut store = Store::new();
-        let order = Order::new(
-            Sort {
-                field: SortField::Created,
-                descending: true,
-            },
-            &mut store,
-            None,
-        );
+        let order = order_by(&mut store, SortField::Created, true);
         for id in ids {
             store.put(&ticket(id, 6));
         }
@@ -464,14 +448,7 @@ fn ties_go_by_id_also_for_ids_beyond_32_bits() {
 #[test]
 fn a_shared_view_is_copied_only_by_the_one_that_changes() {
     let mut store = Store::new();
-    let order = Order::new(
-        Sort {
-            field: SortField::Updated,
-            descending: true,
-        },
-        &mut store,
-        None,
-    );
+    let order = order_by(&mut store, SortField::Updated, true);
     for i in 1..=5 {
         store.put(&ticket(i, i as u8));
     }

@@ -100,6 +100,17 @@ impl World {
         format!("http://{}", self.addr)
     }
 
+    /// The console in a pty, its data in `data_dir`, signed in to this
+    /// server as the first operator.
+    pub fn console(&self, data_dir: &std::path::Path) -> pty::Session {
+        let url = self.url();
+        let vars = [
+            ("DESKTERM_SERVER_URL", url.as_str()),
+            ("DESKTERM_TOKEN", self.token.as_str()),
+        ];
+        pty::Session::start(data_dir, &vars)
+    }
+
     /// A second operator's token.
     pub async fn token_for_another_operator(&self) -> String {
         let db = deskterm_server::Db::open(&self.db_path)
